@@ -1,0 +1,276 @@
+//! Arrow builders for the canonical tables: readers of every source append rows here, and a part
+//! writer turns them into record batches.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int32Builder,
+    Int64Builder, ListArray, ListBuilder, StringBuilder, StructBuilder,
+    TimestampMicrosecondBuilder,
+};
+use arrow::datatypes::{DataType, Field};
+use arrow::record_batch::RecordBatch;
+
+use crate::error::{DatasetError, Result};
+use crate::schema::{Table, mesh_qualifier_fields};
+
+/// Declares a builder struct whose fields are the table's columns, in schema order.
+macro_rules! table_builder {
+    ($(#[$doc:meta])* $name:ident, $table:expr, { $($col:ident : $b:ty),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Default)]
+        pub struct $name {
+            $(pub $col: $b,)*
+        }
+
+        impl $name {
+            /// The table these rows belong to.
+            pub const TABLE: Table = $table;
+            /// Column names in declaration order (checked against the schema in tests).
+            pub const COLUMNS: &'static [&'static str] = &[$(stringify!($col)),*];
+
+            /// Rows appended since the last `finish`.
+            pub fn len(&self) -> usize {
+                self.work_id.len()
+            }
+
+            /// Whether no row was appended since the last `finish`.
+            pub fn is_empty(&self) -> bool {
+                self.len() == 0
+            }
+
+            /// Takes the appended rows as a batch with the canonical schema.
+            pub fn finish(&mut self) -> Result<RecordBatch> {
+                let columns: Vec<ArrayRef> = vec![$(Arc::new(self.$col.finish()) as ArrayRef),*];
+                RecordBatch::try_new($table.schema(), columns)
+                    .map_err(|source| DatasetError::Arrow { table: $table.name(), source })
+            }
+        }
+    };
+}
+
+table_builder!(
+    /// Rows of `works`.
+    WorksBuilder, Table::Works, {
+    work_id: Int64Builder,
+    openalex_id: Int64Builder,
+    doi: StringBuilder,
+    pmid: Int64Builder,
+    pmcid: Int64Builder,
+    mag_id: Int64Builder,
+    title: StringBuilder,
+    r#abstract: StringBuilder,
+    publication_year: Int32Builder,
+    publication_date: Date32Builder,
+    r#type: StringBuilder,
+    type_crossref: StringBuilder,
+    language: StringBuilder,
+    source_id: Int64Builder,
+    source_name: StringBuilder,
+    source_issn_l: StringBuilder,
+    source_type: StringBuilder,
+    is_oa: BooleanBuilder,
+    oa_status: StringBuilder,
+    cited_by_count: Int64Builder,
+    referenced_works_count: Int64Builder,
+    fwci: Float64Builder,
+    citation_percentile: Float64Builder,
+    is_top_1_percent: BooleanBuilder,
+    is_top_10_percent: BooleanBuilder,
+    primary_topic_id: Int64Builder,
+    primary_topic_name: StringBuilder,
+    subfield_id: Int32Builder,
+    subfield_name: StringBuilder,
+    field_id: Int32Builder,
+    field_name: StringBuilder,
+    domain_id: Int32Builder,
+    domain_name: StringBuilder,
+    authors_count: Int32Builder,
+    countries_count: Int32Builder,
+    is_retracted: BooleanBuilder,
+    is_paratext: BooleanBuilder,
+    updated_date: TimestampMicrosecondBuilder,
+    source: StringBuilder,
+});
+
+table_builder!(
+    /// Rows of `authorships`.
+    AuthorshipsBuilder, Table::Authorships, {
+    work_id: Int64Builder,
+    author_position: Int32Builder,
+    author_position_tag: StringBuilder,
+    author_id: Int64Builder,
+    author_name: StringBuilder,
+    orcid: StringBuilder,
+    is_corresponding: BooleanBuilder,
+    raw_affiliations: ListBuilder<StringBuilder>,
+    institution_ids: ListBuilder<Int64Builder>,
+    institution_countries: ListBuilder<StringBuilder>,
+    countries: ListBuilder<StringBuilder>,
+});
+
+table_builder!(
+    /// Rows of `work_topics`.
+    WorkTopicsBuilder, Table::WorkTopics, {
+    work_id: Int64Builder,
+    rank: Int32Builder,
+    topic_id: Int64Builder,
+    topic_name: StringBuilder,
+    score: Float64Builder,
+    subfield_id: Int32Builder,
+    subfield_name: StringBuilder,
+    field_id: Int32Builder,
+    field_name: StringBuilder,
+    domain_id: Int32Builder,
+    domain_name: StringBuilder,
+});
+
+table_builder!(
+    /// Rows of `work_mesh`.
+    WorkMeshBuilder, Table::WorkMesh, {
+    work_id: Int64Builder,
+    descriptor_ui: StringBuilder,
+    descriptor_name: StringBuilder,
+    is_major_topic: BooleanBuilder,
+    qualifiers: QualifierListBuilder,
+});
+
+table_builder!(
+    /// Rows of `work_publication_types`.
+    WorkPublicationTypesBuilder, Table::WorkPublicationTypes, {
+    work_id: Int64Builder,
+    publication_type: StringBuilder,
+    ui: StringBuilder,
+});
+
+table_builder!(
+    /// Rows of `work_references`.
+    WorkReferencesBuilder, Table::WorkReferences, {
+    work_id: Int64Builder,
+    referenced_work_id: Int64Builder,
+});
+
+table_builder!(
+    /// Rows of `work_citations_by_year`.
+    WorkCitationsByYearBuilder, Table::WorkCitationsByYear, {
+    work_id: Int64Builder,
+    year: Int32Builder,
+    cited_by_count: Int64Builder,
+});
+
+/// The `List<Struct<qualifier_ui, qualifier_name, is_major_topic>>` column of `work_mesh`.
+#[derive(Debug)]
+pub struct QualifierListBuilder(pub ListBuilder<StructBuilder>);
+
+impl Default for QualifierListBuilder {
+    fn default() -> Self {
+        let fields = mesh_qualifier_fields();
+        let inner = StructBuilder::from_fields(fields.clone(), 0);
+        Self(ListBuilder::new(inner).with_field(Arc::new(Field::new(
+            "item",
+            DataType::Struct(fields.into()),
+            true,
+        ))))
+    }
+}
+
+impl QualifierListBuilder {
+    /// Appends one qualifier to the current list.
+    pub fn push(&mut self, ui: Option<&str>, name: Option<&str>, major: Option<bool>) {
+        let s = self.0.values();
+        s.field_builder::<StringBuilder>(0)
+            .expect("qualifier_ui")
+            .append_option(ui);
+        s.field_builder::<StringBuilder>(1)
+            .expect("qualifier_name")
+            .append_option(name);
+        s.field_builder::<BooleanBuilder>(2)
+            .expect("is_major_topic")
+            .append_option(major);
+        s.append(true);
+    }
+
+    /// Closes the current list (one row).
+    pub fn end_row(&mut self) {
+        self.0.append(true);
+    }
+
+    /// Rows appended so far.
+    pub fn len(&self) -> usize {
+        arrow::array::ArrayBuilder::len(&self.0)
+    }
+
+    /// Whether no row was appended.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn finish(&mut self) -> ListArray {
+        self.0.finish()
+    }
+}
+
+/// One builder per canonical table: what a reader fills for a run of records.
+#[derive(Debug, Default)]
+pub struct TableBuilders {
+    pub works: WorksBuilder,
+    pub authorships: AuthorshipsBuilder,
+    pub work_topics: WorkTopicsBuilder,
+    pub work_mesh: WorkMeshBuilder,
+    pub work_publication_types: WorkPublicationTypesBuilder,
+    pub work_references: WorkReferencesBuilder,
+    pub work_citations_by_year: WorkCitationsByYearBuilder,
+}
+
+impl TableBuilders {
+    /// Takes all appended rows, one batch per table in [`crate::schema::TABLES`] order.
+    pub fn finish(&mut self) -> Result<[RecordBatch; 7]> {
+        Ok([
+            self.works.finish()?,
+            self.authorships.finish()?,
+            self.work_topics.finish()?,
+            self.work_mesh.finish()?,
+            self.work_publication_types.finish()?,
+            self.work_references.finish()?,
+            self.work_citations_by_year.finish()?,
+        ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(columns: &[&str], table: Table) {
+        let schema = table.schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        let declared: Vec<&str> = columns.iter().map(|c| c.trim_start_matches("r#")).collect();
+        assert_eq!(declared, names, "builder columns of {}", table.name());
+    }
+
+    #[test]
+    fn builders_follow_the_schemas() {
+        check(WorksBuilder::COLUMNS, Table::Works);
+        check(AuthorshipsBuilder::COLUMNS, Table::Authorships);
+        check(WorkTopicsBuilder::COLUMNS, Table::WorkTopics);
+        check(WorkMeshBuilder::COLUMNS, Table::WorkMesh);
+        check(
+            WorkPublicationTypesBuilder::COLUMNS,
+            Table::WorkPublicationTypes,
+        );
+        check(WorkReferencesBuilder::COLUMNS, Table::WorkReferences);
+        check(
+            WorkCitationsByYearBuilder::COLUMNS,
+            Table::WorkCitationsByYear,
+        );
+    }
+
+    #[test]
+    fn empty_batches_have_the_canonical_types() {
+        let batches = TableBuilders::default().finish().unwrap();
+        for (b, t) in batches.iter().zip(crate::schema::TABLES) {
+            assert_eq!(b.schema(), t.schema());
+            assert_eq!(b.num_rows(), 0);
+        }
+    }
+}

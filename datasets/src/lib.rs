@@ -1,0 +1,31 @@
+//! # bibflow-datasets
+//!
+//! The canonical bibflow dataset and everything that produces it: raw records in, Parquet out.
+//!
+//! | you want to...                                   | use                                   |
+//! |--------------------------------------------------|---------------------------------------|
+//! | know the tables and their columns                | [`schema::TABLES`], [`schema::Table::schema`] (and `docs/schema.md`) |
+//! | find the input files under some paths            | [`input::discover`]                   |
+//! | read OpenAlex works into staging Parquet         | [`ingest::stage`] with [`openalex::OpenAlex`] |
+//! | read or write a dataset's `manifest.json`        | [`manifest::Manifest`]                |
+//! | turn an OpenAlex URL id into a typed value       | [`openalex::ids`]                     |
+//!
+//! Publishing a staged dataset (de-duplication across files, merged ids, the atomic rename) needs a
+//! query engine and lives in `bibflow-engine`.
+//!
+//! This crate never prints: it reports through return values, [`ingest::Progress`] counters and
+//! [`DatasetError`].
+
+pub mod builders;
+pub mod error;
+pub mod ingest;
+pub mod input;
+pub mod manifest;
+pub mod openalex;
+pub mod schema;
+pub mod writer;
+
+pub use error::{DatasetError, Result};
+
+/// The bibflow version written into manifests.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

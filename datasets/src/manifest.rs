@@ -1,0 +1,103 @@
+//! `manifest.json`: what a dataset holds and where it came from.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DatasetError, Result};
+use crate::ingest::{FileReport, RecordCounts};
+
+/// The manifest file name at the root of every dataset.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// The manifest of a dataset.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub bibflow_version: String,
+    pub schema_version: u32,
+    /// RFC 3339 creation time (UTC).
+    pub created: String,
+    /// True when any of the data is synthetic (made by `bibflow generate`).
+    #[serde(default)]
+    pub synthetic: bool,
+    /// Raw inputs, in the order they were applied.
+    pub inputs: Vec<InputEntry>,
+    /// Records over all inputs: `read = ingested + rejected`.
+    pub records: RecordCounts,
+    /// Ingested works dropped because a newer version of the same work was also ingested.
+    #[serde(default)]
+    pub superseded: u64,
+    /// Ingested works dropped because OpenAlex merged them into another work.
+    #[serde(default)]
+    pub merged_away: u64,
+    /// Rows and files per table.
+    pub tables: BTreeMap<String, TableEntry>,
+    /// Rejected records, kept in `_rejects/`.
+    pub rejected_records: u64,
+    /// File-level problems (e.g. truncated gzip streams) met while reading.
+    #[serde(default)]
+    pub input_errors: Vec<String>,
+}
+
+/// One raw input.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct InputEntry {
+    /// `openalex`, `openalex-merged-ids`, `pubmed`, ...
+    pub source: String,
+    pub path: String,
+    pub size: u64,
+    pub sha256: Option<String>,
+    #[serde(flatten)]
+    pub counts: RecordCounts,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<String>,
+}
+
+impl InputEntry {
+    /// The entry for a file read by a source.
+    pub fn from_report(source: &str, r: &FileReport) -> Self {
+        Self {
+            source: source.to_string(),
+            path: r.path.display().to_string(),
+            size: r.size,
+            sha256: r.sha256.clone(),
+            counts: r.counts,
+            error: r.error.clone(),
+        }
+    }
+}
+
+/// One table of the dataset.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TableEntry {
+    pub rows: u64,
+    pub files: u64,
+}
+
+impl Manifest {
+    /// Reads `DATASET/manifest.json`.
+    pub fn read(dataset: &Path) -> Result<Self> {
+        let path = dataset.join(MANIFEST_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| DatasetError::io(&path, e))?;
+        serde_json::from_str(&text).map_err(|e| DatasetError::Manifest {
+            path,
+            message: e.to_string(),
+        })
+    }
+
+    /// Writes `DATASET/manifest.json`.
+    pub fn write(&self, dataset: &Path) -> Result<()> {
+        let path = dataset.join(MANIFEST_FILE);
+        let text = serde_json::to_string_pretty(self).map_err(|e| DatasetError::Manifest {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        std::fs::write(&path, text + "\n").map_err(|e| DatasetError::write(&path, e))
+    }
+
+    /// The current time as RFC 3339, for `created`.
+    pub fn now() -> String {
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    }
+}

@@ -1,0 +1,244 @@
+//! OpenAlex works: every shape they come in.
+//!
+//! - the bulk snapshot (`works/updated_date=YYYY-MM-DD/part_NNN.gz`, gzipped JSON Lines, with a
+//!   `manifest` and `merged_ids/works/*.csv.gz`),
+//! - plain or gzipped JSON Lines of works (or of API pages),
+//! - API result pages `{"meta": ..., "results": [...]}`, pretty-printed or not,
+//! - single-work JSON files and JSON arrays of works.
+//!
+//! A file is read as JSON Lines when its first non-blank line is a complete JSON value, or its name
+//! says so; otherwise as one JSON document.
+
+pub mod convert;
+pub mod ids;
+pub mod model;
+
+use std::io::{BufRead, Read};
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::error::Result;
+use crate::ingest::{FileContext, Source};
+use crate::writer::Location;
+
+/// The OpenAlex works reader.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OpenAlex;
+
+/// File name endings taken from folders.
+pub const EXTENSIONS: &[&str] = &[".json", ".jsonl", ".ndjson", ".gz", ".json.gz", ".jsonl.gz"];
+
+#[derive(Deserialize)]
+struct Page<'a> {
+    #[serde(borrow)]
+    results: Option<Vec<&'a RawValue>>,
+}
+
+impl Source for OpenAlex {
+    fn name(&self) -> &'static str {
+        "openalex"
+    }
+
+    fn extensions(&self) -> &'static [&'static str] {
+        EXTENSIONS
+    }
+
+    fn read_file(&self, ctx: &mut FileContext<'_>) -> Result<()> {
+        let mut input = ctx.open()?;
+        let name = ctx.file.path.to_string_lossy().to_lowercase();
+        let named_lines = name.ends_with(".jsonl")
+            || name.ends_with(".ndjson")
+            || name.ends_with(".jsonl.gz")
+            || name.ends_with(".ndjson.gz")
+            || ctx.file.snapshot_date.is_some();
+
+        let mut buf = Vec::with_capacity(64 * 1024);
+        let mut line_no: u64 = 0;
+        let mut offset: u64 = 0;
+        // Find the first non-blank line to decide the mode.
+        let first = loop {
+            buf.clear();
+            let n = match input.reader.read_until(b'\n', &mut buf) {
+                Ok(n) => n,
+                Err(e) => return ctx.truncated(&input, &buf, line_no + 1, offset, e),
+            };
+            if n == 0 {
+                return ctx.finish_input(&input);
+            }
+            line_no += 1;
+            if !buf.trim_ascii().is_empty() {
+                break n;
+            }
+            offset += n as u64;
+        };
+        let first_is_value = serde_json::from_slice::<&RawValue>(buf.trim_ascii()).is_ok();
+        if !(first_is_value || named_lines) {
+            // One JSON document spread over lines.
+            let mut doc = std::mem::take(&mut buf);
+            if let Err(e) = input.reader.read_to_end(&mut doc) {
+                return ctx.truncated(&input, &doc, 1, 0, e);
+            }
+            self.read_document(ctx, &doc)?;
+            return ctx.finish_input(&input);
+        }
+
+        let mut n = first;
+        loop {
+            self.read_line(ctx, &buf, line_no, offset)?;
+            offset += n as u64;
+            buf.clear();
+            n = match input.reader.read_until(b'\n', &mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) => return ctx.truncated(&input, &buf, line_no + 1, offset, e),
+            };
+            line_no += 1;
+        }
+        ctx.finish_input(&input)
+    }
+}
+
+impl OpenAlex {
+    fn read_line(
+        &self,
+        ctx: &mut FileContext<'_>,
+        line: &[u8],
+        line_no: u64,
+        offset: u64,
+    ) -> Result<()> {
+        let trimmed = line.trim_ascii();
+        if trimmed.is_empty() {
+            return Ok(());
+        }
+        let loc = Location {
+            file: ctx.display_path(),
+            line: Some(line_no),
+            byte_offset: Some(offset),
+            ..Location::default()
+        };
+        let text = match std::str::from_utf8(trimmed) {
+            Ok(t) => t,
+            Err(e) => {
+                ctx.stats.read += 1;
+                let lossy = String::from_utf8_lossy(trimmed);
+                return ctx.reject(&loc, &format!("not valid UTF-8: {e}"), &lossy);
+            }
+        };
+        // A line may hold a whole API page; its works are records of their own.
+        if !text.contains("\"id\"") && text.contains("\"results\"") {
+            if let Ok(page) = serde_json::from_str::<Page<'_>>(text)
+                && let Some(results) = page.results
+            {
+                for (i, raw) in results.into_iter().enumerate() {
+                    let loc = Location {
+                        result_index: Some(i as u64),
+                        ..loc.clone()
+                    };
+                    self.record(ctx, raw.get(), loc)?;
+                }
+                return Ok(());
+            }
+        }
+        self.record(ctx, text, loc)
+    }
+
+    fn read_document(&self, ctx: &mut FileContext<'_>, doc: &[u8]) -> Result<()> {
+        let base = Location {
+            file: ctx.display_path(),
+            line: Some(1),
+            byte_offset: Some(0),
+            ..Location::default()
+        };
+        let text = match std::str::from_utf8(doc) {
+            Ok(t) => t,
+            Err(e) => {
+                ctx.stats.read += 1;
+                return ctx.reject(
+                    &base,
+                    &format!("not valid UTF-8: {e}"),
+                    &String::from_utf8_lossy(doc),
+                );
+            }
+        };
+        let items: Vec<(&RawValue, Option<u64>)> = match text.trim_start().as_bytes().first() {
+            Some(b'[') => match serde_json::from_str::<Vec<&RawValue>>(text) {
+                Ok(v) => v.into_iter().map(|r| (r, None)).collect(),
+                Err(e) => return self.broken_document(ctx, &base, text, e),
+            },
+            _ => match serde_json::from_str::<Page<'_>>(text) {
+                Ok(Page {
+                    results: Some(results),
+                }) => results
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, r)| (r, Some(i as u64)))
+                    .collect(),
+                Ok(Page { results: None }) => {
+                    return self.record(ctx, text, base);
+                }
+                Err(e) => return self.broken_document(ctx, &base, text, e),
+            },
+        };
+        for (raw, result_index) in items {
+            let at = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+            let line = 1 + text.as_bytes()[..at]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
+            let loc = Location {
+                line: Some(line),
+                byte_offset: Some(at as u64),
+                result_index,
+                ..base.clone()
+            };
+            self.record(ctx, raw.get(), loc)?;
+        }
+        Ok(())
+    }
+
+    fn broken_document(
+        &self,
+        ctx: &mut FileContext<'_>,
+        base: &Location,
+        text: &str,
+        e: serde_json::Error,
+    ) -> Result<()> {
+        ctx.stats.read += 1;
+        let loc = Location {
+            line: Some(e.line() as u64),
+            ..base.clone()
+        };
+        ctx.reject(
+            &loc,
+            &format!(
+                "invalid JSON document (line {}, column {}): {e}",
+                e.line(),
+                e.column()
+            ),
+            text,
+        )
+    }
+
+    fn record(&self, ctx: &mut FileContext<'_>, raw: &str, loc: Location) -> Result<()> {
+        ctx.stats.read += 1;
+        let work: model::Work<'_> = match serde_json::from_str(raw) {
+            Ok(w) => w,
+            Err(e) => return ctx.reject(&loc, &format!("invalid work JSON: {e}"), raw),
+        };
+        let id = match convert::work_id_of(&work) {
+            Ok(id) => id,
+            Err(convert::Invalid(reason)) => return ctx.reject(&loc, &reason, raw),
+        };
+        if let Some(previous) = ctx.already_seen(id, &loc) {
+            let reason = format!(
+                "work W{id} appears twice in this file (first at {previous}); the first copy was kept"
+            );
+            return ctx.reject(&loc, &reason, raw);
+        }
+        match convert::append_work(&work, &mut ctx.builders) {
+            Ok(c) => ctx.accepted(c.work_id, c.updated_micros),
+            Err(convert::Invalid(reason)) => ctx.reject(&loc, &reason, raw),
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The subset of an OpenAlex Work that bibflow keeps, as borrowed serde structs.
+//!
+//! Unknown keys are ignored, every key may be missing or `null` (OpenAlex's schema drifts: the
+//! fixtures hold the same work in its 2025 and 2026 shapes), strings borrow from the input line
+//! unless they contain escapes.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+type Str<'a> = Option<Cow<'a, str>>;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Work<'a> {
+    #[serde(borrow)]
+    pub id: Str<'a>,
+    #[serde(borrow)]
+    pub doi: Str<'a>,
+    #[serde(borrow)]
+    pub title: Str<'a>,
+    #[serde(borrow)]
+    pub display_name: Str<'a>,
+    pub publication_year: Option<i32>,
+    #[serde(borrow)]
+    pub publication_date: Str<'a>,
+    #[serde(borrow, default)]
+    pub ids: Option<Ids<'a>>,
+    #[serde(borrow)]
+    pub language: Str<'a>,
+    #[serde(borrow, default)]
+    pub primary_location: Option<Location<'a>>,
+    #[serde(borrow, rename = "type")]
+    pub work_type: Str<'a>,
+    #[serde(borrow)]
+    pub type_crossref: Str<'a>,
+    #[serde(borrow, default)]
+    pub open_access: Option<OpenAccess<'a>>,
+    #[serde(borrow, default)]
+    pub authorships: Option<Vec<Authorship<'a>>>,
+    pub cited_by_count: Option<i64>,
+    pub referenced_works_count: Option<i64>,
+    pub fwci: Option<f64>,
+    #[serde(default)]
+    pub citation_normalized_percentile: Option<Percentile>,
+    pub is_retracted: Option<bool>,
+    pub is_paratext: Option<bool>,
+    #[serde(borrow, default)]
+    pub primary_topic: Option<Topic<'a>>,
+    #[serde(borrow, default)]
+    pub topics: Option<Vec<Topic<'a>>>,
+    #[serde(borrow, default)]
+    pub mesh: Option<Vec<Mesh<'a>>>,
+    #[serde(borrow, default)]
+    pub referenced_works: Option<Vec<Cow<'a, str>>>,
+    #[serde(default)]
+    pub counts_by_year: Option<Vec<CountByYear>>,
+    #[serde(borrow, default)]
+    pub abstract_inverted_index: Option<HashMap<Cow<'a, str>, Vec<u32>>>,
+    #[serde(borrow)]
+    pub updated_date: Str<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Ids<'a> {
+    #[serde(borrow)]
+    pub openalex: Str<'a>,
+    #[serde(borrow)]
+    pub doi: Str<'a>,
+    /// MAG ids are strings in the API but numbers in some older dumps.
+    #[serde(default)]
+    pub mag: Option<serde_json::Value>,
+    #[serde(borrow)]
+    pub pmid: Str<'a>,
+    #[serde(borrow)]
+    pub pmcid: Str<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Location<'a> {
+    #[serde(borrow, default)]
+    pub source: Option<Source<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Source<'a> {
+    #[serde(borrow)]
+    pub id: Str<'a>,
+    #[serde(borrow)]
+    pub display_name: Str<'a>,
+    #[serde(borrow)]
+    pub issn_l: Str<'a>,
+    #[serde(borrow, rename = "type")]
+    pub source_type: Str<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct OpenAccess<'a> {
+    pub is_oa: Option<bool>,
+    #[serde(borrow)]
+    pub oa_status: Str<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Percentile {
+    pub value: Option<f64>,
+    pub is_in_top_1_percent: Option<bool>,
+    pub is_in_top_10_percent: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Authorship<'a> {
+    #[serde(borrow)]
+    pub author_position: Str<'a>,
+    #[serde(borrow, default)]
+    pub author: Option<Author<'a>>,
+    #[serde(borrow, default)]
+    pub institutions: Option<Vec<Institution<'a>>>,
+    #[serde(borrow, default)]
+    pub countries: Option<Vec<Cow<'a, str>>>,
+    pub is_corresponding: Option<bool>,
+    #[serde(borrow)]
+    pub raw_author_name: Str<'a>,
+    #[serde(borrow, default)]
+    pub raw_affiliation_strings: Option<Vec<Cow<'a, str>>>,
+    /// The older single-string form, still found in early snapshots.
+    #[serde(borrow)]
+    pub raw_affiliation_string: Str<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Author<'a> {
+    #[serde(borrow)]
+    pub id: Str<'a>,
+    #[serde(borrow)]
+    pub display_name: Str<'a>,
+    #[serde(borrow)]
+    pub orcid: Str<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Institution<'a> {
+    #[serde(borrow)]
+    pub id: Str<'a>,
+    #[serde(borrow)]
+    pub country_code: Str<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Topic<'a> {
+    #[serde(borrow)]
+    pub id: Str<'a>,
+    #[serde(borrow)]
+    pub display_name: Str<'a>,
+    pub score: Option<f64>,
+    #[serde(borrow, default)]
+    pub subfield: Option<Named<'a>>,
+    #[serde(borrow, default)]
+    pub field: Option<Named<'a>>,
+    #[serde(borrow, default)]
+    pub domain: Option<Named<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Named<'a> {
+    #[serde(borrow)]
+    pub id: Str<'a>,
+    #[serde(borrow)]
+    pub display_name: Str<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Mesh<'a> {
+    #[serde(borrow)]
+    pub descriptor_ui: Str<'a>,
+    #[serde(borrow)]
+    pub descriptor_name: Str<'a>,
+    #[serde(borrow)]
+    pub qualifier_ui: Str<'a>,
+    #[serde(borrow)]
+    pub qualifier_name: Str<'a>,
+    pub is_major_topic: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CountByYear {
+    pub year: Option<i32>,
+    pub cited_by_count: Option<i64>,
+}

@@ -1,0 +1,228 @@
+//! The canonical bibflow dataset: its tables and their Arrow schemas.
+//!
+//! `docs/schema.md` documents every column; keep the two in step (a test checks that every column
+//! named here appears there).
+//!
+//! Every table carries `work_id`, the one compact integer key that all joins use:
+//! a positive `work_id` is the OpenAlex W-number (`W2741809807` -> `2741809807`); a negative one is a
+//! work known only from PubMed, `-PMID`. Keys are therefore stable across re-ingests and need no
+//! global dictionary while ingesting in parallel.
+
+use std::sync::{Arc, LazyLock};
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+
+/// Version of the canonical schema, written into every manifest. Bump on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The canonical tables, in the order they are written and documented.
+pub const TABLES: [Table; 7] = [
+    Table::Works,
+    Table::Authorships,
+    Table::WorkTopics,
+    Table::WorkMesh,
+    Table::WorkPublicationTypes,
+    Table::WorkReferences,
+    Table::WorkCitationsByYear,
+];
+
+/// One canonical table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Table {
+    Works,
+    Authorships,
+    WorkTopics,
+    WorkMesh,
+    WorkPublicationTypes,
+    WorkReferences,
+    WorkCitationsByYear,
+}
+
+impl Table {
+    /// The table's folder name inside a dataset, and its SQL name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Works => "works",
+            Table::Authorships => "authorships",
+            Table::WorkTopics => "work_topics",
+            Table::WorkMesh => "work_mesh",
+            Table::WorkPublicationTypes => "work_publication_types",
+            Table::WorkReferences => "work_references",
+            Table::WorkCitationsByYear => "work_citations_by_year",
+        }
+    }
+
+    /// The table's Arrow schema.
+    pub fn schema(self) -> SchemaRef {
+        match self {
+            Table::Works => WORKS.clone(),
+            Table::Authorships => AUTHORSHIPS.clone(),
+            Table::WorkTopics => WORK_TOPICS.clone(),
+            Table::WorkMesh => WORK_MESH.clone(),
+            Table::WorkPublicationTypes => WORK_PUBLICATION_TYPES.clone(),
+            Table::WorkReferences => WORK_REFERENCES.clone(),
+            Table::WorkCitationsByYear => WORK_CITATIONS_BY_YEAR.clone(),
+        }
+    }
+
+    /// Position of the table in [`TABLES`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+fn f(name: &str, dt: DataType, nullable: bool) -> Field {
+    Field::new(name, dt, nullable)
+}
+
+/// The item field used by every list column (`item`, nullable), as Arrow's builders produce it.
+pub fn list_of(dt: DataType) -> DataType {
+    DataType::List(Arc::new(Field::new("item", dt, true)))
+}
+
+/// The struct of one MeSH qualifier inside `work_mesh.qualifiers`.
+pub fn mesh_qualifier_fields() -> Vec<Field> {
+    vec![
+        f("qualifier_ui", DataType::Utf8, true),
+        f("qualifier_name", DataType::Utf8, true),
+        f("is_major_topic", DataType::Boolean, true),
+    ]
+}
+
+static WORKS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        f("work_id", DataType::Int64, false),
+        f("openalex_id", DataType::Int64, true),
+        f("doi", DataType::Utf8, true),
+        f("pmid", DataType::Int64, true),
+        f("pmcid", DataType::Int64, true),
+        f("mag_id", DataType::Int64, true),
+        f("title", DataType::Utf8, true),
+        f("abstract", DataType::Utf8, true),
+        f("publication_year", DataType::Int32, true),
+        f("publication_date", DataType::Date32, true),
+        f("type", DataType::Utf8, true),
+        f("type_crossref", DataType::Utf8, true),
+        f("language", DataType::Utf8, true),
+        f("source_id", DataType::Int64, true),
+        f("source_name", DataType::Utf8, true),
+        f("source_issn_l", DataType::Utf8, true),
+        f("source_type", DataType::Utf8, true),
+        f("is_oa", DataType::Boolean, true),
+        f("oa_status", DataType::Utf8, true),
+        f("cited_by_count", DataType::Int64, true),
+        f("referenced_works_count", DataType::Int64, true),
+        f("fwci", DataType::Float64, true),
+        f("citation_percentile", DataType::Float64, true),
+        f("is_top_1_percent", DataType::Boolean, true),
+        f("is_top_10_percent", DataType::Boolean, true),
+        f("primary_topic_id", DataType::Int64, true),
+        f("primary_topic_name", DataType::Utf8, true),
+        f("subfield_id", DataType::Int32, true),
+        f("subfield_name", DataType::Utf8, true),
+        f("field_id", DataType::Int32, true),
+        f("field_name", DataType::Utf8, true),
+        f("domain_id", DataType::Int32, true),
+        f("domain_name", DataType::Utf8, true),
+        f("authors_count", DataType::Int32, false),
+        f("countries_count", DataType::Int32, false),
+        f("is_retracted", DataType::Boolean, true),
+        f("is_paratext", DataType::Boolean, true),
+        f(
+            "updated_date",
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+            true,
+        ),
+        f("source", DataType::Utf8, false),
+    ]))
+});
+
+static AUTHORSHIPS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        f("work_id", DataType::Int64, false),
+        f("author_position", DataType::Int32, false),
+        f("author_position_tag", DataType::Utf8, true),
+        f("author_id", DataType::Int64, true),
+        f("author_name", DataType::Utf8, true),
+        f("orcid", DataType::Utf8, true),
+        f("is_corresponding", DataType::Boolean, true),
+        f("raw_affiliations", list_of(DataType::Utf8), false),
+        f("institution_ids", list_of(DataType::Int64), false),
+        f("institution_countries", list_of(DataType::Utf8), false),
+        f("countries", list_of(DataType::Utf8), false),
+    ]))
+});
+
+static WORK_TOPICS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        f("work_id", DataType::Int64, false),
+        f("rank", DataType::Int32, false),
+        f("topic_id", DataType::Int64, false),
+        f("topic_name", DataType::Utf8, true),
+        f("score", DataType::Float64, true),
+        f("subfield_id", DataType::Int32, true),
+        f("subfield_name", DataType::Utf8, true),
+        f("field_id", DataType::Int32, true),
+        f("field_name", DataType::Utf8, true),
+        f("domain_id", DataType::Int32, true),
+        f("domain_name", DataType::Utf8, true),
+    ]))
+});
+
+static WORK_MESH: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        f("work_id", DataType::Int64, false),
+        f("descriptor_ui", DataType::Utf8, false),
+        f("descriptor_name", DataType::Utf8, true),
+        f("is_major_topic", DataType::Boolean, false),
+        f(
+            "qualifiers",
+            list_of(DataType::Struct(mesh_qualifier_fields().into())),
+            false,
+        ),
+    ]))
+});
+
+static WORK_PUBLICATION_TYPES: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        f("work_id", DataType::Int64, false),
+        f("publication_type", DataType::Utf8, false),
+        f("ui", DataType::Utf8, true),
+    ]))
+});
+
+static WORK_REFERENCES: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        f("work_id", DataType::Int64, false),
+        f("referenced_work_id", DataType::Int64, false),
+    ]))
+});
+
+static WORK_CITATIONS_BY_YEAR: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        f("work_id", DataType::Int64, false),
+        f("year", DataType::Int32, false),
+        f("cited_by_count", DataType::Int64, false),
+    ]))
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_table_starts_with_work_id() {
+        for t in TABLES {
+            let s = t.schema();
+            assert_eq!(s.field(0).name(), "work_id", "{}", t.name());
+            assert_eq!(s.field(0).data_type(), &DataType::Int64);
+        }
+    }
+
+    #[test]
+    fn table_index_matches_order() {
+        for (i, t) in TABLES.iter().enumerate() {
+            assert_eq!(t.index(), i);
+        }
+    }
+}

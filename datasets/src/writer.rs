@@ -1,0 +1,221 @@
+//! Writing canonical tables as Parquet parts, and rejected records as JSON Lines.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+
+use crate::error::{DatasetError, Result};
+use crate::schema::TABLES;
+
+/// Rows per Parquet row group: big enough for fast scans, small enough to bound writer memory.
+pub const ROW_GROUP_ROWS: usize = 512 * 1024;
+
+/// The writer properties used for every canonical table.
+pub fn writer_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(1).expect("valid level"),
+        ))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .build()
+}
+
+/// Writes one batch stream into a single Parquet file.
+#[derive(Debug)]
+pub struct ParquetFile {
+    path: PathBuf,
+    writer: ArrowWriter<BufWriter<File>>,
+    rows: u64,
+}
+
+impl ParquetFile {
+    /// Creates the file (and its folder).
+    pub fn create(path: &Path, schema: SchemaRef) -> Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| DatasetError::write(dir, e))?;
+        }
+        let file = File::create(path).map_err(|e| DatasetError::write(path, e))?;
+        let writer = ArrowWriter::try_new(
+            BufWriter::with_capacity(1 << 20, file),
+            schema,
+            Some(writer_properties()),
+        )
+        .map_err(|source| DatasetError::Parquet {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            writer,
+            rows: 0,
+        })
+    }
+
+    /// Appends a batch.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.rows += batch.num_rows() as u64;
+        self.writer
+            .write(batch)
+            .map_err(|source| DatasetError::Parquet {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    /// Finishes the file; returns the rows written.
+    pub fn close(self) -> Result<u64> {
+        self.writer
+            .close()
+            .map_err(|source| DatasetError::Parquet {
+                path: self.path.clone(),
+                source,
+            })?;
+        Ok(self.rows)
+    }
+}
+
+/// The Parquet files of one part: one per table, opened when the table gets its first row, so a
+/// part holds the works of one input file and their child rows in every table ("co-clustered").
+#[derive(Debug)]
+pub struct PartWriter {
+    root: PathBuf,
+    file_name: String,
+    partition: String,
+    files: [Option<ParquetFile>; 7],
+    rows: [u64; 7],
+}
+
+impl PartWriter {
+    /// A part under `root/<table>/<partition>/<file_name>`.
+    pub fn new(root: &Path, partition: String, file_name: String) -> Self {
+        Self {
+            root: root.to_path_buf(),
+            file_name,
+            partition,
+            files: Default::default(),
+            rows: [0; 7],
+        }
+    }
+
+    /// Writes one batch per table (empty ones are skipped).
+    pub fn write_all(&mut self, batches: &[RecordBatch; 7]) -> Result<()> {
+        for (table, batch) in TABLES.iter().zip(batches) {
+            if batch.num_rows() == 0 {
+                continue;
+            }
+            let i = table.index();
+            if self.files[i].is_none() {
+                let path = self
+                    .root
+                    .join(table.name())
+                    .join(&self.partition)
+                    .join(&self.file_name);
+                self.files[i] = Some(ParquetFile::create(&path, table.schema())?);
+            }
+            let file = self.files[i].as_mut().expect("opened above");
+            file.write(batch)?;
+            self.rows[i] += batch.num_rows() as u64;
+        }
+        Ok(())
+    }
+
+    /// Closes every file; returns rows written per table.
+    pub fn close(self) -> Result<[u64; 7]> {
+        for file in self.files.into_iter().flatten() {
+            file.close()?;
+        }
+        Ok(self.rows)
+    }
+}
+
+/// Where a rejected record was found.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Location {
+    pub file: String,
+    /// 1-based line of the record in the decompressed text, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// Byte offset of the record in the decompressed text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub byte_offset: Option<u64>,
+    /// Byte offset in the compressed file, for broken gzip streams.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compressed_offset: Option<u64>,
+    /// Index of the record inside an API page's `results`, when it came from one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_index: Option<u64>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct RejectLine<'a> {
+    source: &'a str,
+    #[serde(flatten)]
+    location: &'a Location,
+    reason: &'a str,
+    /// The raw record text, whole, so that nothing is lost.
+    record: &'a str,
+}
+
+/// Appends rejected records to `_rejects/<source>-<file index>.jsonl`, created on first use.
+#[derive(Debug)]
+pub struct RejectsWriter {
+    path: PathBuf,
+    source: &'static str,
+    out: Option<BufWriter<File>>,
+    count: u64,
+}
+
+impl RejectsWriter {
+    pub fn new(dataset: &Path, source: &'static str, file_index: usize) -> Self {
+        Self {
+            path: dataset
+                .join("_rejects")
+                .join(format!("{source}-{file_index:05}.jsonl")),
+            source,
+            out: None,
+            count: 0,
+        }
+    }
+
+    /// Records one rejected record.
+    pub fn reject(&mut self, location: &Location, reason: &str, record: &str) -> Result<()> {
+        if self.out.is_none() {
+            let dir = self.path.parent().expect("has a parent");
+            std::fs::create_dir_all(dir).map_err(|e| DatasetError::write(dir, e))?;
+            let f = File::create(&self.path).map_err(|e| DatasetError::write(&self.path, e))?;
+            self.out = Some(BufWriter::new(f));
+        }
+        let out = self.out.as_mut().expect("opened above");
+        let line = RejectLine {
+            source: self.source,
+            location,
+            reason,
+            record,
+        };
+        serde_json::to_writer(&mut *out, &line)
+            .map_err(|e| DatasetError::write(&self.path, std::io::Error::other(e)))?;
+        out.write_all(b"\n")
+            .map_err(|e| DatasetError::write(&self.path, e))?;
+        self.count += 1;
+        Ok(())
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    pub fn close(self) -> Result<u64> {
+        if let Some(mut out) = self.out {
+            out.flush()
+                .map_err(|e| DatasetError::write(&self.path, e))?;
+        }
+        Ok(self.count)
+    }
+}

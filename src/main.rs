@@ -1,1 +1,266 @@
-fn main() {}
+//! The `bibflow` command line: arguments -> validated configuration -> calls into the crates.
+//! Results go to stdout; progress, summaries and errors go to stderr.
+
+mod cli;
+mod demo;
+mod progress;
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use bibflow_datasets::ingest::{Progress, StageOptions};
+use bibflow_datasets::openalex::OpenAlex;
+use bibflow_engine::output::{Format, write_result};
+use bibflow_engine::publish::{IngestOptions, IngestReport, ingest};
+use bibflow_engine::session::{SessionOptions, open_dataset};
+use bibflow_engine::{EngineError, Result};
+use clap::Parser;
+
+use crate::cli::{Cli, Command, EngineArgs, IngestArgs, IngestSource, OutputFormat};
+
+/// Exit code when `--strict` finds rejected records or damaged inputs.
+const EXIT_STRICT: u8 = 3;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            return fail(&EngineError::Usage(format!(
+                "cannot start the runtime: {e}"
+            )));
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(EngineError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+/// Prints an error with its whole cause chain.
+#[allow(clippy::print_stderr)]
+fn fail(e: &dyn std::error::Error) -> ExitCode {
+    let mut msg = format!("error: {e}");
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(&format!("\n  caused by: {text}"));
+        }
+        source = s.source();
+    }
+    eprintln!("{msg}");
+    ExitCode::FAILURE
+}
+
+/// Progress and summaries: stderr, unless `--quiet`.
+struct Notes {
+    quiet: bool,
+}
+
+impl Notes {
+    #[allow(clippy::print_stderr)]
+    fn say(&self, text: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", text.as_ref());
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    let notes = Notes { quiet: cli.quiet };
+    match cli.command {
+        Command::Ingest(IngestSource::Openalex(args)) => run_ingest(args, &notes).await,
+        Command::Sql(args) => {
+            let format = format_of(args.format);
+            let (ctx, _) = open_dataset(&args.dataset, &session_options(&args.engine)).await?;
+            let df = ctx.sql(&args.query).await?;
+            let rows = match &args.out {
+                Some(path) => {
+                    let mut f = std::io::BufWriter::new(
+                        std::fs::File::create(path).map_err(|e| EngineError::io(path, e))?,
+                    );
+                    let rows = write_result(df, format, &mut f).await?;
+                    f.flush().map_err(|e| EngineError::io(path, e))?;
+                    notes.say(format!("wrote {rows} rows to {}", path.display()));
+                    rows
+                }
+                None => {
+                    if format == Format::Parquet && std::io::stdout().is_terminal() {
+                        return Err(EngineError::Usage(
+                            "Parquet is binary: pass --out FILE (or redirect stdout)".into(),
+                        ));
+                    }
+                    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
+                    let rows = write_result(df, format, &mut out).await?;
+                    out.flush().map_err(EngineError::Output)?;
+                    rows
+                }
+            };
+            if args.out.is_none() && format == Format::Table {
+                notes.say(format!("{rows} rows"));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tables(args) => {
+            let (ctx, tables) = open_dataset(&args.dataset, &SessionOptions::default()).await?;
+            let mut out = std::io::stdout().lock();
+            for t in tables {
+                let df = ctx
+                    .sql(&format!("SELECT count(*) FROM \"{}\"", t.name))
+                    .await?;
+                let batches = df.collect().await?;
+                let rows = arrow::util::display::array_value_to_string(batches[0].column(0), 0)?;
+                let schema = ctx
+                    .table(t.name.as_str())
+                    .await?
+                    .schema()
+                    .as_arrow()
+                    .clone();
+                let cols: Vec<String> = schema
+                    .fields()
+                    .iter()
+                    .map(|f| format!("{} {}", f.name(), f.data_type()))
+                    .collect();
+                writeln!(out, "{}\t{rows} rows\t{}", t.name, cols.join(", "))
+                    .map_err(EngineError::Output)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(args) => run_demo(&args.out, &notes).await,
+    }
+}
+
+fn session_options(e: &EngineArgs) -> SessionOptions {
+    SessionOptions {
+        memory_limit: e.memory_limit,
+        target_partitions: None,
+    }
+}
+
+fn format_of(f: OutputFormat) -> Format {
+    match f {
+        OutputFormat::Table => Format::Table,
+        OutputFormat::Csv => Format::Csv,
+        OutputFormat::Json => Format::Json,
+        OutputFormat::Ndjson => Format::Ndjson,
+        OutputFormat::Parquet => Format::Parquet,
+    }
+}
+
+async fn run_ingest(args: IngestArgs, notes: &Notes) -> Result<ExitCode> {
+    let mut stage = StageOptions::default();
+    if let Some(t) = args.threads {
+        stage.threads = t.max(1);
+    }
+    let options = IngestOptions {
+        stage,
+        session: session_options(&args.engine),
+        overwrite: args.overwrite,
+    };
+    let report = ingest_with_bar(&args.inputs, &args.out, &options, notes).await?;
+    summarize(&report, notes);
+    let damaged = !report.manifest.input_errors.is_empty();
+    if args.strict && (report.manifest.rejected_records > 0 || damaged) {
+        notes.say("--strict: rejected records or damaged inputs; exiting with code 3");
+        return Ok(ExitCode::from(EXIT_STRICT));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn ingest_with_bar(
+    inputs: &[std::path::PathBuf],
+    out: &Path,
+    options: &IngestOptions,
+    notes: &Notes,
+) -> Result<IngestReport> {
+    let progress = Arc::new(Progress::default());
+    let started = std::time::Instant::now();
+    let report = {
+        let _bar = progress::IngestBar::start(progress.clone(), notes.quiet);
+        ingest(&OpenAlex, inputs, out, options, &progress).await?
+    };
+    let secs = started.elapsed().as_secs_f64();
+    let bytes: u64 = report.stage.files.iter().map(|f| f.size).sum();
+    notes.say(format!(
+        "read {} files, {:.1} MiB in {secs:.1} s ({:.1} MiB/s)",
+        report.stage.files.len(),
+        bytes as f64 / (1 << 20) as f64,
+        bytes as f64 / (1 << 20) as f64 / secs.max(1e-9),
+    ));
+    Ok(report)
+}
+
+fn summarize(report: &IngestReport, notes: &Notes) {
+    let m = &report.manifest;
+    notes.say(format!(
+        "{} records read = {} ingested + {} rejected",
+        m.records.read, m.records.ingested, m.records.rejected
+    ));
+    if m.superseded > 0 || m.merged_away > 0 {
+        notes.say(format!(
+            "of the ingested: {} older copies superseded by a newer version, {} works merged away by OpenAlex",
+            m.superseded, m.merged_away
+        ));
+    }
+    let tables: Vec<String> = m
+        .tables
+        .iter()
+        .map(|(name, t)| format!("{name} {}", t.rows))
+        .collect();
+    notes.say(format!("tables: {}", tables.join(", ")));
+    if m.rejected_records > 0 {
+        notes.say(format!(
+            "rejected records with their location and reason: {}",
+            report.dataset.join("_rejects").display()
+        ));
+    }
+    for e in &m.input_errors {
+        notes.say(format!("error: {e}"));
+    }
+    notes.say(format!("dataset: {}", report.dataset.display()));
+}
+
+async fn run_demo(out: &Path, notes: &Notes) -> Result<ExitCode> {
+    std::fs::create_dir_all(out).map_err(|e| EngineError::io(out, e))?;
+    let raw = demo::write_fixtures(out).map_err(|e| EngineError::io(out, e))?;
+    let dataset = out.join("dataset");
+    notes.say(format!(
+        "demo: ingesting the bundled real OpenAlex records ({})",
+        raw.display()
+    ));
+    let options = IngestOptions {
+        overwrite: true,
+        ..IngestOptions::default()
+    };
+    let report = ingest_with_bar(&[raw], &dataset, &options, notes).await?;
+    summarize(&report, notes);
+
+    let (ctx, _) = open_dataset(&dataset, &SessionOptions::default()).await?;
+    let results = out.join("results");
+    std::fs::create_dir_all(&results).map_err(|e| EngineError::io(&results, e))?;
+    let mut stdout = std::io::BufWriter::new(std::io::stdout());
+    for (stem, title, sql) in demo::QUERIES {
+        writeln!(stdout, "\n## {title} (real OpenAlex sample records)")
+            .map_err(EngineError::Output)?;
+        write_result(ctx.sql(sql).await?, Format::Table, &mut stdout).await?;
+        let path = results.join(format!("{stem}.csv"));
+        let mut f = std::fs::File::create(&path).map_err(|e| EngineError::io(&path, e))?;
+        write_result(ctx.sql(sql).await?, Format::Csv, &mut f).await?;
+    }
+    stdout.flush().map_err(EngineError::Output)?;
+    notes.say(format!(
+        "\ndemo finished: dataset in {}, query results (CSV) in {}",
+        dataset.display(),
+        results.display()
+    ));
+    Ok(ExitCode::SUCCESS)
+}

@@ -72,7 +72,8 @@ fn walk(dir: &Path, exts: &[&str], inputs: &mut Inputs) -> Result<()> {
     for entry in entries {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with('.') || name.starts_with('_') {
+        // Hidden entries only: OpenAlex and test suites use `_`-prefixed folders for real data.
+        if name.starts_with('.') {
             continue;
         }
         let path = entry.path();

@@ -125,21 +125,6 @@ impl OpenAlex {
                 return ctx.reject(&loc, &format!("not valid UTF-8: {e}"), &lossy);
             }
         };
-        // A line may hold a whole API page; its works are records of their own.
-        if !text.contains("\"id\"") && text.contains("\"results\"") {
-            if let Ok(page) = serde_json::from_str::<Page<'_>>(text)
-                && let Some(results) = page.results
-            {
-                for (i, raw) in results.into_iter().enumerate() {
-                    let loc = Location {
-                        result_index: Some(i as u64),
-                        ..loc.clone()
-                    };
-                    self.record(ctx, raw.get(), loc)?;
-                }
-                return Ok(());
-            }
-        }
         self.record(ctx, text, loc)
     }
 
@@ -221,15 +206,37 @@ impl OpenAlex {
     }
 
     fn record(&self, ctx: &mut FileContext<'_>, raw: &str, loc: Location) -> Result<()> {
-        ctx.stats.read += 1;
         let work: model::Work<'_> = match serde_json::from_str(raw) {
             Ok(w) => w,
-            Err(e) => return ctx.reject(&loc, &format!("invalid work JSON: {e}"), raw),
+            Err(e) => {
+                ctx.stats.read += 1;
+                return ctx.reject(&loc, &format!("invalid work JSON: {e}"), raw);
+            }
         };
         let id = match convert::work_id_of(&work) {
             Ok(id) => id,
-            Err(convert::Invalid(reason)) => return ctx.reject(&loc, &reason, raw),
+            Err(convert::Invalid(reason)) => {
+                // Not a work: it may be a whole API page (one JSON Lines line, or a compact file),
+                // whose works are records of their own.
+                if loc.result_index.is_none()
+                    && let Ok(Page {
+                        results: Some(results),
+                    }) = serde_json::from_str::<Page<'_>>(raw)
+                {
+                    for (i, item) in results.into_iter().enumerate() {
+                        let loc = Location {
+                            result_index: Some(i as u64),
+                            ..loc.clone()
+                        };
+                        self.record(ctx, item.get(), loc)?;
+                    }
+                    return Ok(());
+                }
+                ctx.stats.read += 1;
+                return ctx.reject(&loc, &reason, raw);
+            }
         };
+        ctx.stats.read += 1;
         if let Some(previous) = ctx.already_seen(id, &loc) {
             let reason = format!(
                 "work W{id} appears twice in this file (first at {previous}); the first copy was kept"

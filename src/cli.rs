@@ -1,0 +1,164 @@
+//! Command-line arguments, kept apart from what the commands do.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// bibflow: a columnar dataflow engine for bibliometrics on Apache DataFusion.
+///
+/// Raw bibliographic records in, a canonical Parquet dataset out, SQL over it.
+/// Results go to stdout; progress, summaries and errors to stderr.
+///
+/// Exit codes: 0 success; 1 error; 2 bad command line; 3 `--strict` and some records were rejected.
+#[derive(Debug, Parser)]
+#[command(name = "bibflow", version, max_term_width = 100)]
+pub struct Cli {
+    /// No progress bars or summaries on stderr (errors are still shown).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Convert raw records into a canonical bibflow dataset.
+    #[command(subcommand)]
+    Ingest(IngestSource),
+    /// Run SQL over a dataset: every table folder is a table.
+    Sql(SqlArgs),
+    /// List a dataset's tables with their row counts and columns.
+    Tables(TablesArgs),
+    /// Run the main job on built-in data: ingest the bundled real OpenAlex records and query them.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IngestSource {
+    /// OpenAlex works: snapshot folders (`updated_date=*/part_*.gz`), JSON Lines (plain or gzipped),
+    /// API result pages, single-work JSON files.
+    Openalex(IngestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Input files or folders (folders are searched recursively).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+
+    /// Output dataset folder; it appears only when complete.
+    #[arg(long, short)]
+    pub out: PathBuf,
+
+    /// Replace an existing dataset at --out (kept intact until the new one is complete).
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// Exit with code 3 when any record was rejected or any input was damaged.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Files read in parallel [default: number of cores].
+    #[arg(long, short = 'j')]
+    pub threads: Option<usize>,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct EngineArgs {
+    /// Memory limit for query operators, e.g. 4GiB or 512MiB; past it sorts and joins spill to disk.
+    #[arg(long, value_parser = parse_size)]
+    pub memory_limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Csv,
+    Json,
+    Ndjson,
+    Parquet,
+}
+
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The dataset folder.
+    pub dataset: PathBuf,
+
+    /// The SQL query.
+    pub query: String,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+
+    /// Write the result to this file instead of stdout.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TablesArgs {
+    /// The dataset folder.
+    pub dataset: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Folder for the demo's dataset and results.
+    #[arg(long, short, default_value = "bibflow-demo")]
+    pub out: PathBuf,
+}
+
+/// `4GiB`, `512MiB`, `1.5GB`, `1000000` -> bytes.
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size such as 4GiB or 512MiB"))?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        other => {
+            return Err(format!(
+                "unknown size unit {other:?}; use B, KiB, MiB, GiB, KB, MB or GB"
+            ));
+        }
+    };
+    Ok((value * mult) as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4GiB"), Ok(4 << 30));
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("1.5GB"), Ok(1_500_000_000));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("3parsecs").is_err());
+    }
+
+    #[test]
+    fn command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

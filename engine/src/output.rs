@@ -93,16 +93,10 @@ pub async fn write_result(
                 w.write(&b)?;
             }
             w.finish()?;
-            if rows == 0 {
-                // arrow writes nothing for no rows; an empty array is still valid JSON.
-                w.into_inner()
-                    .write_all(b"[]")
-                    .map_err(EngineError::Output)?;
-            } else {
-                w.into_inner()
-                    .write_all(b"\n")
-                    .map_err(EngineError::Output)?;
-            }
+            // `finish` closes the array (`[]` when there were no rows).
+            w.into_inner()
+                .write_all(b"\n")
+                .map_err(EngineError::Output)?;
         }
         Format::Ndjson => {
             let mut w = arrow::json::LineDelimitedWriter::new(out);

@@ -1,1 +1,7 @@
+//! bibflow's integration tests: one binary (one link) for all of them.
 
+mod common;
+mod ingest_corrupt;
+mod ingest_fixtures;
+mod ingest_snapshot;
+mod sql_cli;

@@ -347,7 +347,7 @@ impl<'a> FileContext<'a> {
         }
     }
 
-    fn close(mut self) -> Result<(FileReport, [u64; 7])> {
+    fn close(mut self) -> Result<FileOutcome> {
         self.flush()?;
         let part = std::mem::replace(&mut self.part, part_writer(self.staging, 0, 0));
         self.add_rows(part.close()?);
@@ -373,6 +373,9 @@ impl<'a> FileContext<'a> {
         ))
     }
 }
+
+/// A finished file: its report and the rows it wrote per table.
+type FileOutcome = (FileReport, [u64; 7]);
 
 fn part_writer(staging: &Path, file_index: usize, roll: u32) -> PartWriter {
     PartWriter::new(
@@ -410,8 +413,7 @@ pub fn stage(
 
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
-    let results: Mutex<Vec<Option<(FileReport, [u64; 7])>>> =
-        Mutex::new(vec![None; inputs.files.len()]);
+    let results: Mutex<Vec<Option<FileOutcome>>> = Mutex::new(vec![None; inputs.files.len()]);
     let first_error: Mutex<Option<DatasetError>> = Mutex::new(None);
     let threads = options.threads.max(1).min(inputs.files.len());
     std::thread::scope(|scope| {

@@ -226,3 +226,31 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod doc_tests {
+    use super::TABLES;
+
+    /// `docs/schema.md` documents every column of every table.
+    #[test]
+    fn every_column_is_documented() {
+        let doc = include_str!("../../docs/schema.md");
+        for t in TABLES {
+            let heading = format!("## `{}`", t.name());
+            let start = doc
+                .find(&heading)
+                .unwrap_or_else(|| panic!("docs/schema.md has no section {heading}"));
+            let section = &doc[start + heading.len()..];
+            let section = &section[..section.find("\n## ").unwrap_or(section.len())];
+            for field in t.schema().fields() {
+                let row = format!("\n| {} |", field.name());
+                assert!(
+                    section.contains(&row),
+                    "docs/schema.md: column {}.{} is not documented",
+                    t.name(),
+                    field.name()
+                );
+            }
+        }
+    }
+}

@@ -161,7 +161,8 @@ pub struct FileContext<'a> {
     versions_v: Int64Builder,
     versions_file: Option<ParquetFile>,
     rejects: RejectsWriter,
-    seen: HashMap<i64, String>,
+    /// Works already taken from this file, with the (line, result index) they came from.
+    seen: HashMap<i64, (u64, u32)>,
     snapshot_days: Option<i64>,
     rows: [u64; 7],
     sha256: Option<String>,
@@ -216,18 +217,18 @@ impl<'a> FileContext<'a> {
 
     /// If `work_id` was already ingested from this file, where.
     pub fn already_seen(&mut self, work_id: i64, loc: &Location) -> Option<String> {
-        match self.seen.get(&work_id) {
-            Some(at) => Some(at.clone()),
-            None => {
-                let at = match (loc.line, loc.result_index) {
-                    (Some(l), Some(i)) => format!("line {l}, result {i}"),
-                    (Some(l), None) => format!("line {l}"),
-                    _ => "an earlier record".to_string(),
-                };
-                self.seen.insert(work_id, at);
-                None
-            }
+        let here = (
+            loc.line.unwrap_or(0),
+            loc.result_index.map_or(u32::MAX, |i| i as u32),
+        );
+        let (line, result) = *self.seen.entry(work_id).or_insert(here);
+        if (line, result) == here {
+            return None;
         }
+        Some(match result {
+            u32::MAX => format!("line {line}"),
+            i => format!("line {line}, result {i}"),
+        })
     }
 
     /// Records that the last appended work was accepted.

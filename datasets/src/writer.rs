@@ -15,6 +15,9 @@ use crate::schema::TABLES;
 
 /// Rows per Parquet row group: big enough for fast scans, small enough to bound writer memory.
 pub const ROW_GROUP_ROWS: usize = 512 * 1024;
+/// Bytes per row group (whichever limit comes first): works with long abstracts reach this one.
+/// A writer buffers one row group per open file, so this bounds ingest memory per table.
+pub const ROW_GROUP_BYTES: usize = 64 * 1024 * 1024;
 
 /// The writer properties used for every canonical table.
 pub fn writer_properties() -> WriterProperties {
@@ -23,6 +26,7 @@ pub fn writer_properties() -> WriterProperties {
             ZstdLevel::try_new(1).expect("valid level"),
         ))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
         .set_statistics_enabled(EnabledStatistics::Page)
         .build()
 }

@@ -205,10 +205,11 @@ fn summarize(report: &IngestReport, notes: &Notes) {
         "{} records read = {} ingested + {} rejected",
         m.records.read, m.records.ingested, m.records.rejected
     ));
-    if m.superseded > 0 || m.merged_away > 0 {
+    if m.superseded > 0 || m.merged_away > 0 || m.deleted > 0 {
         notes.say(format!(
-            "of the ingested: {} older copies superseded by a newer version, {} works merged away by OpenAlex",
-            m.superseded, m.merged_away
+            "of the ingested: {} older copies superseded by a newer version, {} works merged away by \
+             OpenAlex, {} deleted by a later input",
+            m.superseded, m.merged_away, m.deleted
         ));
     }
     let tables: Vec<String> = m

@@ -12,7 +12,7 @@ use arrow::datatypes::{DataType, Field};
 use arrow::record_batch::RecordBatch;
 
 use crate::error::{DatasetError, Result};
-use crate::schema::{Table, mesh_qualifier_fields};
+use crate::schema::{TABLE_COUNT, Table, mesh_qualifier_fields};
 
 /// Declares a builder struct whose fields are the table's columns, in schema order.
 macro_rules! table_builder {
@@ -69,6 +69,8 @@ table_builder!(
     source_name: StringBuilder,
     source_issn_l: StringBuilder,
     source_type: StringBuilder,
+    journal_iso_abbrev: StringBuilder,
+    journal_nlm_id: StringBuilder,
     is_oa: BooleanBuilder,
     oa_status: StringBuilder,
     cited_by_count: Int64Builder,
@@ -104,6 +106,7 @@ table_builder!(
     orcid: StringBuilder,
     is_corresponding: BooleanBuilder,
     raw_affiliations: ListBuilder<StringBuilder>,
+    affiliation_countries: ListBuilder<StringBuilder>,
     institution_ids: ListBuilder<Int64Builder>,
     institution_countries: ListBuilder<StringBuilder>,
     countries: ListBuilder<StringBuilder>,
@@ -156,6 +159,34 @@ table_builder!(
     work_id: Int64Builder,
     year: Int32Builder,
     cited_by_count: Int64Builder,
+});
+
+table_builder!(
+    /// Rows of `work_keywords`.
+    WorkKeywordsBuilder, Table::WorkKeywords, {
+    work_id: Int64Builder,
+    keyword: StringBuilder,
+    is_major_topic: BooleanBuilder,
+    owner: StringBuilder,
+});
+
+table_builder!(
+    /// Rows of `work_chemicals`.
+    WorkChemicalsBuilder, Table::WorkChemicals, {
+    work_id: Int64Builder,
+    substance_ui: StringBuilder,
+    substance_name: StringBuilder,
+    registry_number: StringBuilder,
+});
+
+table_builder!(
+    /// Rows of `work_grants`.
+    WorkGrantsBuilder, Table::WorkGrants, {
+    work_id: Int64Builder,
+    grant_id: StringBuilder,
+    acronym: StringBuilder,
+    agency: StringBuilder,
+    country: StringBuilder,
 });
 
 /// The `List<Struct<qualifier_ui, qualifier_name, is_major_topic>>` column of `work_mesh`.
@@ -220,11 +251,14 @@ pub struct TableBuilders {
     pub work_publication_types: WorkPublicationTypesBuilder,
     pub work_references: WorkReferencesBuilder,
     pub work_citations_by_year: WorkCitationsByYearBuilder,
+    pub work_keywords: WorkKeywordsBuilder,
+    pub work_chemicals: WorkChemicalsBuilder,
+    pub work_grants: WorkGrantsBuilder,
 }
 
 impl TableBuilders {
     /// Takes all appended rows, one batch per table in [`crate::schema::TABLES`] order.
-    pub fn finish(&mut self) -> Result<[RecordBatch; 7]> {
+    pub fn finish(&mut self) -> Result<[RecordBatch; TABLE_COUNT]> {
         Ok([
             self.works.finish()?,
             self.authorships.finish()?,
@@ -233,6 +267,9 @@ impl TableBuilders {
             self.work_publication_types.finish()?,
             self.work_references.finish()?,
             self.work_citations_by_year.finish()?,
+            self.work_keywords.finish()?,
+            self.work_chemicals.finish()?,
+            self.work_grants.finish()?,
         ])
     }
 }
@@ -263,6 +300,9 @@ mod tests {
             WorkCitationsByYearBuilder::COLUMNS,
             Table::WorkCitationsByYear,
         );
+        check(WorkKeywordsBuilder::COLUMNS, Table::WorkKeywords);
+        check(WorkChemicalsBuilder::COLUMNS, Table::WorkChemicals);
+        check(WorkGrantsBuilder::COLUMNS, Table::WorkGrants);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use arrow::array::{ArrayRef, Int64Builder};
+use arrow::array::{ArrayBuilder, ArrayRef, Int64Builder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::builders::TableBuilders;
 use crate::error::{DatasetError, Result};
 use crate::input::{self, InputFile, Inputs, OpenedInput};
+use crate::schema::TABLE_COUNT;
 use crate::writer::{Location, ParquetFile, PartWriter, RejectsWriter};
 
 /// Works buffered before a batch is handed to the Parquet writers.
@@ -28,6 +29,8 @@ const FLUSH_WORKS: usize = 8 * 1024;
 const PART_MAX_WORKS: u64 = 1_000_000;
 /// Folder of the per-work version side table in a staging folder.
 pub const VERSIONS_DIR: &str = "_versions";
+/// Folder of the deletions side table (PubMed `DeleteCitation`) in a staging folder.
+pub const DELETES_DIR: &str = "_deletes";
 /// Folder of the merged-ids side table in a staging folder.
 pub const MERGED_DIR: &str = "_merged_ids";
 /// Folder of rejected records, in staging and in the published dataset.
@@ -80,6 +83,9 @@ pub struct FileReport {
     pub counts: RecordCounts,
     /// A file-level problem (a truncated gzip stream): the file's good records are kept.
     pub error: Option<String>,
+    /// Works this file deletes (PubMed `DeleteCitation`); applied to earlier versions only.
+    #[serde(default)]
+    pub deletions: u64,
 }
 
 /// The outcome of stage one.
@@ -89,7 +95,7 @@ pub struct StageReport {
     pub files: Vec<FileReport>,
     pub totals: RecordCounts,
     /// Rows written per table, in [`crate::schema::TABLES`] order.
-    pub rows: [u64; 7],
+    pub rows: [u64; TABLE_COUNT],
     /// `(merged id, merge_into id)` pairs loaded from the snapshot's merged-ids files.
     pub merged_ids: u64,
     pub merged_id_files: Vec<FileReport>,
@@ -160,11 +166,14 @@ pub struct FileContext<'a> {
     versions_w: Int64Builder,
     versions_v: Int64Builder,
     versions_file: Option<ParquetFile>,
+    deletes_w: Int64Builder,
+    deletes_v: Int64Builder,
+    deletions: u64,
     rejects: RejectsWriter,
     /// Works already taken from this file, with the (line, result index) they came from.
     seen: HashMap<i64, (u64, u32)>,
     snapshot_days: Option<i64>,
-    rows: [u64; 7],
+    rows: [u64; TABLE_COUNT],
     sha256: Option<String>,
     file_error: Option<String>,
 }
@@ -196,10 +205,13 @@ impl<'a> FileContext<'a> {
             versions_w: Int64Builder::new(),
             versions_v: Int64Builder::new(),
             versions_file: None,
+            deletes_w: Int64Builder::new(),
+            deletes_v: Int64Builder::new(),
+            deletions: 0,
             rejects: RejectsWriter::new(staging, source, file_index),
             seen: HashMap::new(),
             snapshot_days,
-            rows: [0; 7],
+            rows: [0; TABLE_COUNT],
             sha256: None,
             file_error: None,
         }
@@ -245,6 +257,16 @@ impl<'a> FileContext<'a> {
         if self.builders.works.len() >= FLUSH_WORKS {
             self.flush()?;
         }
+        Ok(())
+    }
+
+    /// Records that this file deletes `work_id` (PubMed `DeleteCitation`): every copy of the work
+    /// read before this point (earlier files, earlier records of this file) is dropped at publish.
+    pub fn delete(&mut self, work_id: i64) -> Result<()> {
+        self.deletions += 1;
+        self.deletes_w.append_value(work_id);
+        self.deletes_v
+            .append_value(pack_version(0, self.file_index, self.stats.ingested));
         Ok(())
     }
 
@@ -342,7 +364,7 @@ impl<'a> FileContext<'a> {
         Ok(())
     }
 
-    fn add_rows(&mut self, rows: [u64; 7]) {
+    fn add_rows(&mut self, rows: [u64; TABLE_COUNT]) {
         for (a, b) in self.rows.iter_mut().zip(rows) {
             *a += b;
         }
@@ -354,6 +376,26 @@ impl<'a> FileContext<'a> {
         self.add_rows(part.close()?);
         if let Some(v) = self.versions_file.take() {
             v.close()?;
+        }
+        if !self.deletes_w.is_empty() {
+            let batch = RecordBatch::try_new(
+                versions_schema(),
+                vec![
+                    Arc::new(self.deletes_w.finish()) as ArrayRef,
+                    Arc::new(self.deletes_v.finish()) as ArrayRef,
+                ],
+            )
+            .map_err(|source| DatasetError::Arrow {
+                table: DELETES_DIR,
+                source,
+            })?;
+            let path = self
+                .staging
+                .join(DELETES_DIR)
+                .join(format!("part-{:05}.parquet", self.file_index));
+            let mut f = ParquetFile::create(&path, versions_schema())?;
+            f.write(&batch)?;
+            f.close()?;
         }
         self.rejects.close()?;
         debug_assert_eq!(
@@ -369,6 +411,7 @@ impl<'a> FileContext<'a> {
                 sha256: self.sha256,
                 counts: self.stats,
                 error: self.file_error,
+                deletions: self.deletions,
             },
             self.rows,
         ))
@@ -376,7 +419,7 @@ impl<'a> FileContext<'a> {
 }
 
 /// A finished file: its report and the rows it wrote per table.
-type FileOutcome = (FileReport, [u64; 7]);
+type FileOutcome = (FileReport, [u64; TABLE_COUNT]);
 
 fn part_writer(staging: &Path, file_index: usize, roll: u32) -> PartWriter {
     PartWriter::new(
@@ -447,7 +490,7 @@ pub fn stage(
 
     let mut files = Vec::with_capacity(inputs.files.len());
     let mut totals = RecordCounts::default();
-    let mut rows = [0u64; 7];
+    let mut rows = [0u64; TABLE_COUNT];
     for r in results.into_inner().expect("results lock") {
         let (report, r_rows) =
             r.ok_or_else(|| DatasetError::Worker("a file was skipped".into()))?;
@@ -551,6 +594,7 @@ fn stage_merged_ids(files: &[InputFile], staging: &Path) -> Result<(u64, Vec<Fil
                 rejected: 0,
             },
             error: None,
+            deletions: 0,
         });
     }
     out.close()?;

@@ -31,6 +31,9 @@ pub struct Manifest {
     /// Ingested works dropped because OpenAlex merged them into another work.
     #[serde(default)]
     pub merged_away: u64,
+    /// Ingested works dropped because a later input deleted them (PubMed `DeleteCitation`).
+    #[serde(default)]
+    pub deleted: u64,
     /// Rows and files per table.
     pub tables: BTreeMap<String, TableEntry>,
     /// Rejected records, kept in `_rejects/`.

@@ -16,7 +16,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The canonical tables, in the order they are written and documented.
-pub const TABLES: [Table; 7] = [
+pub const TABLES: [Table; 10] = [
     Table::Works,
     Table::Authorships,
     Table::WorkTopics,
@@ -24,7 +24,13 @@ pub const TABLES: [Table; 7] = [
     Table::WorkPublicationTypes,
     Table::WorkReferences,
     Table::WorkCitationsByYear,
+    Table::WorkKeywords,
+    Table::WorkChemicals,
+    Table::WorkGrants,
 ];
+
+/// Number of canonical tables.
+pub const TABLE_COUNT: usize = TABLES.len();
 
 /// One canonical table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -36,6 +42,9 @@ pub enum Table {
     WorkPublicationTypes,
     WorkReferences,
     WorkCitationsByYear,
+    WorkKeywords,
+    WorkChemicals,
+    WorkGrants,
 }
 
 impl Table {
@@ -49,6 +58,9 @@ impl Table {
             Table::WorkPublicationTypes => "work_publication_types",
             Table::WorkReferences => "work_references",
             Table::WorkCitationsByYear => "work_citations_by_year",
+            Table::WorkKeywords => "work_keywords",
+            Table::WorkChemicals => "work_chemicals",
+            Table::WorkGrants => "work_grants",
         }
     }
 
@@ -62,6 +74,9 @@ impl Table {
             Table::WorkPublicationTypes => WORK_PUBLICATION_TYPES.clone(),
             Table::WorkReferences => WORK_REFERENCES.clone(),
             Table::WorkCitationsByYear => WORK_CITATIONS_BY_YEAR.clone(),
+            Table::WorkKeywords => WORK_KEYWORDS.clone(),
+            Table::WorkChemicals => WORK_CHEMICALS.clone(),
+            Table::WorkGrants => WORK_GRANTS.clone(),
         }
     }
 
@@ -108,6 +123,8 @@ static WORKS: LazyLock<SchemaRef> = LazyLock::new(|| {
         f("source_name", DataType::Utf8, true),
         f("source_issn_l", DataType::Utf8, true),
         f("source_type", DataType::Utf8, true),
+        f("journal_iso_abbrev", DataType::Utf8, true),
+        f("journal_nlm_id", DataType::Utf8, true),
         f("is_oa", DataType::Boolean, true),
         f("oa_status", DataType::Utf8, true),
         f("cited_by_count", DataType::Int64, true),
@@ -147,6 +164,7 @@ static AUTHORSHIPS: LazyLock<SchemaRef> = LazyLock::new(|| {
         f("orcid", DataType::Utf8, true),
         f("is_corresponding", DataType::Boolean, true),
         f("raw_affiliations", list_of(DataType::Utf8), false),
+        f("affiliation_countries", list_of(DataType::Utf8), false),
         f("institution_ids", list_of(DataType::Int64), false),
         f("institution_countries", list_of(DataType::Utf8), false),
         f("countries", list_of(DataType::Utf8), false),
@@ -203,6 +221,34 @@ static WORK_CITATIONS_BY_YEAR: LazyLock<SchemaRef> = LazyLock::new(|| {
         f("work_id", DataType::Int64, false),
         f("year", DataType::Int32, false),
         f("cited_by_count", DataType::Int64, false),
+    ]))
+});
+
+static WORK_KEYWORDS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        f("work_id", DataType::Int64, false),
+        f("keyword", DataType::Utf8, false),
+        f("is_major_topic", DataType::Boolean, true),
+        f("owner", DataType::Utf8, true),
+    ]))
+});
+
+static WORK_CHEMICALS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        f("work_id", DataType::Int64, false),
+        f("substance_ui", DataType::Utf8, true),
+        f("substance_name", DataType::Utf8, false),
+        f("registry_number", DataType::Utf8, true),
+    ]))
+});
+
+static WORK_GRANTS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        f("work_id", DataType::Int64, false),
+        f("grant_id", DataType::Utf8, true),
+        f("acronym", DataType::Utf8, true),
+        f("agency", DataType::Utf8, true),
+        f("country", DataType::Utf8, true),
     ]))
 });
 

@@ -11,7 +11,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use crate::error::{DatasetError, Result};
-use crate::schema::TABLES;
+use crate::schema::{TABLE_COUNT, TABLES};
 
 /// Rows per Parquet row group: big enough for fast scans, small enough to bound writer memory.
 pub const ROW_GROUP_ROWS: usize = 512 * 1024;
@@ -92,8 +92,8 @@ pub struct PartWriter {
     root: PathBuf,
     file_name: String,
     partition: String,
-    files: [Option<ParquetFile>; 7],
-    rows: [u64; 7],
+    files: [Option<ParquetFile>; TABLE_COUNT],
+    rows: [u64; TABLE_COUNT],
 }
 
 impl PartWriter {
@@ -104,12 +104,12 @@ impl PartWriter {
             file_name,
             partition,
             files: Default::default(),
-            rows: [0; 7],
+            rows: [0; TABLE_COUNT],
         }
     }
 
     /// Writes one batch per table (empty ones are skipped).
-    pub fn write_all(&mut self, batches: &[RecordBatch; 7]) -> Result<()> {
+    pub fn write_all(&mut self, batches: &[RecordBatch; TABLE_COUNT]) -> Result<()> {
         for (table, batch) in TABLES.iter().zip(batches) {
             if batch.num_rows() == 0 {
                 continue;
@@ -131,7 +131,7 @@ impl PartWriter {
     }
 
     /// Closes every file; returns rows written per table.
-    pub fn close(self) -> Result<[u64; 7]> {
+    pub fn close(self) -> Result<[u64; TABLE_COUNT]> {
         for file in self.files.into_iter().flatten() {
             file.close()?;
         }

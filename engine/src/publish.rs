@@ -16,7 +16,8 @@ use std::sync::Arc;
 
 use arrow::datatypes::DataType;
 use bibflow_datasets::ingest::{
-    self, MERGED_DIR, Progress, REJECTS_DIR, Source, StageOptions, StageReport, VERSIONS_DIR,
+    self, DELETES_DIR, MERGED_DIR, Progress, REJECTS_DIR, Source, StageOptions, StageReport,
+    VERSIONS_DIR,
 };
 use bibflow_datasets::input::{self, Inputs};
 use bibflow_datasets::manifest::{InputEntry, Manifest, TableEntry};
@@ -140,13 +141,20 @@ async fn build(
     } else {
         (0, 0)
     };
+    let deletes = raw.join(DELETES_DIR);
+    let has_deletes = deletes.exists();
+    if has_deletes {
+        register_parquet_folder(&ctx, "_deletes", &deletes, Some(ingest::versions_schema()))
+            .await?;
+    }
     let superseded = total - distinct;
-    let mut merged_away = 0;
+    let (mut merged_away, mut deleted) = (0, 0);
 
-    if superseded == 0 && !has_merged {
+    if superseded == 0 && !has_merged && !has_deletes {
         move_staged_files(&raw, &dataset)?;
     } else {
-        merged_away = rewrite_tables(&ctx, &raw, &dataset, has_merged).await?;
+        (merged_away, deleted) =
+            rewrite_tables(&ctx, &raw, &dataset, has_merged, has_deletes).await?;
     }
     let rejects = raw.join(REJECTS_DIR);
     if rejects.exists() {
@@ -182,6 +190,7 @@ async fn build(
         records: stage.totals,
         superseded,
         merged_away,
+        deleted,
         tables,
         rejected_records: stage.totals.rejected,
         input_errors,
@@ -209,32 +218,53 @@ fn move_staged_files(raw: &Path, dataset: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Keeps each work's newest copy, drops merged works, remaps references; returns the number of
-/// works dropped as merged.
+/// Keeps each work's newest copy, drops merged and deleted works, remaps references; returns the
+/// numbers of works dropped as merged and as deleted.
 async fn rewrite_tables(
     ctx: &SessionContext,
     raw: &Path,
     dataset: &Path,
     has_merged: bool,
-) -> Result<u64> {
-    // The winners: one (work_id, file_index) per work, written to disk so that the table joins
-    // below scale past memory.
+    has_deletes: bool,
+) -> Result<(u64, u64)> {
+    // Each work's newest copy, with the newest deletion of it (if any).
+    let deletes_join = if has_deletes {
+        "LEFT JOIN (SELECT work_id, max(version) AS deleted_at FROM _deletes GROUP BY work_id) d \
+         ON v.work_id = d.work_id"
+    } else {
+        "LEFT JOIN (SELECT CAST(NULL AS BIGINT) AS work_id, CAST(NULL AS BIGINT) AS deleted_at) d \
+         ON v.work_id = d.work_id"
+    };
+    let newest = format!(
+        "SELECT v.work_id, v.version, d.deleted_at FROM \
+         (SELECT work_id, max(version) AS version FROM _versions GROUP BY work_id) v {deletes_join}"
+    );
     let merged_filter = if has_merged {
-        "WHERE work_id NOT IN (SELECT work_id FROM _merged)"
+        "AND work_id NOT IN (SELECT work_id FROM _merged)"
     } else {
         ""
     };
+    // The winners: one (work_id, file_index) per work, written to disk so that the table joins
+    // below scale past memory.
     let winners_sql = format!(
-        "SELECT work_id, (max(version) >> 27) & 1048575 AS file_index \
-         FROM _versions {merged_filter} GROUP BY work_id"
+        "SELECT work_id, (version >> 27) & 1048575 AS file_index FROM ({newest}) \
+         WHERE (deleted_at IS NULL OR deleted_at < version) {merged_filter}"
     );
     let winners_dir = raw.join("_winners");
     write_query(ctx, &winners_sql, &winners_dir, None).await?;
     register_parquet_folder(ctx, "_winners", &winners_dir, None).await?;
+    let deleted = scalar_i64(
+        ctx,
+        &format!("SELECT count(*) FROM ({newest}) WHERE deleted_at >= version"),
+    )
+    .await? as u64;
     let merged_away = if has_merged {
         scalar_i64(
             ctx,
-            "SELECT count(DISTINCT v.work_id) FROM _versions v JOIN _merged m ON v.work_id = m.work_id",
+            &format!(
+                "SELECT count(*) FROM ({newest}) n JOIN (SELECT DISTINCT work_id FROM _merged) m \
+                 ON n.work_id = m.work_id WHERE n.deleted_at IS NULL OR n.deleted_at < n.version"
+            ),
         )
         .await? as u64
     } else {
@@ -281,7 +311,7 @@ async fn rewrite_tables(
         );
         write_query(ctx, &sql, &dst, Some(t)).await?;
     }
-    Ok(merged_away)
+    Ok((merged_away, deleted))
 }
 
 /// The sort order of a rewritten table: by work, then the table's natural order inside a work.

@@ -82,6 +82,8 @@ pub fn append_work(w: &Work<'_>, out: &mut TableBuilders) -> Result<Converted, I
         .append_option(source.and_then(|s| s.issn_l.as_deref()));
     t.source_type
         .append_option(source.and_then(|s| s.source_type.as_deref()));
+    t.journal_iso_abbrev.append_null();
+    t.journal_nlm_id.append_null();
     let oa = w.open_access.as_ref();
     t.is_oa.append_option(oa.and_then(|o| o.is_oa));
     t.oa_status
@@ -173,6 +175,9 @@ pub fn append_work(w: &Work<'_>, out: &mut TableBuilders) -> Result<Converted, I
             _ => {}
         }
         a.raw_affiliations.append(true);
+        // Resolved by bibflow's affiliation resolver for sources without institution countries;
+        // OpenAlex gives countries itself.
+        a.affiliation_countries.append(true);
         for inst in au.institutions.as_deref().unwrap_or_default() {
             a.institution_ids
                 .values()

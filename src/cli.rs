@@ -39,6 +39,10 @@ pub enum IngestSource {
     /// OpenAlex works: snapshot folders (`updated_date=*/part_*.gz`), JSON Lines (plain or gzipped),
     /// API result pages, single-work JSON files.
     Openalex(IngestArgs),
+    /// PubMed/MEDLINE XML: baseline and update files (`pubmedYYnNNNN.xml.gz`), E-utilities efetch
+    /// results, the older MedlineCitationSet layout. Files are applied in name order: a later
+    /// version of a PMID replaces an earlier one, a DeleteCitation removes it.
+    Pubmed(IngestArgs),
 }
 
 #[derive(Debug, Args)]

@@ -10,8 +10,9 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use bibflow_datasets::ingest::{Progress, StageOptions};
+use bibflow_datasets::ingest::{Progress, Source, StageOptions};
 use bibflow_datasets::openalex::OpenAlex;
+use bibflow_datasets::pubmed::PubMed;
 use bibflow_engine::output::{Format, write_result};
 use bibflow_engine::publish::{IngestOptions, IngestReport, ingest};
 use bibflow_engine::session::{SessionOptions, open_dataset};
@@ -78,7 +79,8 @@ impl Notes {
 async fn run(cli: Cli) -> Result<ExitCode> {
     let notes = Notes { quiet: cli.quiet };
     match cli.command {
-        Command::Ingest(IngestSource::Openalex(args)) => run_ingest(args, &notes).await,
+        Command::Ingest(IngestSource::Openalex(args)) => run_ingest(&OpenAlex, args, &notes).await,
+        Command::Ingest(IngestSource::Pubmed(args)) => run_ingest(&PubMed, args, &notes).await,
         Command::Sql(args) => {
             let format = format_of(args.format);
             let (ctx, _) = open_dataset(&args.dataset, &session_options(&args.engine)).await?;
@@ -156,7 +158,7 @@ fn format_of(f: OutputFormat) -> Format {
     }
 }
 
-async fn run_ingest(args: IngestArgs, notes: &Notes) -> Result<ExitCode> {
+async fn run_ingest(source: &dyn Source, args: IngestArgs, notes: &Notes) -> Result<ExitCode> {
     let mut stage = StageOptions::default();
     if let Some(t) = args.threads {
         stage.threads = t.max(1);
@@ -166,7 +168,7 @@ async fn run_ingest(args: IngestArgs, notes: &Notes) -> Result<ExitCode> {
         session: session_options(&args.engine),
         overwrite: args.overwrite,
     };
-    let report = ingest_with_bar(&args.inputs, &args.out, &options, notes).await?;
+    let report = ingest_with_bar(source, &args.inputs, &args.out, &options, notes).await?;
     summarize(&report, notes);
     let damaged = !report.manifest.input_errors.is_empty();
     if args.strict && (report.manifest.rejected_records > 0 || damaged) {
@@ -177,6 +179,7 @@ async fn run_ingest(args: IngestArgs, notes: &Notes) -> Result<ExitCode> {
 }
 
 async fn ingest_with_bar(
+    source: &dyn Source,
     inputs: &[std::path::PathBuf],
     out: &Path,
     options: &IngestOptions,
@@ -186,7 +189,7 @@ async fn ingest_with_bar(
     let started = std::time::Instant::now();
     let report = {
         let _bar = progress::IngestBar::start(progress.clone(), notes.quiet);
-        ingest(&OpenAlex, inputs, out, options, &progress).await?
+        ingest(source, inputs, out, options, &progress).await?
     };
     let secs = started.elapsed().as_secs_f64();
     let bytes: u64 = report.stage.files.iter().map(|f| f.size).sum();
@@ -242,7 +245,7 @@ async fn run_demo(out: &Path, notes: &Notes) -> Result<ExitCode> {
         overwrite: true,
         ..IngestOptions::default()
     };
-    let report = ingest_with_bar(&[raw], &dataset, &options, notes).await?;
+    let report = ingest_with_bar(&OpenAlex, &[raw], &dataset, &options, notes).await?;
     summarize(&report, notes);
 
     let (ctx, _) = open_dataset(&dataset, &SessionOptions::default()).await?;

@@ -7,6 +7,8 @@
 //! | know the tables and their columns                | [`schema::TABLES`], [`schema::Table::schema`] (and `docs/schema.md`) |
 //! | find the input files under some paths            | [`input::discover`]                   |
 //! | read OpenAlex works into staging Parquet         | [`ingest::stage`] with [`openalex::OpenAlex`] |
+//! | read PubMed/MEDLINE XML into staging Parquet     | [`ingest::stage`] with [`pubmed::PubMed`] |
+//! | find the country of an affiliation string        | [`affiliation::resolve`]              |
 //! | read or write a dataset's `manifest.json`        | [`manifest::Manifest`]                |
 //! | turn an OpenAlex URL id into a typed value       | [`openalex::ids`]                     |
 //!
@@ -16,12 +18,14 @@
 //! This crate never prints: it reports through return values, [`ingest::Progress`] counters and
 //! [`DatasetError`].
 
+pub mod affiliation;
 pub mod builders;
 pub mod error;
 pub mod ingest;
 pub mod input;
 pub mod manifest;
 pub mod openalex;
+pub mod pubmed;
 pub mod schema;
 pub mod writer;
 

@@ -3,5 +3,6 @@
 mod common;
 mod ingest_corrupt;
 mod ingest_fixtures;
+mod ingest_pubmed;
 mod ingest_snapshot;
 mod sql_cli;

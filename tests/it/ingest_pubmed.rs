@@ -1,0 +1,1 @@
+//! PubMed ingest: the real PubMed files (tests/fixtures/pubmed) end to end.

@@ -5,4 +5,5 @@ mod ingest_corrupt;
 mod ingest_fixtures;
 mod ingest_pubmed;
 mod ingest_snapshot;
+mod slt;
 mod sql_cli;

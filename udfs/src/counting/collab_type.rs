@@ -182,7 +182,14 @@ mod tests {
             Some(vec![]),
             None,
             Some(vec![Some("CN"), Some("HK"), Some("mo")]),
-            Some(vec![None, Some(" "), Some("FR"), None, Some("fr "), Some("BE")]),
+            Some(vec![
+                None,
+                Some(" "),
+                Some("FR"),
+                None,
+                Some("fr "),
+                Some("BE"),
+            ]),
         ];
         assert_eq!(
             kinds(&rows, None),

@@ -95,7 +95,10 @@ pub(crate) fn constant_str<'a>(
     match value {
         ColumnarValue::Scalar(s) => match s.try_as_str() {
             Some(v) => Ok(v),
-            None => exec_err!("{function}: `{arg}` must be a string, got {}", s.data_type()),
+            None => exec_err!(
+                "{function}: `{arg}` must be a string, got {}",
+                s.data_type()
+            ),
         },
         ColumnarValue::Array(_) => exec_err!(
             "{function}: `{arg}` must be a constant (a literal), not a column or an expression over columns"
@@ -113,9 +116,9 @@ pub(crate) fn constant_keep_hk_mo(function: &str, value: Option<&ColumnarValue>)
             "{function}: `keep_hk_mo` must be a boolean, got {}",
             s.data_type()
         ),
-        Some(ColumnarValue::Array(_)) => exec_err!(
-            "{function}: `keep_hk_mo` must be a constant (true or false), not a column"
-        ),
+        Some(ColumnarValue::Array(_)) => {
+            exec_err!("{function}: `keep_hk_mo` must be a constant (true or false), not a column")
+        }
     }
 }
 
@@ -335,7 +338,10 @@ pub(crate) mod test_util {
 
     /// Invokes `udf` the way the planner would: coerced argument types, return field from the
     /// constant arguments, then the call.
-    pub(crate) fn invoke(udf: &dyn ScalarUDFImpl, args: Vec<ColumnarValue>) -> Result<ColumnarValue> {
+    pub(crate) fn invoke(
+        udf: &dyn ScalarUDFImpl,
+        args: Vec<ColumnarValue>,
+    ) -> Result<ColumnarValue> {
         let arg_fields: Vec<_> = args
             .iter()
             .enumerate()
@@ -393,8 +399,11 @@ pub(crate) mod test_util {
         Arc::new(b.finish())
     }
 
+    /// One paper's authors, each with the codes of its affiliations (`None`: NULL).
+    pub(crate) type Paper<'a> = Option<Vec<Option<Vec<Option<&'a str>>>>>;
+
     /// A `List<List<Utf8>>` array, one row per paper, one inner list per author.
-    pub(crate) fn author_code_lists(rows: &[Option<Vec<Option<Vec<Option<&str>>>>>]) -> ArrayRef {
+    pub(crate) fn author_code_lists(rows: &[Paper<'_>]) -> ArrayRef {
         let mut b = ListBuilder::new(ListBuilder::new(StringBuilder::new()));
         for row in rows {
             match row {

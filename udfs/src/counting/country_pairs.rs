@@ -80,7 +80,10 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
   GROUP BY 1, 2;
 ```"#,
     )
-    .with_argument("countries", "List<Utf8>: the paper's country codes (duplicates, NULLs allowed).")
+    .with_argument(
+        "countries",
+        "List<Utf8>: the paper's country codes (duplicates, NULLs allowed).",
+    )
     .with_argument("mode", "Constant string: 'full' or 'fractional'.")
     .with_argument(
         "keep_hk_mo",
@@ -298,7 +301,13 @@ mod tests {
 
     #[test]
     fn three_countries() {
-        let rows = [Some(vec![Some("us"), Some("DE"), None, Some("HK"), Some("US")])];
+        let rows = [Some(vec![
+            Some("us"),
+            Some("DE"),
+            None,
+            Some("HK"),
+            Some("US"),
+        ])];
         let full = pairs(&rows, "full", None);
         assert_eq!(names(&full[0]), [("CN", "DE"), ("CN", "US"), ("DE", "US")]);
         assert!(full[0].as_ref().unwrap().iter().all(|p| p.2 == 1.0));
@@ -339,12 +348,21 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(err.contains("expected one of 'full', 'fractional'"), "{err}");
+        assert!(
+            err.contains("expected one of 'full', 'fractional'"),
+            "{err}"
+        );
     }
 
     fn arb_codes() -> impl Strategy<Value = Vec<Option<String>>> {
         let code = prop_oneof![
-            Just("US"), Just("DE"), Just("de"), Just("CN"), Just("HK"), Just("BR"), Just("ZA"),
+            Just("US"),
+            Just("DE"),
+            Just("de"),
+            Just("CN"),
+            Just("HK"),
+            Just("BR"),
+            Just("ZA"),
             Just("IN"),
         ]
         .prop_map(str::to_string);

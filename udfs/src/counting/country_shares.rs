@@ -92,10 +92,7 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
         "List<List<Utf8>>: per author, the country (ISO 3166-1 alpha-2) of each affiliation; \
          NULL = an affiliation of unknown country, an empty list = an author without affiliation.",
     )
-    .with_argument(
-        "mode",
-        "Constant string: 'full', 'country' or 'author'.",
-    )
+    .with_argument("mode", "Constant string: 'full', 'country' or 'author'.")
     .with_argument(
         "keep_hk_mo",
         "Optional constant boolean; true keeps HK and MO apart from CN. Default false.",
@@ -257,13 +254,22 @@ impl SharesBuilder {
 /// Computes the shares of every row of a coerced `List<List<Utf8>>` array.
 fn country_shares(input: &ArrayRef, mode: CountingMode, keep_hk_mo: bool) -> Result<ArrayRef> {
     let Some(papers) = input.as_list_opt::<i32>() else {
-        return exec_err!("{NAME}: expected List<List<Utf8>>, got {}", input.data_type());
+        return exec_err!(
+            "{NAME}: expected List<List<Utf8>>, got {}",
+            input.data_type()
+        );
     };
     let Some(authors) = papers.values().as_list_opt::<i32>() else {
-        return exec_err!("{NAME}: expected List<List<Utf8>>, got {}", input.data_type());
+        return exec_err!(
+            "{NAME}: expected List<List<Utf8>>, got {}",
+            input.data_type()
+        );
     };
     let Some(codes) = authors.values().as_string_opt::<i32>() else {
-        return exec_err!("{NAME}: expected List<List<Utf8>>, got {}", input.data_type());
+        return exec_err!(
+            "{NAME}: expected List<List<Utf8>>, got {}",
+            input.data_type()
+        );
     };
 
     let mut out = SharesBuilder::new(papers.len());
@@ -324,10 +330,9 @@ mod tests {
 
     use super::*;
     use crate::counting::common::test_util::{
-        assert_close, author_code_lists, invoke, invoke_array,
+        Paper, assert_close, author_code_lists, invoke, invoke_array,
     };
 
-    type Paper<'a> = Option<Vec<Option<Vec<Option<&'a str>>>>>;
     type Shares = Option<Vec<(Option<String>, f64)>>;
 
     fn shares(rows: &[Paper<'_>], mode: &str, keep: Option<bool>) -> Vec<Shares> {
@@ -386,14 +391,24 @@ mod tests {
     #[test]
     fn full_counting() {
         let out = shares(&[paper1()], "full", None);
-        assert_shares(&out[0], &[(Some("CN"), 1.0), (Some("DE"), 1.0), (Some("US"), 1.0)]);
+        assert_shares(
+            &out[0],
+            &[(Some("CN"), 1.0), (Some("DE"), 1.0), (Some("US"), 1.0)],
+        );
     }
 
     #[test]
     fn fractional_by_country() {
         let out = shares(&[paper1()], "country", None);
         let third = 1.0 / 3.0;
-        assert_shares(&out[0], &[(Some("CN"), third), (Some("DE"), third), (Some("US"), third)]);
+        assert_shares(
+            &out[0],
+            &[
+                (Some("CN"), third),
+                (Some("DE"), third),
+                (Some("US"), third),
+            ],
+        );
     }
 
     #[test]
@@ -402,13 +417,20 @@ mod tests {
         let out = shares(&[paper1()], "author", None);
         assert_shares(
             &out[0],
-            &[(Some("CN"), 1.0 / 3.0), (Some("DE"), 1.0 / 6.0), (Some("US"), 0.5)],
+            &[
+                (Some("CN"), 1.0 / 3.0),
+                (Some("DE"), 1.0 / 6.0),
+                (Some("US"), 0.5),
+            ],
         );
     }
 
     #[test]
     fn keep_hk_mo_keeps_them_apart() {
-        let paper = Some(vec![Some(vec![Some("hk")]), Some(vec![Some("MO"), Some("CN")])]);
+        let paper = Some(vec![
+            Some(vec![Some("hk")]),
+            Some(vec![Some("MO"), Some("CN")]),
+        ]);
         let out = shares(std::slice::from_ref(&paper), "author", Some(true));
         assert_shares(
             &out[0],
@@ -443,9 +465,9 @@ mod tests {
     #[test]
     fn papers_without_countries() {
         let rows = [
-            Some(vec![]),                         // no authors
+            Some(vec![]),                                           // no authors
             Some(vec![Some(vec![]), Some(vec![None, Some("  ")])]), // authors, no known country
-            None,                                 // NULL paper
+            None,                                                   // NULL paper
         ];
         let out = shares(&rows, "author", None);
         assert_shares(&out[0], &[]);
@@ -583,16 +605,28 @@ mod tests {
             .await
             .unwrap_err()
             .to_string();
-        assert!(err.contains("expected one of 'full', 'country', 'author'"), "{err}");
+        assert!(
+            err.contains("expected one of 'full', 'country', 'author'"),
+            "{err}"
+        );
     }
 
     fn arb_paper() -> impl Strategy<Value = Vec<Vec<Option<String>>>> {
         let code = prop_oneof![
-            Just("US"), Just("us"), Just("DE"), Just("CN"), Just("HK"), Just("MO"), Just("BR"),
+            Just("US"),
+            Just("us"),
+            Just("DE"),
+            Just("CN"),
+            Just("HK"),
+            Just("MO"),
+            Just("BR"),
             Just("ZA"),
         ]
         .prop_map(str::to_string);
-        prop::collection::vec(prop::collection::vec(prop::option::weighted(0.9, code), 0..4), 0..8)
+        prop::collection::vec(
+            prop::collection::vec(prop::option::weighted(0.9, code), 0..4),
+            0..8,
+        )
     }
 
     fn run(paper: &[Vec<Option<String>>], mode: &str) -> Vec<(Option<String>, f64)> {

@@ -39,7 +39,8 @@ const MISSING: u16 = u16::MAX;
 fn slot(code: &str) -> Option<usize> {
     match code.as_bytes() {
         [a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => Some(
-            (a.to_ascii_uppercase() - b'A') as usize * 26 + (b.to_ascii_uppercase() - b'A') as usize,
+            (a.to_ascii_uppercase() - b'A') as usize * 26
+                + (b.to_ascii_uppercase() - b'A') as usize,
         ),
         _ => None,
     }
@@ -99,7 +100,8 @@ impl CountryTable {
                 header_seen = true;
                 continue;
             }
-            let fields = split_line(line).map_err(|e| format!("countries.csv line {line_no}: {e}"))?;
+            let fields =
+                split_line(line).map_err(|e| format!("countries.csv line {line_no}: {e}"))?;
             let [code, name, region, eu] = fields[..] else {
                 return Err(format!(
                     "countries.csv line {line_no}: expected 4 fields, found {}",
@@ -127,7 +129,9 @@ impl CountryTable {
                 }
             };
             if by_code[s] != MISSING {
-                return Err(format!("countries.csv line {line_no}: '{code}' is listed twice"));
+                return Err(format!(
+                    "countries.csv line {line_no}: '{code}' is listed twice"
+                ));
             }
             by_code[s] = u16::try_from(rows.len()).map_err(|_| "too many rows".to_string())?;
             rows.push(Country {
@@ -219,7 +223,12 @@ mod tests {
         let t = table().unwrap();
         // 249 ISO 3166-1 alpha-2 codes plus XK.
         assert_eq!(t.rows().len(), 250);
-        let eu: Vec<_> = t.rows().iter().filter(|c| c.eu_member).map(|c| c.code).collect();
+        let eu: Vec<_> = t
+            .rows()
+            .iter()
+            .filter(|c| c.eu_member)
+            .map(|c| c.code)
+            .collect();
         assert_eq!(
             eu,
             [
@@ -240,7 +249,10 @@ mod tests {
     fn lookups() {
         let t = table().unwrap();
         assert_eq!(t.get("us").unwrap().name, "United States");
-        assert_eq!(t.get(" BQ ").unwrap().name, "Bonaire, Sint Eustatius and Saba");
+        assert_eq!(
+            t.get(" BQ ").unwrap().name,
+            "Bonaire, Sint Eustatius and Saba"
+        );
         assert_eq!(t.get("HK").unwrap().region, "East Asia");
         assert_eq!(t.get("NA").unwrap().name, "Namibia");
         assert!(t.get("ZZ").is_none());

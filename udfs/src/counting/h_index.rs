@@ -11,16 +11,16 @@ use datafusion::error::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator, Signature,
-    Volatility,
+    Accumulator, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator, Signature, Volatility,
 };
 
 use super::common::DOC_SECTION;
 
 const NAME: &str = "h_index";
 
-static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
-    Documentation::builder(
+static DOCUMENTATION: LazyLock<Documentation> =
+    LazyLock::new(|| {
+        Documentation::builder(
         DOC_SECTION,
         "The h-index of a set of papers: the largest h such that h of the citation counts are at \
          least h. NULLs are ignored; an empty set has h-index 0. With DISTINCT, equal counts \
@@ -37,7 +37,7 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     )
     .with_argument("citations", "Int64 (or any integer type): the citation count of each paper.")
     .build()
-});
+    });
 
 /// The h-index of `values`: the largest h such that h of them are >= h. Reorders `values`.
 ///
@@ -163,14 +163,17 @@ fn extend_non_null(out: &mut Vec<i64>, array: &Int64Array) {
     }
 }
 
-fn as_int64<'a>(values: &'a [ArrayRef]) -> Result<&'a Int64Array> {
-    match values.first().and_then(|a| a.as_primitive_opt::<Int64Type>()) {
+fn as_int64(values: &[ArrayRef]) -> Result<&Int64Array> {
+    match values
+        .first()
+        .and_then(|a| a.as_primitive_opt::<Int64Type>())
+    {
         Some(a) => Ok(a),
         None => exec_err!("{NAME}: expected one Int64 argument"),
     }
 }
 
-fn as_state<'a>(states: &'a [ArrayRef]) -> Result<(&'a ListArray, &'a Int64Array)> {
+fn as_state(states: &[ArrayRef]) -> Result<(&ListArray, &Int64Array)> {
     let Some(list) = states.first().and_then(|a| a.as_list_opt::<i32>()) else {
         return exec_err!("{NAME}: expected a List<Int64> state");
     };
@@ -223,7 +226,9 @@ impl Accumulator for HIndexAccumulator {
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
         let list = state_list(std::iter::once(self.values.as_slice()));
-        Ok(vec![ScalarValue::List(Arc::new(list.as_list::<i32>().clone()))])
+        Ok(vec![ScalarValue::List(Arc::new(
+            list.as_list::<i32>().clone(),
+        ))])
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {

@@ -79,7 +79,10 @@ impl ScalarUDFImpl for IsEuMember {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         map_codes(NAME, &args.args, |rows| -> ArrayRef {
-            Arc::new(rows.map(|c| c.map(|c| c.eu_member)).collect::<BooleanArray>())
+            Arc::new(
+                rows.map(|c| c.map(|c| c.eu_member))
+                    .collect::<BooleanArray>(),
+            )
         })
     }
 
@@ -110,7 +113,15 @@ mod tests {
         let got: Vec<_> = out.as_boolean().iter().collect();
         assert_eq!(
             got,
-            [Some(true), Some(true), Some(false), Some(false), Some(false), None, None]
+            [
+                Some(true),
+                Some(true),
+                Some(false),
+                Some(false),
+                Some(false),
+                None,
+                None
+            ]
         );
     }
 }

@@ -577,6 +577,43 @@ mod tests {
         Ok(())
     }
 
+    #[test]
+    fn convert_to_state_drops_nulls_and_filtered_rows() -> Result<()> {
+        // Rows 3, NULL, 9, 9 with the filter keeping all but the last: states [3], NULL, [9], NULL.
+        let acc = TopThresholdGroupsAccumulator {
+            x: 0.5,
+            groups: vec![],
+            value_bytes: 0,
+        };
+        let c = Arc::new(Float64Array::from(vec![
+            Some(3.0),
+            None,
+            Some(9.0),
+            Some(9.0),
+        ])) as ArrayRef;
+        let filter = BooleanArray::from(vec![Some(true), Some(true), Some(true), None]);
+        let state = acc.convert_to_state(&[c], Some(&filter))?;
+        let list = state[0].as_list::<i32>();
+        assert_eq!(list.len(), 4);
+        assert_eq!(
+            (0..4).map(|i| list.is_valid(i)).collect::<Vec<_>>(),
+            [true, false, true, false]
+        );
+        // Merged into one set {3, 9}, x = 0.5: F(3) = 0.5 >= 0.5, so t = 3 and
+        // frac = (0.5 - 0.5) / 0.5 = 0: the 9 scores 1, the 3 scores 0 (sum 1 = 0.5 * 2).
+        let mut merged = TopThresholdGroupsAccumulator {
+            x: 0.5,
+            groups: vec![],
+            value_bytes: 0,
+        };
+        merged.merge_batch(&state, &[0, 0, 0, 0], 1)?;
+        let out = merged.evaluate(EmitTo::All)?;
+        let s = out.as_struct();
+        assert_eq!(s.column(0).as_primitive::<Float64Type>().value(0), 3.0);
+        assert_eq!(s.column(1).as_primitive::<Float64Type>().value(0), 0.0);
+        Ok(())
+    }
+
     proptest! {
         #[test]
         fn scores_sum_to_x_n(

@@ -83,8 +83,8 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
         FROM authorships GROUP BY work_id)
   GROUP BY 1;
 > SELECT country_shares([['US', 'us'], ['DE', 'HK'], []], 'author');
-[{country: CN, weight: 0.16666666666666666}, {country: DE, weight: 0.16666666666666666},
- {country: US, weight: 0.3333333333333333}, {country: , weight: 0.3333333333333333}]
+[{country: CN, weight: 0.1666…}, {country: DE, weight: 0.1666…}, {country: US, weight: 0.3333…},
+ {country: NULL, weight: 0.3333…}]
 ```"#,
     )
     .with_argument(

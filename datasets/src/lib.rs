@@ -21,6 +21,7 @@
 pub mod affiliation;
 pub mod builders;
 pub mod error;
+pub mod generate;
 pub mod ingest;
 pub mod input;
 pub mod manifest;

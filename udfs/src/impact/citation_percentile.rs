@@ -1,5 +1,21 @@
 //! `citation_percentile(c [, style]) OVER (PARTITION BY ...)`: a paper's percentile rank in its
 //! reference set.
+//!
+//! # How `docs/indicators.md` is read
+//!
+//! - OpenAlex: `(rank_min - 1) / (n + 1)` on ascending c. `rank_min` is SQL's `RANK()`, the lowest
+//!   rank of a tie group, so `rank_min - 1` is the number of papers cited less.
+//! - InCites: "the share of R with at least `c` citations (ties get the lower value)" is computed
+//!   as written, `#{c' >= c} / n`: every paper of a tie group gets the same value, and an uncited
+//!   paper gets 1 (InCites' "100 = uncited"). In InCites' direction (lower = better) that is the
+//!   value of the group's last position, not of its first; the parenthetical is read as "ties share
+//!   one value" rather than as `(#{c' > c} + 1) / n`, which would contradict "at least c".
+//! - n counts the papers of the partition with a non-NULL c; NULL counts are not ranked
+//!   (a NULL gets NULL).
+//!
+//! A window function rather than an aggregate joined back, because a percentile needs each paper's
+//! position in the whole distribution. The partition is sorted once: O(n log n) per partition, and
+//! its values are held in memory while it is evaluated.
 
 use std::sync::{Arc, LazyLock};
 
@@ -65,6 +81,28 @@ impl PercentileStyle {
 }
 
 /// `citation_percentile(c [, style])` -> Float64 in [0, 1], a window function.
+///
+/// ```
+/// # use datafusion::prelude::SessionContext;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> datafusion::common::Result<()> {
+/// let ctx = SessionContext::new();
+/// bibflow_udfs::impact::register(&ctx)?;
+/// // Papers 0, 3, 3, 10: OpenAlex (less cited) / (n + 1) = 0, 0.2, 0.2, 0.6;
+/// // InCites (share with at least c) = 1, 0.75, 0.75, 0.25.
+/// let df = ctx
+///     .sql("SELECT c, citation_percentile(c) OVER () AS oa, \
+///                  citation_percentile(c, 'incites') OVER () AS ic \
+///           FROM (VALUES (0), (3), (3), (10)) v(c) ORDER BY c")
+///     .await?;
+/// # datafusion::assert_batches_eq!(
+/// #     ["+----+-----+------+", "| c  | oa  | ic   |", "+----+-----+------+",
+/// #      "| 0  | 0.0 | 1.0  |", "| 3  | 0.2 | 0.75 |", "| 3  | 0.2 | 0.75 |", "| 10 | 0.6 | 0.25 |",
+/// #      "+----+-----+------+"],
+/// #     &df.collect().await?);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct CitationPercentile {
     signature: Signature,
@@ -177,35 +215,36 @@ impl PartitionEvaluator for PercentileEvaluator {
 
 /// Percentile of every value in `c` against the non-null values of `c`.
 ///
-/// One sort of a copy of the values, then two binary searches per paper: O(n log n).
+/// One sort of (value, row) pairs, then one pass over the tie groups: O(n log n).
 pub(crate) fn percentiles(c: &Float64Array, style: PercentileStyle) -> Float64Array {
-    let mut sorted: Vec<f64> = if c.null_count() == 0 {
-        c.values().to_vec()
+    let values = c.values();
+    let mut sorted: Vec<(f64, usize)> = if c.null_count() == 0 {
+        values.iter().copied().zip(0..).collect()
     } else {
-        c.iter().flatten().collect()
+        (0..c.len())
+            .filter(|&i| c.is_valid(i))
+            .map(|i| (values[i], i))
+            .collect()
     };
-    sorted.sort_unstable_by(f64::total_cmp);
-    let n = sorted.len() as f64;
-    let out: ScalarBuffer<f64> = c
-        .values()
-        .iter()
-        .map(|&v| {
-            // Papers cited less than v: the 0-based position of v's first occurrence.
-            let less = sorted.partition_point(|&s| s.total_cmp(&v).is_lt()) as f64;
-            match style {
-                PercentileStyle::OpenAlex => less / (n + 1.0),
-                // n > 0 whenever a non-null v exists; a null row's value is masked below.
-                PercentileStyle::InCites => {
-                    if n > 0.0 {
-                        (n - less) / n
-                    } else {
-                        0.0
-                    }
-                }
-            }
-        })
-        .collect();
-    Float64Array::new(out, c.nulls().cloned())
+    sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    let n = sorted.len();
+    // Rows with a NULL count keep 0 here and are masked by the null buffer.
+    let mut out = vec![0.0; c.len()];
+    let mut start = 0;
+    while start < n {
+        let v = sorted[start].0;
+        let end = start + sorted[start..].partition_point(|s| s.0.total_cmp(&v).is_eq());
+        // `start` papers are cited less than v; `n - start` have at least v.
+        let p = match style {
+            PercentileStyle::OpenAlex => start as f64 / (n + 1) as f64,
+            PercentileStyle::InCites => (n - start) as f64 / n as f64,
+        };
+        for &(_, row) in &sorted[start..end] {
+            out[row] = p;
+        }
+        start = end;
+    }
+    Float64Array::new(ScalarBuffer::from(out), c.nulls().cloned())
 }
 
 #[cfg(test)]

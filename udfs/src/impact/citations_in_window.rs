@@ -51,6 +51,22 @@ FROM works w LEFT JOIN y USING (work_id);
 });
 
 /// `citations_in_window(years List<Int32>, counts List<Int64>, pub_year Int32, n Int32)` -> Int64.
+///
+/// ```
+/// # use datafusion::prelude::SessionContext;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> datafusion::common::Result<()> {
+/// let ctx = SessionContext::new();
+/// bibflow_udfs::impact::register(&ctx)?;
+/// // Published 2018, cited 1, 4, 2, 10 times in 2018, 2019, 2021, 2022: 2018..2021 holds 7.
+/// let df = ctx
+///     .sql("SELECT citations_in_window([2018, 2019, 2021, 2022], [1, 4, 2, 10], 2018, 3) AS c3")
+///     .await?;
+/// # datafusion::assert_batches_eq!(
+/// #     ["+----+", "| c3 |", "+----+", "| 7  |", "+----+"], &df.collect().await?);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct CitationsInWindow {
     signature: Signature,

@@ -53,6 +53,22 @@ SELECT is_citable('article'), is_citable('Book Chapter'), is_citable('editorial'
 });
 
 /// `is_citable(type)` -> Boolean.
+///
+/// ```
+/// # use datafusion::prelude::SessionContext;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> datafusion::common::Result<()> {
+/// let ctx = SessionContext::new();
+/// bibflow_udfs::impact::register(&ctx)?;
+/// let df = ctx
+///     .sql("SELECT is_citable('Book Chapter') AS a, is_citable('editorial') AS b")
+///     .await?;
+/// # datafusion::assert_batches_eq!(
+/// #     ["+------+-------+", "| a    | b     |", "+------+-------+", "| true | false |", "+------+-------+"],
+/// #     &df.collect().await?);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct IsCitable {
     signature: Signature,

@@ -40,6 +40,26 @@ FROM works w JOIN r USING (subfield_id, publication_year, type);
 });
 
 /// `top_share(c, thr)` -> Float64: 1, `thr.frac` or 0 as c is above, at or below `thr.t`.
+///
+/// ```
+/// # use datafusion::prelude::SessionContext;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> datafusion::common::Result<()> {
+/// let ctx = SessionContext::new();
+/// bibflow_udfs::impact::register(&ctx)?;
+/// // Five papers 0, 1, 2, 2, 8 and x = 0.2: F(2) = 0.8 >= 0.8, t = 2, frac = 0; 8 scores 1.
+/// let df = ctx
+///     .sql("WITH w(c) AS (VALUES (0), (1), (2), (2), (8)), \
+///                r AS (SELECT top_threshold(c, 0.2) AS thr FROM w) \
+///           SELECT c, top_share(c, r.thr) AS s FROM w CROSS JOIN r ORDER BY c")
+///     .await?;
+/// # datafusion::assert_batches_eq!(
+/// #     ["+---+-----+", "| c | s   |", "+---+-----+", "| 0 | 0.0 |", "| 1 | 0.0 |", "| 2 | 0.0 |",
+/// #      "| 2 | 0.0 |", "| 8 | 1.0 |", "+---+-----+"],
+/// #     &df.collect().await?);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct TopShare {
     signature: Signature,

@@ -48,7 +48,26 @@ FROM works w JOIN r USING (subfield_id, publication_year, type);
 
 /// `top_threshold(c, x)` -> `Struct<t Float64, frac Float64>`, an aggregate over a reference set.
 ///
-/// See the module documentation of [`crate::impact`] for the query it belongs in.
+/// See the module documentation of [`crate::impact`] for the query it belongs in. Five papers
+/// 0, 1, 2, 2, 2 and x = 0.5: F(1) = 0.4 < 0.5, F(2) = 1 >= 0.5, so t = 2 and
+/// frac = (1 - 0.5) / 0.6 = 5/6; the three 2s score 5/6 each, 2.5 = 0.5 * 5 in all.
+///
+/// ```
+/// # use datafusion::prelude::SessionContext;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> datafusion::common::Result<()> {
+/// let ctx = SessionContext::new();
+/// bibflow_udfs::impact::register(&ctx)?;
+/// let df = ctx
+///     .sql("SELECT thr['t'] AS t, round(thr['frac'], 4) AS frac FROM \
+///           (SELECT top_threshold(c, 0.5) AS thr FROM (VALUES (0), (1), (2), (2), (2)) v(c))")
+///     .await?;
+/// # datafusion::assert_batches_eq!(
+/// #     ["+-----+--------+", "| t   | frac   |", "+-----+--------+", "| 2.0 | 0.8333 |", "+-----+--------+"],
+/// #     &df.collect().await?);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct TopThreshold {
     signature: Signature,

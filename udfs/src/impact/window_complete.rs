@@ -39,6 +39,22 @@ SELECT work_id, window_complete(publication_year, 3, 2024) AS c3_complete FROM w
 });
 
 /// `window_complete(pub_year, n, data_year)` -> Boolean: `pub_year + n <= data_year`.
+///
+/// ```
+/// # use datafusion::prelude::SessionContext;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> datafusion::common::Result<()> {
+/// let ctx = SessionContext::new();
+/// bibflow_udfs::impact::register(&ctx)?;
+/// let df = ctx
+///     .sql("SELECT window_complete(2021, 3, 2024) AS a, window_complete(2022, 3, 2024) AS b")
+///     .await?;
+/// # datafusion::assert_batches_eq!(
+/// #     ["+------+-------+", "| a    | b     |", "+------+-------+", "| true | false |", "+------+-------+"],
+/// #     &df.collect().await?);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct WindowComplete {
     signature: Signature,

@@ -26,12 +26,52 @@ pub enum Command {
     /// Convert raw records into a canonical bibflow dataset.
     #[command(subcommand)]
     Ingest(IngestSource),
+    /// Link an OpenAlex dataset and a PubMed dataset into one (match by PMID, then DOI).
+    Link(LinkArgs),
     /// Run SQL over a dataset: every table folder is a table.
     Sql(SqlArgs),
     /// List a dataset's tables with their row counts and columns.
     Tables(TablesArgs),
     /// Run the main job on built-in data: ingest the bundled real OpenAlex records and query them.
     Demo(DemoArgs),
+    /// Generate a seeded SYNTHETIC corpus (cell and gene therapy scenario by default).
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GenerateFormat {
+    /// A canonical bibflow dataset (Parquet tables and manifest.json).
+    Parquet,
+    /// An OpenAlex snapshot (`data/works/updated_date=*/part_*.gz`) for `bibflow ingest openalex`.
+    OpenalexJsonl,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Number of works.
+    #[arg(long, default_value_t = 10_000)]
+    pub works: u64,
+
+    /// Seed: the same seed and --works give byte-identical files, whatever --threads.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    /// Output folder (must not exist, or be empty).
+    #[arg(long, short)]
+    pub out: PathBuf,
+
+    /// What to write.
+    #[arg(long, short, value_enum, default_value_t = GenerateFormat::Parquet)]
+    pub format: GenerateFormat,
+
+    /// Scenario TOML file (default: the built-in cell and gene therapy scenario; see
+    /// docs/scenario.md).
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+
+    /// Worker threads [default: number of cores].
+    #[arg(long, short = 'j')]
+    pub threads: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,6 +143,22 @@ pub struct SqlArgs {
     #[arg(long, short)]
     pub out: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    /// A dataset made by `bibflow ingest openalex`.
+    pub openalex: PathBuf,
+    /// A dataset made by `bibflow ingest pubmed`.
+    pub pubmed: PathBuf,
+    /// Output dataset folder; it appears only when complete.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Replace an existing dataset at --out.
+    #[arg(long)]
+    pub overwrite: bool,
     #[command(flatten)]
     pub engine: EngineArgs,
 }

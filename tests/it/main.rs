@@ -1,9 +1,11 @@
 //! bibflow's integration tests: one binary (one link) for all of them.
 
 mod common;
+mod generate;
 mod ingest_corrupt;
 mod ingest_fixtures;
 mod ingest_pubmed;
 mod ingest_snapshot;
+mod link;
 mod slt;
 mod sql_cli;

@@ -112,12 +112,11 @@ impl Model {
         let mut lead_by_modality_year = Vec::with_capacity(s.modalities.len() * years);
         for m in &s.modalities {
             for y in 0..years {
-                lead_by_modality_year.push(Cumulative::new(s.countries.iter().map(|c| {
-                    m.countries
-                        .get(&c.code)
-                        .unwrap_or(&c.weight)
-                        .at(year_of(y))
-                })));
+                lead_by_modality_year.push(Cumulative::new(
+                    s.countries
+                        .iter()
+                        .map(|c| m.countries.get(&c.code).unwrap_or(&c.weight).at(year_of(y))),
+                ));
             }
         }
         let mut intl_by_country_year = Vec::with_capacity(nc * years);
@@ -142,7 +141,12 @@ impl Model {
             .collect();
 
         let updated_micros = chrono::NaiveDate::parse_from_str(&s.corpus.updated_date, "%Y-%m-%d")
-            .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_micros())
+            .map(|d| {
+                d.and_hms_opt(0, 0, 0)
+                    .expect("midnight")
+                    .and_utc()
+                    .timestamp_micros()
+            })
             .unwrap_or(0);
         let mut model = Model {
             scenario: s,
@@ -235,7 +239,8 @@ impl Model {
         let mut countries = [0u8; MAX_COUNTRIES];
         let mut n = 0;
         if !rng.chance(s.team.unknown_countries_share) {
-            let lead = self.lead_by_modality_year[modality * self.years + year_idx].sample(&mut rng);
+            let lead =
+                self.lead_by_modality_year[modality * self.years + year_idx].sample(&mut rng);
             countries[0] = lead as u8;
             n = 1;
             let at = lead * self.years + year_idx;
@@ -342,6 +347,8 @@ impl Model {
 fn affinity(s: &Scenario, a: &str, b: &str) -> f64 {
     s.affinities
         .iter()
-        .find(|x| (x.regions[0] == a && x.regions[1] == b) || (x.regions[0] == b && x.regions[1] == a))
+        .find(|x| {
+            (x.regions[0] == a && x.regions[1] == b) || (x.regions[0] == b && x.regions[1] == a)
+        })
         .map_or(1.0, |x| x.weight)
 }

@@ -303,7 +303,8 @@ pub fn generate_openalex_jsonl(
             serde_json::to_writer(&mut line, &to_json(&w))
                 .map_err(|e| DatasetError::write(&path, std::io::Error::other(e)))?;
             line.push(b'\n');
-            out.write_all(&line).map_err(|e| DatasetError::write(&path, e))?;
+            out.write_all(&line)
+                .map_err(|e| DatasetError::write(&path, e))?;
             progress.fetch_add(1, Ordering::Relaxed);
         }
         let gz = out
@@ -311,7 +312,9 @@ pub fn generate_openalex_jsonl(
             .map_err(|e| DatasetError::write(&path, e.into_error()))?;
         let mut inner = gz.finish().map_err(|e| DatasetError::write(&path, e))?;
         inner.flush().map_err(|e| DatasetError::write(&path, e))?;
-        let size = std::fs::metadata(&path).map_err(|e| DatasetError::io(&path, e))?.len();
+        let size = std::fs::metadata(&path)
+            .map_err(|e| DatasetError::io(&path, e))?
+            .len();
         Ok((name, end - b * BLOCK_WORKS, size))
     })?;
     let entries: Vec<serde_json::Value> = parts

@@ -17,7 +17,11 @@ const FLUSH_WORKS: u64 = 5_000;
 
 /// Writes a canonical dataset of synthetic works to `out` (which must not exist or be empty).
 /// `progress` counts works done. Returns the manifest written (with `synthetic: true`).
-pub fn generate_parquet(opts: &GenerateOptions, out: &Path, progress: &AtomicU64) -> Result<Manifest> {
+pub fn generate_parquet(
+    opts: &GenerateOptions,
+    out: &Path,
+    progress: &AtomicU64,
+) -> Result<Manifest> {
     let model = opts.model()?;
     let tmp = staging_dir(out)?;
     let blocks = opts.works.div_ceil(BLOCK_WORKS);
@@ -58,7 +62,11 @@ pub fn generate_parquet(opts: &GenerateOptions, out: &Path, progress: &AtomicU64
     Ok(manifest)
 }
 
-pub(crate) fn manifest(opts: &GenerateOptions, rows: &[u64; TABLE_COUNT], files: &[u64; TABLE_COUNT]) -> Manifest {
+pub(crate) fn manifest(
+    opts: &GenerateOptions,
+    rows: &[u64; TABLE_COUNT],
+    files: &[u64; TABLE_COUNT],
+) -> Manifest {
     let counts = RecordCounts {
         read: opts.works,
         ingested: opts.works,
@@ -73,9 +81,7 @@ pub(crate) fn manifest(opts: &GenerateOptions, rows: &[u64; TABLE_COUNT], files:
             source: "synthetic".into(),
             path: format!(
                 "SYNTHETIC: bibflow generate --works {} --seed {} (scenario {})",
-                opts.works,
-                opts.seed,
-                opts.scenario.corpus.name
+                opts.works, opts.seed, opts.scenario.corpus.name
             ),
             size: 0,
             sha256: None,
@@ -118,11 +124,12 @@ pub(crate) fn append_work(w: &SynthWork<'_>, out: &mut TableBuilders) {
     t.publication_year.append_value(w.year);
     t.publication_date.append_value(date32(w.date));
     t.r#type.append_value(w.work_type);
-    t.type_crossref.append_value(if w.work_type == "article" || w.work_type == "review" {
-        "journal-article"
-    } else {
-        w.work_type
-    });
+    t.type_crossref
+        .append_value(if w.work_type == "article" || w.work_type == "review" {
+            "journal-article"
+        } else {
+            w.work_type
+        });
     t.language.append_value("en");
     let src = &w.scenario.sources[w.source];
     t.source_id.append_value(src.id);
@@ -134,7 +141,8 @@ pub(crate) fn append_work(w: &SynthWork<'_>, out: &mut TableBuilders) {
     t.is_oa.append_value(w.is_oa);
     t.oa_status.append_value(w.oa_status);
     t.cited_by_count.append_value(w.cited_by_count);
-    t.referenced_works_count.append_value(w.referenced_works_count);
+    t.referenced_works_count
+        .append_value(w.referenced_works_count);
     t.fwci.append_null();
     t.citation_percentile.append_null();
     t.is_top_1_percent.append_null();
@@ -171,7 +179,11 @@ pub(crate) fn append_work(w: &SynthWork<'_>, out: &mut TableBuilders) {
         }
         a.raw_affiliations.append(true);
         a.affiliation_countries.append(true);
-        for af in au.affiliations.iter().filter(|af| af.institution_id.is_some()) {
+        for af in au
+            .affiliations
+            .iter()
+            .filter(|af| af.institution_id.is_some())
+        {
             a.institution_ids.values().append_option(af.institution_id);
             a.institution_countries.values().append_option(af.country);
         }

@@ -322,10 +322,14 @@ impl Scenario {
             return Err("[corpus] updated_date: expected YYYY-MM-DD".into());
         }
         let ci = &self.citations;
-        ci.references_per_work.check("citations.references_per_work")?;
-        ci.external_references.check("citations.external_references")?;
+        ci.references_per_work
+            .check("citations.references_per_work")?;
+        ci.external_references
+            .check("citations.external_references")?;
         if ci.sigma < 0.0 || ci.age_scale <= 0.0 || ci.international_multiplier <= 0.0 {
-            return Err("[citations]: sigma >= 0, age_scale > 0, international_multiplier > 0".into());
+            return Err(
+                "[citations]: sigma >= 0, age_scale > 0, international_multiplier > 0".into(),
+            );
         }
         self.team.authors.check("team.authors")?;
         self.team.orcid_share.check("team.orcid_share")?;
@@ -341,9 +345,13 @@ impl Scenario {
         }
         for k in &self.countries {
             k.weight.check(&format!("country {} weight", k.code))?;
-            k.international.check(&format!("country {} international", k.code))?;
+            k.international
+                .check(&format!("country {} international", k.code))?;
             if k.cities.is_empty() || k.surnames.is_empty() {
-                return Err(format!("country {}: cities and surnames must not be empty", k.code));
+                return Err(format!(
+                    "country {}: cities and surnames must not be empty",
+                    k.code
+                ));
             }
         }
         if self.modalities.is_empty() || self.modalities.len() > 64 {

@@ -5,9 +5,9 @@ use std::path::Path;
 use std::sync::OnceLock;
 use std::sync::atomic::AtomicU64;
 
+use ::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{Int32Type, Int64Type};
-use ::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use sha2::{Digest, Sha256};
 
 use super::*;
@@ -90,7 +90,12 @@ fn china_overtakes_the_usa_in_msc_after_the_configured_year() {
     let has = |c: &'static str| move |r: &Row| r.countries.iter().any(|x| x == c);
     let before = select("msc", cross - 6..=cross - 2);
     let after = select("msc", cross + 3..=s.corpus.last_year);
-    assert!(before.len() > 100 && after.len() > 500, "{} {}", before.len(), after.len());
+    assert!(
+        before.len() > 100 && after.len() > 500,
+        "{} {}",
+        before.len(),
+        after.len()
+    );
     let (us_b, cn_b) = (share(&before, has("US")), share(&before, has("CN")));
     let (us_a, cn_a) = (share(&after, has("US")), share(&after, has("CN")));
     assert!(us_b > cn_b, "before {cross}: US {us_b:.3} CN {cn_b:.3}");
@@ -123,10 +128,16 @@ fn clinical_share_rises_for_hsct_and_stays_flat_for_msc() {
     assert!(h_late > h_early + 0.08, "HSCT {h_early:.3} -> {h_late:.3}");
     let m_early = share(&select("msc", 2000..=2010), clin);
     let m_late = share(&select("msc", 2014..=2023), clin);
-    assert!((m_late - m_early).abs() < 0.03, "MSC {m_early:.3} -> {m_late:.3}");
+    assert!(
+        (m_late - m_early).abs() < 0.03,
+        "MSC {m_early:.3} -> {m_late:.3}"
+    );
     let x_early = share(&select("ex_vivo_gt", 1995..=2010), clin);
     let x_late = share(&select("ex_vivo_gt", 2018..=2023), clin);
-    assert!(x_late > x_early + 0.1, "ex vivo {x_early:.3} -> {x_late:.3}");
+    assert!(
+        x_late > x_early + 0.1,
+        "ex vivo {x_early:.3} -> {x_late:.3}"
+    );
 }
 
 #[test]
@@ -151,13 +162,19 @@ fn citations_are_heavy_tailed_and_realised_by_later_works() {
     for (i, r) in rows.iter().enumerate() {
         for &cited in &r.references {
             let j = (cited - WORK_ID_BASE) as usize;
-            assert!(rows[j].year < r.year, "work {i} cites a work that is not older");
+            assert!(
+                rows[j].year < r.year,
+                "work {i} cites a work that is not older"
+            );
             *realised.entry(cited).or_default() += 1;
         }
     }
     let total_refs: i64 = realised.values().sum();
     let ratio = total_refs as f64 / total_cited as f64;
-    assert!((0.9..1.1).contains(&ratio), "references / citations = {ratio:.3}");
+    assert!(
+        (0.9..1.1).contains(&ratio),
+        "references / citations = {ratio:.3}"
+    );
     // Per work, realised in-corpus citations track cited_by_count.
     let xs: Vec<f64> = rows.iter().map(|r| r.cited as f64).collect();
     let ys: Vec<f64> = (0..rows.len())
@@ -169,7 +186,11 @@ fn citations_are_heavy_tailed_and_realised_by_later_works() {
     let mut sorted = xs.clone();
     sorted.sort_by(|a, b| b.total_cmp(a));
     let top: f64 = sorted[..sorted.len() / 100].iter().sum();
-    assert!(top / total_cited as f64 > 0.08, "top 1% share {:.3}", top / total_cited as f64);
+    assert!(
+        top / total_cited as f64 > 0.08,
+        "top 1% share {:.3}",
+        top / total_cited as f64
+    );
 }
 
 fn pearson(x: &[f64], y: &[f64]) -> f64 {
@@ -194,7 +215,10 @@ fn hashes(dir: &Path) -> BTreeMap<String, String> {
                 stack.push(p);
             } else if p.file_name().unwrap() != "manifest.json" {
                 let rel = p.strip_prefix(dir).unwrap().display().to_string();
-                out.insert(rel, format!("{:x}", Sha256::digest(std::fs::read(&p).unwrap())));
+                out.insert(
+                    rel,
+                    format!("{:x}", Sha256::digest(std::fs::read(&p).unwrap())),
+                );
             }
         }
     }
@@ -226,7 +250,10 @@ fn same_seed_gives_identical_files_whatever_the_threads() {
     opts.seed = 43;
     let c = tmp.path().join("c");
     generate_parquet(&opts, &c, &AtomicU64::new(0)).unwrap();
-    assert_ne!(hashes(&c)["works/part-00000.parquet"], ha["works/part-00000.parquet"]);
+    assert_ne!(
+        hashes(&c)["works/part-00000.parquet"],
+        ha["works/part-00000.parquet"]
+    );
 
     // The JSON snapshot is reproducible too.
     let (j1, j2) = (tmp.path().join("j1"), tmp.path().join("j2"));
@@ -238,7 +265,10 @@ fn same_seed_gives_identical_files_whatever_the_threads() {
 }
 
 fn read_table(dir: &Path) -> Vec<arrow::record_batch::RecordBatch> {
-    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     files
         .iter()
@@ -266,10 +296,25 @@ fn per_year_citations_sum_to_cited_by_count_in_the_files() {
     let mut cited: HashMap<i64, i64> = HashMap::new();
     let mut years: HashMap<i64, i32> = HashMap::new();
     for b in read_table(&out.join("works")) {
-        let ids = b.column_by_name("work_id").unwrap().as_primitive::<Int64Type>();
-        let c = b.column_by_name("cited_by_count").unwrap().as_primitive::<Int64Type>();
-        let y = b.column_by_name("publication_year").unwrap().as_primitive::<Int32Type>();
-        assert_eq!(b.column_by_name("source").unwrap().as_string::<i32>().value(0), "synthetic");
+        let ids = b
+            .column_by_name("work_id")
+            .unwrap()
+            .as_primitive::<Int64Type>();
+        let c = b
+            .column_by_name("cited_by_count")
+            .unwrap()
+            .as_primitive::<Int64Type>();
+        let y = b
+            .column_by_name("publication_year")
+            .unwrap()
+            .as_primitive::<Int32Type>();
+        assert_eq!(
+            b.column_by_name("source")
+                .unwrap()
+                .as_string::<i32>()
+                .value(0),
+            "synthetic"
+        );
         for i in 0..b.num_rows() {
             cited.insert(ids.value(i), c.value(i));
             years.insert(ids.value(i), y.value(i));
@@ -282,20 +327,29 @@ fn per_year_citations_sum_to_cited_by_count_in_the_files() {
         let y = b.column(1).as_primitive::<Int32Type>();
         let c = b.column(2).as_primitive::<Int64Type>();
         for i in 0..b.num_rows() {
-            assert!(y.value(i) > years[&ids.value(i)], "citations before publication");
+            assert!(
+                y.value(i) > years[&ids.value(i)],
+                "citations before publication"
+            );
             *sums.entry(ids.value(i)).or_default() += c.value(i);
         }
     }
     for (id, c) in &cited {
         assert_eq!(sums.get(id).copied().unwrap_or(0), *c, "work {id}");
     }
-    let rows: usize = read_table(&out.join("authorships")).iter().map(|b| b.num_rows()).sum();
+    let rows: usize = read_table(&out.join("authorships"))
+        .iter()
+        .map(|b| b.num_rows())
+        .sum();
     assert_eq!(m.tables["authorships"].rows, rows as u64);
     // Some authors have no affiliation, some have two, possibly in two countries.
     let mut empty = 0;
     let mut two = 0;
     for b in read_table(&out.join("authorships")) {
-        let raw = b.column_by_name("raw_affiliations").unwrap().as_list::<i32>();
+        let raw = b
+            .column_by_name("raw_affiliations")
+            .unwrap()
+            .as_list::<i32>();
         for i in 0..b.num_rows() {
             match raw.value(i).len() {
                 0 => empty += 1,

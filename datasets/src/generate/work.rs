@@ -129,9 +129,8 @@ pub fn synthesize(model: &Model, index: u64) -> SynthWork<'_> {
     let mut rng = Rng::new(&[model.seed, index, STREAM_BODY]);
 
     let day = rng.below(365) as u32;
-    let date = NaiveDate::from_yo_opt(year, day + 1).unwrap_or_else(|| {
-        NaiveDate::from_yo_opt(year, 1).expect("January 1st exists")
-    });
+    let date = NaiveDate::from_yo_opt(year, day + 1)
+        .unwrap_or_else(|| NaiveDate::from_yo_opt(year, 1).expect("January 1st exists"));
 
     // Type: review, other types, else article; only articles can be clinical.
     let mut work_type: &str = "article";
@@ -150,7 +149,9 @@ pub fn synthesize(model: &Model, index: u64) -> SynthWork<'_> {
     let mut publication_types: Vec<(&str, Option<&str>)> = Vec::new();
     let pt = &s.publication_types;
     match work_type {
-        "article" => publication_types.push((&pt.journal_article.name, Some(&pt.journal_article.ui))),
+        "article" => {
+            publication_types.push((&pt.journal_article.name, Some(&pt.journal_article.ui)))
+        }
         "review" => {
             publication_types.push((&pt.journal_article.name, Some(&pt.journal_article.ui)));
             publication_types.push((&pt.review.name, Some(&pt.review.ui)));
@@ -213,15 +214,44 @@ pub fn synthesize(model: &Model, index: u64) -> SynthWork<'_> {
     let phrase = pick(&mut rng, &m.phrases).as_str();
     let context = pick(&mut rng, &m.contexts).as_str();
     let title = match (work_type, clinical) {
-        ("review", _) => format!("{}: current evidence and perspectives in {context}", cap(phrase)),
+        ("review", _) => format!(
+            "{}: current evidence and perspectives in {context}",
+            cap(phrase)
+        ),
         (_, true) => format!(
             "{} of {phrase} in patients with {context}: {}",
-            pick(&mut rng, &["Safety and efficacy", "Long-term outcomes", "Feasibility", "Response and toxicity"]),
-            pick(&mut rng, &["a phase I trial", "a phase II study", "a multicenter trial", "a prospective cohort study"]),
+            pick(
+                &mut rng,
+                &[
+                    "Safety and efficacy",
+                    "Long-term outcomes",
+                    "Feasibility",
+                    "Response and toxicity"
+                ]
+            ),
+            pick(
+                &mut rng,
+                &[
+                    "a phase I trial",
+                    "a phase II study",
+                    "a multicenter trial",
+                    "a prospective cohort study"
+                ]
+            ),
         ),
         _ => format!(
             "{} {phrase} in {context}",
-            pick(&mut rng, &["Mechanisms of", "Role of", "A novel approach to", "Optimizing", "Characterization of", "Advances in"]),
+            pick(
+                &mut rng,
+                &[
+                    "Mechanisms of",
+                    "Role of",
+                    "A novel approach to",
+                    "Optimizing",
+                    "Characterization of",
+                    "Advances in"
+                ]
+            ),
         ),
     };
     let subjects = if clinical {
@@ -263,13 +293,18 @@ pub fn synthesize(model: &Model, index: u64) -> SynthWork<'_> {
 
     let table = Cumulative::new(m.sources.iter().map(|t| t.1));
     let source_id = m.sources[table.sample(&mut rng)].0;
-    let source = s.sources.iter().position(|x| x.id == source_id).unwrap_or(0);
+    let source = s
+        .sources
+        .iter()
+        .position(|x| x.id == source_id)
+        .unwrap_or(0);
 
     let is_oa = rng.chance(s.open_access.share.at(year));
     let oa_status: &str = if is_oa {
         let keys: Vec<&String> = s.open_access.statuses.keys().collect();
         let table = Cumulative::new(s.open_access.statuses.values().copied());
-        keys.get(table.sample(&mut rng)).map_or("gold", |k| k.as_str())
+        keys.get(table.sample(&mut rng))
+            .map_or("gold", |k| k.as_str())
     } else {
         "closed"
     };
@@ -296,7 +331,9 @@ pub fn synthesize(model: &Model, index: u64) -> SynthWork<'_> {
     let mut references: Vec<i64> = Vec::with_capacity(r as usize);
     for _ in 0..r {
         for _try in 0..8 {
-            let Some(j) = model.sample_cited(core.year_idx, &mut rrng) else { break };
+            let Some(j) = model.sample_cited(core.year_idx, &mut rrng) else {
+                break;
+            };
             let id = WORK_ID_BASE + j as i64;
             if !references.contains(&id) {
                 references.push(id);
@@ -406,13 +443,18 @@ fn authors<'m>(model: &'m Model, core: &Core, year: i32, rng: &mut Rng) -> Vec<A
             affiliations.push(affiliation(model, country, rng));
             if rng.chance(t.multi_affiliation_share) {
                 let second = if k > 1 && rng.chance(t.second_affiliation_abroad_share) {
-                    let others: Vec<u8> = countries.iter().copied().filter(|&c| Some(c) != country).collect();
+                    let others: Vec<u8> = countries
+                        .iter()
+                        .copied()
+                        .filter(|&c| Some(c) != country)
+                        .collect();
                     Some(others[rng.below(others.len() as u64) as usize])
                 } else {
                     country
                 };
                 let a = affiliation(model, second, rng);
-                if a.institution_id != affiliations[0].institution_id || a.institution_id.is_none() {
+                if a.institution_id != affiliations[0].institution_id || a.institution_id.is_none()
+                {
                     affiliations.push(a);
                 }
             }
@@ -486,5 +528,11 @@ fn orcid_of(h: u64) -> String {
     } else {
         char::from_digit(check, 10).expect("a digit")
     };
-    format!("{}-{}-{}-{}{check}", &base[0..4], &base[4..8], &base[8..12], &base[12..15])
+    format!(
+        "{}-{}-{}-{}{check}",
+        &base[0..4],
+        &base[4..8],
+        &base[8..12],
+        &base[12..15]
+    )
 }

@@ -8,10 +8,23 @@ fn generated_openalex_snapshot_ingests_with_zero_rejects() {
     let tmp = tempfile::tempdir().unwrap();
     let raw = tmp.path().join("raw");
     let out = bibflow(&[
-        "generate", "--works", "2500", "--seed", "9", "--format", "openalex-jsonl", "--out",
-        raw.to_str().unwrap(), "--threads", "2",
+        "generate",
+        "--works",
+        "2500",
+        "--seed",
+        "9",
+        "--format",
+        "openalex-jsonl",
+        "--out",
+        raw.to_str().unwrap(),
+        "--threads",
+        "2",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("SYNTHETIC"));
     let ds = tmp.path().join("ds");
     let m = ingest(&[&raw], &ds, &["--strict"]);
@@ -23,13 +36,29 @@ fn generated_openalex_snapshot_ingests_with_zero_rejects() {
     // The same seed written as Parquet directly reconciles with the ingested snapshot.
     let direct = tmp.path().join("direct");
     bibflow_ok(&[
-        "--quiet", "generate", "--works", "2500", "--seed", "9", "--out",
+        "--quiet",
+        "generate",
+        "--works",
+        "2500",
+        "--seed",
+        "9",
+        "--out",
         direct.to_str().unwrap(),
     ]);
     let dm = manifest(&direct);
     assert_eq!(dm["synthetic"], true);
-    for table in ["works", "authorships", "work_topics", "work_mesh", "work_references", "work_citations_by_year"] {
-        assert_eq!(m["tables"][table]["rows"], dm["tables"][table]["rows"], "table {table}");
+    for table in [
+        "works",
+        "authorships",
+        "work_topics",
+        "work_mesh",
+        "work_references",
+        "work_citations_by_year",
+    ] {
+        assert_eq!(
+            m["tables"][table]["rows"], dm["tables"][table]["rows"],
+            "table {table}"
+        );
     }
     let q = "SELECT count(*), sum(cited_by_count), sum(authors_count) FROM works";
     let a = sql_rows(&ds, q);
@@ -39,7 +68,10 @@ fn generated_openalex_snapshot_ingests_with_zero_rejects() {
     let authors = sql_value(&direct, "SELECT count(*) FROM authorships");
     assert_eq!(a[0][2], authors);
     assert_eq!(
-        sql_value(&direct, "SELECT count(*) FROM works WHERE source <> 'synthetic'"),
+        sql_value(
+            &direct,
+            "SELECT count(*) FROM works WHERE source <> 'synthetic'"
+        ),
         "0"
     );
 }
@@ -50,8 +82,16 @@ fn same_seed_same_files_through_the_cli() {
     let run = |name: &str, threads: &str| {
         let p = tmp.path().join(name);
         bibflow_ok(&[
-            "--quiet", "generate", "--works", "1200", "--seed", "3", "--threads", threads,
-            "--out", p.to_str().unwrap(),
+            "--quiet",
+            "generate",
+            "--works",
+            "1200",
+            "--seed",
+            "3",
+            "--threads",
+            threads,
+            "--out",
+            p.to_str().unwrap(),
         ]);
         std::fs::read(p.join("works/part-00000.parquet")).unwrap()
     };

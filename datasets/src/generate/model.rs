@@ -245,7 +245,7 @@ impl Model {
             n = 1;
             let at = lead * self.years + year_idx;
             if rng.chance(self.intl_by_country_year[at]) {
-                let cap = (s.team.max_countries as usize).min(MAX_COUNTRIES).max(2);
+                let cap = (s.team.max_countries as usize).clamp(2, MAX_COUNTRIES);
                 let k = 1 + rng.geometric(s.team.extra_partner_probability, cap as u64 - 2);
                 for _ in 0..k {
                     for _try in 0..8 {

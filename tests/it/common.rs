@@ -90,3 +90,34 @@ pub fn write_gz(path: &Path, text: &str) {
     enc.write_all(text.as_bytes()).unwrap();
     enc.finish().unwrap();
 }
+
+/// The repository's real PubMed fixtures.
+pub fn pubmed_fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pubmed")
+}
+
+/// Runs `bibflow --quiet ingest pubmed INPUT... --out DS` and returns the parsed manifest.
+pub fn ingest_pubmed(inputs: &[&Path], out: &Path) -> serde_json::Value {
+    let mut args = vec!["--quiet", "ingest", "pubmed"];
+    let inputs: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
+    args.extend(inputs.iter().map(String::as_str));
+    let out_s = out.display().to_string();
+    args.extend(["--out", out_s.as_str()]);
+    bibflow_ok(&args);
+    manifest(out)
+}
+
+/// A query's rows as JSON objects (`--format ndjson`), for values that may hold commas.
+pub fn sql_json(dataset: &Path, query: &str) -> Vec<serde_json::Value> {
+    let out = bibflow_ok(&[
+        "sql",
+        dataset.to_str().unwrap(),
+        query,
+        "--format",
+        "ndjson",
+    ]);
+    out.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("ndjson row"))
+        .collect()
+}

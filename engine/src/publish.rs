@@ -69,7 +69,7 @@ pub async fn ingest(
     let result = build(source, &found, &staging, options, progress).await;
     match result {
         Ok((manifest, stage)) => {
-            publish(&staging.join("dataset"), out, options.overwrite)?;
+            publish_dir(&staging.join("dataset"), out, options.overwrite)?;
             let _ = std::fs::remove_dir_all(&staging);
             Ok(IngestReport {
                 dataset: out.to_path_buf(),
@@ -84,7 +84,7 @@ pub async fn ingest(
     }
 }
 
-fn staging_dir(out: &Path) -> Result<PathBuf> {
+pub(crate) fn staging_dir(out: &Path) -> Result<PathBuf> {
     let abs = std::path::absolute(out).map_err(|e| EngineError::io(out, e))?;
     let parent = abs.parent().unwrap_or(Path::new("/")).to_path_buf();
     std::fs::create_dir_all(&parent).map_err(|e| EngineError::io(&parent, e))?;
@@ -164,7 +164,7 @@ async fn build(
     let mut tables = BTreeMap::new();
     for t in TABLES {
         let dir = dataset.join(t.name());
-        let (rows, files) = ensure_table(&dir, t)?;
+        let (rows, files) = count_table(&dir, t)?;
         tables.insert(t.name().to_string(), TableEntry { rows, files });
     }
     let mut inputs: Vec<InputEntry> = stage
@@ -325,7 +325,7 @@ fn order_columns(t: Table) -> &'static str {
 }
 
 /// Runs `sql` and writes its result as Parquet files `part-NNNNN.parquet` in `dir`.
-async fn write_query(
+pub(crate) async fn write_query(
     ctx: &SessionContext,
     sql: &str,
     dir: &Path,
@@ -346,9 +346,22 @@ async fn write_query(
         if batch.num_rows() == 0 {
             continue;
         }
-        // Column names and nullability come from the canonical schema.
-        let batch =
-            arrow::record_batch::RecordBatch::try_new(schema.clone(), batch.columns().to_vec())?;
+        // Names, types and nullability come from the canonical schema: DataFusion may hand back
+        // strings as Utf8View, which is cast back here.
+        let columns = batch
+            .columns()
+            .iter()
+            .zip(schema.fields())
+            .map(|(c, f)| {
+                if c.data_type() == f.data_type() {
+                    Ok(c.clone())
+                } else {
+                    arrow::compute::cast(c, f.data_type())
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let batch = arrow::record_batch::RecordBatch::try_new(schema.clone(), columns)?;
+
         if current.is_none() {
             let path = dir.join(format!("part-{file_no:05}.parquet"));
             current = Some(ParquetFile::create(&path, schema.clone())?);
@@ -371,7 +384,7 @@ async fn write_query(
 
 /// Counts a table's rows and files from the Parquet footers; writes an empty file when the table
 /// has none, so that every tool (DuckDB, pyarrow) sees its columns.
-fn ensure_table(dir: &Path, t: Table) -> Result<(u64, u64)> {
+pub(crate) fn count_table(dir: &Path, t: Table) -> Result<(u64, u64)> {
     std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
     let files = read_dir_sorted(dir)?;
     if files.is_empty() {
@@ -400,7 +413,7 @@ pub fn parquet_rows(path: &Path) -> Result<u64> {
 
 /// Moves the finished dataset into place. With `overwrite`, the old dataset is renamed aside first
 /// and removed only after the new one is in place.
-fn publish(built: &Path, out: &Path, overwrite: bool) -> Result<()> {
+pub(crate) fn publish_dir(built: &Path, out: &Path, overwrite: bool) -> Result<()> {
     if out.exists() {
         if !overwrite {
             return Err(EngineError::AlreadyExists {
@@ -427,7 +440,7 @@ fn rename(from: &Path, to: &Path) -> Result<()> {
     std::fs::rename(from, to).map_err(|e| EngineError::io(from, e))
 }
 
-fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| EngineError::io(dir, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -441,7 +454,7 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(v)
 }
 
-async fn scalar_i64(ctx: &SessionContext, sql: &str) -> Result<i64> {
+pub(crate) async fn scalar_i64(ctx: &SessionContext, sql: &str) -> Result<i64> {
     let batches = ctx.sql(sql).await?.collect().await?;
     let batch = batches
         .iter()
@@ -457,4 +470,20 @@ async fn scalar_i64(ctx: &SessionContext, sql: &str) -> Result<i64> {
     } else {
         arr.value(0)
     })
+}
+
+/// Registers a canonical table folder of a dataset under `name`.
+pub(crate) async fn register_parquet_table(
+    ctx: &SessionContext,
+    name: &str,
+    dir: &Path,
+    t: Table,
+) -> Result<()> {
+    if !dir.is_dir() {
+        return Err(EngineError::NotADataset {
+            path: dir.parent().unwrap_or(dir).to_path_buf(),
+            reason: format!("it has no {} table", t.name()),
+        });
+    }
+    register_parquet_folder(ctx, name, dir, Some(t.schema())).await
 }

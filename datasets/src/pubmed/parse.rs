@@ -255,20 +255,10 @@ impl Parser {
                     self.end();
                     self.stack.pop();
                 }
-                Event::Text(t) => {
-                    if self.capture.is_some() {
-                        rec.text.push_str(&t);
-                    }
-                }
-                Event::CData(t) => {
-                    if self.capture.is_some() {
-                        rec.text.push_str(&t);
-                    }
-                }
-                Event::GeneralRef(r) => {
-                    if self.capture.is_some() {
-                        push_reference(&mut rec.text, &r);
-                    }
+                Event::Text(t) if self.capture.is_some() => rec.text.push_str(&t),
+                Event::CData(t) if self.capture.is_some() => rec.text.push_str(&t),
+                Event::GeneralRef(r) if self.capture.is_some() => {
+                    push_reference(&mut rec.text, &r);
                 }
                 Event::Eof => break,
                 _ => {}
@@ -337,12 +327,8 @@ impl Parser {
                 Field::ArticleTitle
             }
             Tag::BookTitle if parent == Tag::Book => Field::BookTitle,
-            Tag::ELocationId if parent == Tag::Article => {
-                if attr_is(e, "EIdType", "doi")? {
-                    Field::Doi
-                } else {
-                    return Ok(());
-                }
+            Tag::ELocationId if parent == Tag::Article && attr_is(e, "EIdType", "doi")? => {
+                Field::Doi
             }
             Tag::AbstractText if parent == Tag::Abstract => {
                 let attr = attr_span(e, "Label", rec)?;
@@ -387,12 +373,8 @@ impl Parser {
                     _ => Field::CollectiveName,
                 }
             }
-            Tag::Identifier if self.author == Some(depth - 1) => {
-                if attr_is(e, "Source", "ORCID")? {
-                    Field::Orcid
-                } else {
-                    return Ok(());
-                }
+            Tag::Identifier if self.author == Some(depth - 1) && attr_is(e, "Source", "ORCID")? => {
+                Field::Orcid
             }
             Tag::Affiliation => {
                 if parent == Tag::AffiliationInfo && self.author == Some(depth - 2) {

@@ -147,7 +147,7 @@ impl Splitter {
 
     fn advance(&mut self, reader: &mut dyn BufRead) -> io::Result<Option<Found>> {
         loop {
-            let Some(i) = self.buf[self.pos..].iter().position(|&b| b == b'<') else {
+            let Some(i) = find_lt(&self.buf[self.pos..]) else {
                 self.pos = self.buf.len();
                 if self.fill(reader)? {
                     continue;
@@ -160,6 +160,14 @@ impl Splitter {
             let lt = self.pos + i;
             let closing = self.buf.get(lt + 1) == Some(&b'/');
             let name_start = lt + 1 + usize::from(closing);
+            // Every record tag starts with `D`, `M` or `P`: most tags are passed over right here.
+            if self.root_seen
+                && let Some(first) = self.buf.get(name_start)
+                && !matches!(first, b'D' | b'M' | b'P')
+            {
+                self.pos = name_start;
+                continue;
+            }
             let window = &self.buf[name_start..self.buf.len().min(name_start + MAX_NAME + 1)];
             let name_len = window
                 .iter()
@@ -286,8 +294,49 @@ impl Splitter {
     }
 }
 
+/// The index of the first `<`, eight bytes at a time.
+fn find_lt(hay: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const PATTERN: u64 = LO * b'<' as u64;
+    let mut chunks = hay.chunks_exact(8);
+    let mut at = 0;
+    for c in &mut chunks {
+        let x = u64::from_le_bytes(c.try_into().expect("8 bytes")) ^ PATTERN;
+        // A zero byte of `x` is a `<`; the lowest flagged byte is always a true match.
+        let zero = x.wrapping_sub(LO) & !x & HI;
+        if zero != 0 {
+            return Some(at + (zero.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'<')
+        .map(|p| at + p)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn find_lt_finds_the_first() {
+        for text in [
+            "",
+            "abc",
+            "<",
+            "abcdefgh<",
+            "abcdefg<<",
+            "a\u{e9}\u{e9}\u{e9}\u{e9}<b<",
+        ] {
+            assert_eq!(
+                super::find_lt(text.as_bytes()),
+                text.bytes().position(|b| b == b'<'),
+                "{text:?}"
+            );
+        }
+    }
+
     use super::*;
 
     /// Splits `text`, read through a reader that hands over `block` bytes at a time.

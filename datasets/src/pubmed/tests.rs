@@ -96,8 +96,7 @@ fn inline_markup_is_flattened_and_entities_resolved() {
 
 #[test]
 fn authors_mesh_and_ids_are_kept() {
-    let xml = format!(
-        "<PubmedArticle><MedlineCitation><PMID>77</PMID><Article>\
+    let xml = "<PubmedArticle><MedlineCitation><PMID>77</PMID><Article>\
          <ELocationID EIdType=\"pii\">S0</ELocationID><ELocationID EIdType=\"doi\">10.1000/ABC</ELocationID>\
          <AuthorList><Author ValidYN=\"Y\"><LastName>Curie</LastName><ForeName>Marie</ForeName>\
          <Identifier Source=\"ORCID\">https://orcid.org/0000-0001-2345-6789</Identifier>\
@@ -116,9 +115,8 @@ fn authors_mesh_and_ids_are_kept() {
          <ReferenceList><Reference><Citation>x</Citation><ArticleIdList>\
          <ArticleId IdType=\"pubmed\">9</ArticleId><ArticleId IdType=\"doi\">10.9/no</ArticleId>\
          </ArticleIdList></Reference><Reference><Citation>y</Citation></Reference></ReferenceList>\
-         </PubmedData></PubmedArticle>"
-    );
-    let (rec, t) = convert(&xml);
+         </PubmedData></PubmedArticle>";
+    let (rec, t) = convert(xml);
     assert_eq!(rec.pmid, Some(77));
     let works = &t[0];
     let id = works.column(0).as_primitive::<Int64Type>();

@@ -32,7 +32,8 @@ pub enum Command {
     Sql(SqlArgs),
     /// List a dataset's tables with their row counts and columns.
     Tables(TablesArgs),
-    /// Run the main job on built-in data: ingest the bundled real OpenAlex records and query them.
+    /// Run the main job on built-in data: generate the study-size SYNTHETIC corpus, ingest the bundled
+    /// real OpenAlex records, and run study queries over both.
     Demo(DemoArgs),
     /// Generate a seeded SYNTHETIC corpus (cell and gene therapy scenario by default).
     Generate(GenerateArgs),
@@ -171,9 +172,17 @@ pub struct TablesArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Folder for the demo's dataset and results.
+    /// Folder for the demo's datasets and results.
     #[arg(long, short, default_value = "bibflow-demo")]
     pub out: PathBuf,
+
+    /// Works in the synthetic corpus (the study has about 160,000).
+    #[arg(long, default_value_t = 160_000)]
+    pub works: u64,
+
+    /// Seed of the synthetic corpus.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
 }
 
 /// `4GiB`, `512MiB`, `1.5GB`, `1000000` -> bytes.

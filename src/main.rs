@@ -155,7 +155,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo(args) => run_demo(&args.out, &notes).await,
+        Command::Demo(args) => run_demo(&args, &notes).await,
         Command::Generate(args) => run_generate(args, &notes),
     }
 }
@@ -252,10 +252,37 @@ fn summarize(report: &IngestReport, notes: &Notes) {
     notes.say(format!("dataset: {}", report.dataset.display()));
 }
 
-async fn run_demo(out: &Path, notes: &Notes) -> Result<ExitCode> {
+async fn run_demo(args: &crate::cli::DemoArgs, notes: &Notes) -> Result<ExitCode> {
+    use bibflow_datasets::generate::{GenerateOptions, generate_parquet};
+
+    let out = &args.out;
     std::fs::create_dir_all(out).map_err(|e| EngineError::io(out, e))?;
+    let results = out.join("results");
+    std::fs::create_dir_all(&results).map_err(|e| EngineError::io(&results, e))?;
+
+    // 1. The synthetic study-size corpus (regenerated each run: it is deterministic).
+    let synthetic = out.join("synthetic-cgt");
+    if synthetic.exists() {
+        std::fs::remove_dir_all(&synthetic).map_err(|e| EngineError::io(&synthetic, e))?;
+    }
+    notes.say(format!(
+        "demo: generating {} SYNTHETIC works (seed {}) into {}",
+        args.works,
+        args.seed,
+        synthetic.display()
+    ));
+    let started = std::time::Instant::now();
+    let opts = GenerateOptions::new(args.works, args.seed);
+    let progress = std::sync::atomic::AtomicU64::new(0);
+    tokio::task::block_in_place(|| generate_parquet(&opts, &synthetic, &progress))?;
+    notes.say(format!(
+        "generated in {:.1} s",
+        started.elapsed().as_secs_f64()
+    ));
+
+    // 2. The real sample records.
     let raw = demo::write_fixtures(out).map_err(|e| EngineError::io(out, e))?;
-    let dataset = out.join("dataset");
+    let sample = out.join("openalex-sample");
     notes.say(format!(
         "demo: ingesting the bundled real OpenAlex records ({})",
         raw.display()
@@ -264,25 +291,30 @@ async fn run_demo(out: &Path, notes: &Notes) -> Result<ExitCode> {
         overwrite: true,
         ..IngestOptions::default()
     };
-    let report = ingest_with_bar(&OpenAlex, &[raw], &dataset, &options, notes).await?;
+    let report = ingest_with_bar(&OpenAlex, &[raw], &sample, &options, notes).await?;
     summarize(&report, notes);
 
-    let (ctx, _) = open_dataset(&dataset, &SessionOptions::default()).await?;
-    let results = out.join("results");
-    std::fs::create_dir_all(&results).map_err(|e| EngineError::io(&results, e))?;
+    // 3. The queries.
     let mut stdout = std::io::BufWriter::new(std::io::stdout());
-    for (stem, title, sql) in demo::QUERIES {
-        writeln!(stdout, "\n## {title} (real OpenAlex sample records)")
-            .map_err(EngineError::Output)?;
-        write_result(ctx.sql(sql).await?, Format::Table, &mut stdout).await?;
-        let path = results.join(format!("{stem}.csv"));
-        let mut f = std::fs::File::create(&path).map_err(|e| EngineError::io(&path, e))?;
-        write_result(ctx.sql(sql).await?, Format::Csv, &mut f).await?;
+    for (dataset, label, queries) in [
+        (&synthetic, "SYNTHETIC data", demo::SYNTHETIC_QUERIES),
+        (&sample, "real OpenAlex sample records", demo::REAL_QUERIES),
+    ] {
+        let (ctx, _) = open_dataset(dataset, &SessionOptions::default()).await?;
+        for (stem, title, sql) in queries {
+            writeln!(stdout, "\n## {title} ({label})").map_err(EngineError::Output)?;
+            write_result(ctx.sql(sql).await?, Format::Table, &mut stdout).await?;
+            let path = results.join(format!("{stem}.csv"));
+            let mut f = std::fs::File::create(&path).map_err(|e| EngineError::io(&path, e))?;
+            write_result(ctx.sql(sql).await?, Format::Csv, &mut f).await?;
+        }
     }
     stdout.flush().map_err(EngineError::Output)?;
     notes.say(format!(
-        "\ndemo finished: dataset in {}, query results (CSV) in {}",
-        dataset.display(),
+        "\ndemo finished in {:.1} s: SYNTHETIC corpus in {}, real sample in {}, query results (CSV) in {}",
+        started.elapsed().as_secs_f64(),
+        synthetic.display(),
+        sample.display(),
         results.display()
     ));
     Ok(ExitCode::SUCCESS)

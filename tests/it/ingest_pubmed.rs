@@ -524,3 +524,32 @@ fn a_truncated_gzip_keeps_the_records_before_the_break() {
         complete.to_string()
     );
 }
+
+#[test]
+fn authors_keep_their_affiliations_and_resolved_countries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = tmp.path().join("ds");
+    ingest_pubmed(&[&pubmed_fixtures().join("biopython/pubmed2.xml")], &ds);
+    // PMID 11748933, first author: "Dipartimento di Scienze Ambientali, Università degli Studi della
+    // Tuscia, 01100 Viterbo, Italy." (read from the XML; the entity &#xe0; is "à").
+    let row = one(
+        &ds,
+        "SELECT raw_affiliations[1] AS aff, affiliation_countries[1] AS country, countries \
+         FROM authorships WHERE work_id = -11748933 AND author_position = 0",
+    );
+    assert_eq!(
+        row["aff"],
+        "Dipartimento di Scienze Ambientali, Università degli Studi della Tuscia, 01100 Viterbo, Italy."
+    );
+    assert_eq!(row["country"], "IT");
+    assert_eq!(row["countries"], json!(["IT"]));
+    // Every affiliation has its (possibly NULL) resolved country, position by position.
+    assert_eq!(
+        sql_value(
+            &ds,
+            "SELECT count(*) FROM authorships \
+             WHERE array_length(raw_affiliations) <> array_length(affiliation_countries)"
+        ),
+        "0"
+    );
+}

@@ -8,6 +8,7 @@
 //! | classify collaboration, build country-pair networks, regions| [`counting`]  |
 //! | an h-index over citation counts                             | [`counting`]  |
 //! | field-normalised impact: NCS, top-x% with ties, percentiles | [`impact`]    |
+//! | clinical translation: modalities, clinical stage, HAM       | [`classify`]  |
 //!
 //! [`register_all`] registers every function in a session; the engine calls it for every session it
 //! builds. Every function can be rebuilt by name from its configuration alone (no captured state), so
@@ -15,7 +16,9 @@
 //!
 //! This crate does no I/O: reference data (the region table) is compiled in.
 
+pub mod classify;
 pub mod counting;
+pub mod docs;
 pub mod impact;
 
 use datafusion::error::Result;
@@ -25,5 +28,6 @@ use datafusion::prelude::SessionContext;
 pub fn register_all(ctx: &SessionContext) -> Result<()> {
     counting::register(ctx)?;
     impact::register(ctx)?;
+    classify::register(ctx)?;
     Ok(())
 }

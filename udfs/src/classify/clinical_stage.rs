@@ -1,0 +1,262 @@
+//! `clinical_stage(publication_types, mesh_names)`: clinical trial, clinical (human) or basic.
+
+use std::sync::{Arc, LazyLock};
+
+use arrow::array::{Array, StringBuilder};
+use arrow::datatypes::DataType;
+use datafusion::common::{exec_err, plan_err};
+use datafusion::error::Result;
+use datafusion::logical_expr::{
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+};
+
+use super::common::{
+    DOC_SECTION, Words, as_string_list, coerce_string_list, from_array, row_range, str_at,
+    to_arrays,
+};
+
+const NAME: &str = "clinical_stage";
+
+/// A paper with a clinical-trial publication type and the MeSH heading Humans.
+pub const CLINICAL_TRIAL: &str = "clinical trial";
+/// A paper with the MeSH heading Humans and no clinical-trial publication type.
+pub const CLINICAL_HUMAN: &str = "clinical (human)";
+/// Any other paper.
+pub const BASIC: &str = "basic";
+
+/// The clinical publication types of `docs/indicators.md` ("Clinical translation", 1), as
+/// comparison keys (lower-case words): Clinical Trial and its four phases, Randomized Controlled
+/// Trial, Controlled Clinical Trial, Pragmatic Clinical Trial, Clinical Study, Observational Study.
+/// PubMed spells phases "Clinical Trial, Phase II"; "Phase 2" is accepted too. The veterinary
+/// types ("Clinical Trial, Veterinary", ...) and "Clinical Trial Protocol" are not clinical papers.
+pub const CLINICAL_TYPES: [&str; 14] = [
+    "clinical trial",
+    "clinical trial phase i",
+    "clinical trial phase ii",
+    "clinical trial phase iii",
+    "clinical trial phase iv",
+    "clinical trial phase 1",
+    "clinical trial phase 2",
+    "clinical trial phase 3",
+    "clinical trial phase 4",
+    "randomized controlled trial",
+    "controlled clinical trial",
+    "pragmatic clinical trial",
+    "clinical study",
+    "observational study",
+];
+
+/// The MeSH heading Humans, by name and UI, as comparison keys.
+const HUMANS: [&str; 2] = ["humans", "d006801"];
+
+static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
+    Documentation::builder(
+        DOC_SECTION,
+        "The clinical stage of a paper (docs/indicators.md, 'Clinical translation'): 'clinical \
+         trial' when it has a clinical publication type (Clinical Trial, Clinical Trial, Phase \
+         I-IV, Randomized Controlled Trial, Controlled Clinical Trial, Pragmatic Clinical Trial, \
+         Clinical Study, Observational Study) together with the MeSH heading Humans; 'clinical \
+         (human)' with Humans but no such type; 'basic' otherwise, including a trial type \
+         without Humans (a veterinary or unindexed trial). Names are compared ignoring case and \
+         punctuation; MeSH may be given by name or UI (D006801). NULL when both lists are NULL; \
+         a NULL list otherwise counts as empty, so papers not yet MeSH-indexed are 'basic' \
+         (filter them out when a share should cover indexed papers only).",
+        "clinical_stage(publication_types, mesh_names)",
+    )
+    .with_sql_example(
+        r#"```sql
+> SELECT w.work_id, clinical_stage(p.types, m.names)
+  FROM works w
+  LEFT JOIN (SELECT work_id, array_agg(publication_type) AS types
+             FROM work_publication_types GROUP BY work_id) p USING (work_id)
+  LEFT JOIN (SELECT work_id, array_agg(descriptor_name) AS names
+             FROM work_mesh GROUP BY work_id) m USING (work_id);
+> SELECT clinical_stage(['Clinical Trial, Phase II'], ['Humans']),
+         clinical_stage(['Journal Article'], ['Humans']),
+         clinical_stage(['Randomized Controlled Trial'], ['Animals']);
+clinical trial | clinical (human) | basic
+```"#,
+    )
+    .with_argument(
+        "publication_types",
+        "List<Utf8>: the paper's PubMed publication types.",
+    )
+    .with_argument(
+        "mesh_names",
+        "List<Utf8>: the paper's MeSH descriptor names (or UIs).",
+    )
+    .with_related_udf("modalities")
+    .build()
+});
+
+/// `clinical_stage(publication_types, mesh_names)` -> `'clinical trial'`, `'clinical (human)'`
+/// or `'basic'`.
+///
+/// A trial type counts only "together with the MeSH heading Humans", read strictly: a trial
+/// without Humans is `'basic'`.
+///
+/// ```
+/// # use datafusion::prelude::SessionContext;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> datafusion::error::Result<()> {
+/// let ctx = SessionContext::new();
+/// bibflow_udfs::register_all(&ctx)?;
+/// let sql = "SELECT clinical_stage(['Clinical Trial, Phase I'], ['Humans', 'Male']) AS s";
+/// let batches = ctx.sql(sql).await?.collect().await?;
+/// let s = arrow::compute::cast(batches[0].column(0), &arrow::datatypes::DataType::Utf8)?;
+/// assert_eq!(arrow::array::AsArray::as_string::<i32>(&s).value(0), "clinical trial");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct ClinicalStage {
+    signature: Signature,
+}
+
+impl Default for ClinicalStage {
+    fn default() -> Self {
+        Self {
+            signature: Signature::user_defined(Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for ClinicalStage {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        let usage = "expected clinical_stage(publication_types List<Utf8>, mesh_names List<Utf8>)";
+        if arg_types.len() != 2 {
+            return plan_err!("{NAME}: {usage}, got {} arguments", arg_types.len());
+        }
+        arg_types
+            .iter()
+            .zip(["publication_types", "mesh_names"])
+            .map(|(t, arg)| match coerce_string_list(t) {
+                Some(l) => Ok(l),
+                None => plan_err!("{NAME}: {usage}; {arg} is {t}"),
+            })
+            .collect()
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        if args.args.len() != 2 {
+            return exec_err!("{NAME}: expected 2 arguments, got {}", args.args.len());
+        }
+        let (arrays, was_scalar) = to_arrays(&args.args, args.number_rows)?;
+        let (types, type_values) = as_string_list(NAME, "publication_types", &arrays[0])?;
+        let (mesh, mesh_values) = as_string_list(NAME, "mesh_names", &arrays[1])?;
+
+        let mut out = StringBuilder::with_capacity(types.len(), types.len() * 8);
+        let mut words = Words::default();
+        let mut key = String::new();
+        let mut matches = |raw: &str, keys: &[&str]| {
+            words.tokenize(raw);
+            words.joined_into(&mut key);
+            keys.contains(&key.as_str())
+        };
+        for row in 0..types.len() {
+            if types.is_null(row) && mesh.is_null(row) {
+                out.append_null();
+                continue;
+            }
+            let humans = row_range(mesh, row)
+                .filter_map(|i| str_at(mesh_values, i))
+                .any(|m| matches(m, &HUMANS));
+            let stage = if !humans {
+                BASIC
+            } else if row_range(types, row)
+                .filter_map(|i| str_at(type_values, i))
+                .any(|t| matches(t, &CLINICAL_TYPES))
+            {
+                CLINICAL_TRIAL
+            } else {
+                CLINICAL_HUMAN
+            };
+            out.append_value(stage);
+        }
+        from_array(Arc::new(out.finish()), was_scalar)
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        Some(&DOCUMENTATION)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::AsArray;
+
+    use super::*;
+    use crate::classify::common::test_util::{invoke_array, string_lists};
+
+    type Paper<'a> = (Option<Vec<&'a str>>, Option<Vec<&'a str>>);
+
+    fn stages(papers: &[Paper<'_>]) -> Vec<Option<String>> {
+        let types = string_lists(&papers.iter().map(|p| p.0.clone()).collect::<Vec<_>>());
+        let mesh = string_lists(&papers.iter().map(|p| p.1.clone()).collect::<Vec<_>>());
+        let out = invoke_array(
+            &ClinicalStage::default(),
+            vec![ColumnarValue::Array(types), ColumnarValue::Array(mesh)],
+        );
+        out.as_string::<i32>()
+            .iter()
+            .map(|v| v.map(str::to_string))
+            .collect()
+    }
+
+    #[test]
+    fn stages_of_papers() {
+        let got = stages(&[
+            // Every spelling of a trial type, with Humans.
+            (
+                Some(vec!["Journal Article", "Clinical Trial, Phase II"]),
+                Some(vec!["Humans"]),
+            ),
+            (
+                Some(vec!["Randomized Controlled Trial"]),
+                Some(vec!["Adult", "HUMANS"]),
+            ),
+            (Some(vec!["Observational Study"]), Some(vec!["D006801"])),
+            (Some(vec!["clinical trial phase 3"]), Some(vec!["Humans"])),
+            // Humans without a trial type.
+            (
+                Some(vec!["Journal Article", "Clinical Trial Protocol"]),
+                Some(vec!["Humans"]),
+            ),
+            (None, Some(vec!["Humans"])),
+            // A trial without Humans: strictly, not a clinical paper.
+            (Some(vec!["Clinical Trial"]), Some(vec!["Animals", "Dogs"])),
+            (Some(vec!["Clinical Trial"]), None),
+            (
+                Some(vec!["Clinical Trial, Veterinary"]),
+                Some(vec!["Humans"]),
+            ),
+            // Nothing known.
+            (None, None),
+        ]);
+        let expected = [
+            Some(CLINICAL_TRIAL),
+            Some(CLINICAL_TRIAL),
+            Some(CLINICAL_TRIAL),
+            Some(CLINICAL_TRIAL),
+            Some(CLINICAL_HUMAN),
+            Some(CLINICAL_HUMAN),
+            Some(BASIC),
+            Some(BASIC),
+            Some(CLINICAL_HUMAN),
+            None,
+        ];
+        assert_eq!(got, expected.map(|s| s.map(str::to_string)));
+    }
+}

@@ -1,0 +1,363 @@
+//! Pieces shared by the classification functions: argument coercion, list access, the word
+//! tokenizer used for titles, abstracts and MeSH names, and the documentation section.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, GenericListArray, StringArray};
+use arrow::datatypes::{DataType, Field};
+use datafusion::common::{ScalarValue, exec_err};
+use datafusion::error::Result;
+use datafusion::logical_expr::{ColumnarValue, DocSection};
+
+/// The documentation section every bibflow classification function is listed under.
+pub(crate) const DOC_SECTION: DocSection = DocSection {
+    include: true,
+    label: "Bibliometric Classification Functions",
+    description: Some(
+        "Clinical translation: modalities, clinical stage and the Human/Animal/Molecular-Cellular \
+         position of papers from their MeSH descriptors, publication types and text.",
+    ),
+};
+
+/// `List<Utf8>` with the default (nullable `item`) element field.
+pub(crate) fn list_of_utf8() -> DataType {
+    DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)))
+}
+
+fn is_string(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+}
+
+fn list_element(t: &DataType) -> Option<&DataType> {
+    match t {
+        DataType::List(f)
+        | DataType::LargeList(f)
+        | DataType::FixedSizeList(f, _)
+        | DataType::ListView(f)
+        | DataType::LargeListView(f) => Some(f.data_type()),
+        _ => None,
+    }
+}
+
+/// The type a "list of strings" argument is coerced to: any list of any string type (or an untyped
+/// NULL) becomes `List<Utf8>`; a `List<Utf8>` is kept as it is (whatever its field).
+pub(crate) fn coerce_string_list(t: &DataType) -> Option<DataType> {
+    match t {
+        DataType::List(f) if f.data_type() == &DataType::Utf8 => Some(t.clone()),
+        DataType::Null => Some(list_of_utf8()),
+        _ => match list_element(t) {
+            Some(e) if is_string(e) || e == &DataType::Null => Some(list_of_utf8()),
+            _ => None,
+        },
+    }
+}
+
+/// The type a string argument is coerced to: every string type (and NULL) becomes `Utf8`.
+pub(crate) fn coerce_string(t: &DataType) -> Option<DataType> {
+    (is_string(t) || t == &DataType::Null).then_some(DataType::Utf8)
+}
+
+/// Expands every argument to an array of `number_rows` rows; tells whether all were scalars.
+pub(crate) fn to_arrays(
+    args: &[ColumnarValue],
+    number_rows: usize,
+) -> Result<(Vec<ArrayRef>, bool)> {
+    let all_scalar = args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
+    let rows = if all_scalar { 1 } else { number_rows };
+    let arrays = args
+        .iter()
+        .map(|a| a.to_array(rows))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((arrays, all_scalar))
+}
+
+/// Wraps a result back into a scalar when every argument was one.
+pub(crate) fn from_array(result: ArrayRef, was_scalar: bool) -> Result<ColumnarValue> {
+    if was_scalar {
+        Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(
+            &result, 0,
+        )?))
+    } else {
+        Ok(ColumnarValue::Array(result))
+    }
+}
+
+/// Downcasts a coerced `List<Utf8>` argument.
+pub(crate) fn as_string_list<'a>(
+    function: &str,
+    arg: &str,
+    array: &'a ArrayRef,
+) -> Result<(&'a GenericListArray<i32>, &'a StringArray)> {
+    match array.as_list_opt::<i32>() {
+        Some(list) => match list.values().as_string_opt::<i32>() {
+            Some(values) => Ok((list, values)),
+            None => exec_err!(
+                "{function}: `{arg}` must be a list of strings, got {}",
+                array.data_type()
+            ),
+        },
+        None => exec_err!(
+            "{function}: `{arg}` must be a list of strings, got {}",
+            array.data_type()
+        ),
+    }
+}
+
+/// Downcasts a coerced `Utf8` argument.
+pub(crate) fn as_string<'a>(
+    function: &str,
+    arg: &str,
+    array: &'a ArrayRef,
+) -> Result<&'a StringArray> {
+    match array.as_string_opt::<i32>() {
+        Some(s) => Ok(s),
+        None => exec_err!(
+            "{function}: `{arg}` must be a string, got {}",
+            array.data_type()
+        ),
+    }
+}
+
+/// The value range of row `row` of a list array; a NULL row is empty.
+pub(crate) fn row_range(list: &GenericListArray<i32>, row: usize) -> Range<usize> {
+    if list.is_null(row) {
+        return 0..0;
+    }
+    let offsets = list.value_offsets();
+    offsets[row] as usize..offsets[row + 1] as usize
+}
+
+/// Value `i` of a string array, `None` when NULL.
+pub(crate) fn str_at(values: &StringArray, i: usize) -> Option<&str> {
+    if values.is_null(i) {
+        None
+    } else {
+        Some(values.value(i))
+    }
+}
+
+/// Characters that end a phrase: a term never matches across them ("bone marrow. Transplantation"
+/// is not "bone marrow transplantation"). Hyphens, slashes and commas do not.
+fn ends_phrase(c: char) -> bool {
+    matches!(
+        c,
+        '.' | ';' | ':' | '!' | '?' | '(' | ')' | '[' | ']' | '{' | '}'
+    )
+}
+
+/// One word of a tokenized text: its byte range in [`Words::text`] and the phrase it belongs to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Word {
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+    pub(crate) phrase: u32,
+}
+
+/// A text split into lower-case words: maximal runs of alphanumeric characters, so hyphens,
+/// slashes and spaces all separate words ("ex-vivo" and "ex vivo" are the same two words, "HSCT"
+/// is never found inside "pHSCTx"). `æ` is read as `ae`. The buffers are reused from row to row.
+#[derive(Debug, Default)]
+pub(crate) struct Words {
+    pub(crate) text: String,
+    pub(crate) words: Vec<Word>,
+}
+
+impl Words {
+    /// Tokenizes `raw`, replacing the previous contents.
+    pub(crate) fn tokenize(&mut self, raw: &str) {
+        self.text.clear();
+        self.words.clear();
+        let mut phrase = 0u32;
+        let mut start: Option<usize> = None;
+        for c in raw.chars() {
+            if c.is_alphanumeric() {
+                if start.is_none() {
+                    start = Some(self.text.len());
+                }
+                if c.is_ascii() {
+                    self.text.push(c.to_ascii_lowercase());
+                } else if c == 'æ' || c == 'Æ' {
+                    self.text.push_str("ae");
+                } else {
+                    self.text.extend(c.to_lowercase());
+                }
+                continue;
+            }
+            if let Some(s) = start.take() {
+                self.push(s, phrase);
+            }
+            if ends_phrase(c) {
+                phrase += 1;
+            }
+        }
+        if let Some(s) = start {
+            self.push(s, phrase);
+        }
+    }
+
+    fn push(&mut self, start: usize, phrase: u32) {
+        self.words.push(Word {
+            start: start as u32,
+            end: self.text.len() as u32,
+            phrase,
+        });
+    }
+
+    /// Word `i`.
+    pub(crate) fn word(&self, i: usize) -> &str {
+        let w = self.words[i];
+        &self.text[w.start as usize..w.end as usize]
+    }
+
+    /// Writes the words joined by single spaces into `out` (the key MeSH names are compared by:
+    /// case and punctuation do not matter).
+    pub(crate) fn joined_into(&self, out: &mut String) {
+        out.clear();
+        for i in 0..self.words.len() {
+            if i > 0 {
+                out.push(' ');
+            }
+            out.push_str(self.word(i));
+        }
+    }
+}
+
+/// The comparison key of a MeSH name, publication type or UI: lower-case words joined by spaces.
+pub(crate) fn name_key(raw: &str) -> String {
+    let mut words = Words::default();
+    words.tokenize(raw);
+    let mut out = String::new();
+    words.joined_into(&mut out);
+    out
+}
+
+/// Helpers for the unit tests of the functions of this module.
+#[cfg(test)]
+pub(crate) mod test_util {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, ListBuilder, StringBuilder};
+    use arrow::datatypes::Field;
+    use datafusion::common::config::ConfigOptions;
+    use datafusion::error::Result;
+    use datafusion::logical_expr::{
+        ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl,
+    };
+
+    /// Invokes `udf` the way the planner would: coerced argument types, return field from the
+    /// constant arguments, then the call.
+    pub(crate) fn invoke(
+        udf: &dyn ScalarUDFImpl,
+        args: Vec<ColumnarValue>,
+    ) -> Result<ColumnarValue> {
+        let types: Vec<_> = args.iter().map(|a| a.data_type()).collect();
+        let coerced = udf.coerce_types(&types)?;
+        let args: Vec<ColumnarValue> = args
+            .into_iter()
+            .zip(&coerced)
+            .map(|(a, t)| a.cast_to(t, None))
+            .collect::<Result<_>>()?;
+        let arg_fields: Vec<_> = args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| Arc::new(Field::new(format!("a{i}"), a.data_type(), true)))
+            .collect();
+        let scalars: Vec<_> = args
+            .iter()
+            .map(|a| match a {
+                ColumnarValue::Scalar(s) => Some(s),
+                ColumnarValue::Array(_) => None,
+            })
+            .collect();
+        let return_field = udf.return_field_from_args(ReturnFieldArgs {
+            arg_fields: &arg_fields,
+            scalar_arguments: &scalars,
+        })?;
+        let number_rows = args
+            .iter()
+            .find_map(|a| match a {
+                ColumnarValue::Array(a) => Some(a.len()),
+                ColumnarValue::Scalar(_) => None,
+            })
+            .unwrap_or(1);
+        udf.invoke_with_args(ScalarFunctionArgs {
+            args,
+            arg_fields,
+            number_rows,
+            return_field,
+            config_options: Arc::new(ConfigOptions::default()),
+        })
+    }
+
+    /// Invokes `udf` and expects an array back.
+    pub(crate) fn invoke_array(udf: &dyn ScalarUDFImpl, args: Vec<ColumnarValue>) -> ArrayRef {
+        match invoke(udf, args).expect("invoke") {
+            ColumnarValue::Array(a) => a,
+            ColumnarValue::Scalar(s) => s.to_array().expect("scalar to array"),
+        }
+    }
+
+    /// A `List<Utf8>` array, one row per paper.
+    pub(crate) fn string_lists(rows: &[Option<Vec<&str>>]) -> ArrayRef {
+        let mut b = ListBuilder::new(StringBuilder::new());
+        for row in rows {
+            match row {
+                Some(values) => {
+                    for v in values {
+                        b.values().append_value(v);
+                    }
+                    b.append(true);
+                }
+                None => b.append(false),
+            }
+        }
+        Arc::new(b.finish())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokenizes_words_and_phrases() {
+        let mut w = Words::default();
+        w.tokenize("Ex-vivo CAR-T/HSCT (Hæmatopoietic), bone marrow. Transplant");
+        let words: Vec<_> = (0..w.words.len()).map(|i| w.word(i)).collect();
+        assert_eq!(
+            words,
+            [
+                "ex",
+                "vivo",
+                "car",
+                "t",
+                "hsct",
+                "haematopoietic",
+                "bone",
+                "marrow",
+                "transplant"
+            ]
+        );
+        let phrases: Vec<_> = w.words.iter().map(|w| w.phrase).collect();
+        assert_eq!(phrases, [0, 0, 0, 0, 0, 1, 2, 2, 3]);
+        assert_eq!(
+            name_key("Receptors, Chimeric Antigen"),
+            "receptors chimeric antigen"
+        );
+        assert_eq!(
+            name_key("Clinical Trial, Phase II"),
+            "clinical trial phase ii"
+        );
+    }
+
+    #[test]
+    fn coercions() {
+        let view_list = DataType::List(Arc::new(Field::new_list_field(DataType::Utf8View, true)));
+        assert_eq!(coerce_string_list(&view_list), Some(list_of_utf8()));
+        assert_eq!(coerce_string_list(&DataType::Null), Some(list_of_utf8()));
+        assert_eq!(coerce_string_list(&DataType::Utf8), None);
+        assert_eq!(coerce_string(&DataType::LargeUtf8), Some(DataType::Utf8));
+        assert_eq!(coerce_string(&DataType::Int64), None);
+    }
+}

@@ -232,6 +232,7 @@ impl Rules {
     }
 
     /// The labels, in the order of their first rule: the order results are listed in.
+    #[cfg(test)]
     pub(crate) fn labels(&self) -> &[String] {
         &self.labels
     }

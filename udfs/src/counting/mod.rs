@@ -23,6 +23,7 @@
 //! The per-paper country list for `collab_type` and `country_pairs` is
 //! `flatten(array_agg(countries))` over the paper's authorships.
 
+mod affiliation_country;
 mod collab_type;
 mod common;
 mod country_name;
@@ -33,6 +34,7 @@ mod country_table;
 mod h_index;
 mod is_eu_member;
 
+pub use affiliation_country::AffiliationCountry;
 pub use collab_type::CollabType;
 pub use country_name::CountryName;
 pub use country_pairs::{CountryPairs, PairMode};
@@ -62,6 +64,7 @@ scalar_functions!(
     CountryRegion,
     CountryName,
     IsEuMember,
+    AffiliationCountry,
 );
 
 /// Every aggregate function of this module, freshly constructed.
@@ -97,6 +100,6 @@ mod tests {
             assert!(names.insert(f.name().to_string()), "{} twice", f.name());
             assert!(f.documentation().is_some(), "{} undocumented", f.name());
         }
-        assert_eq!(names.len(), 7);
+        assert_eq!(names.len(), 8);
     }
 }

@@ -94,7 +94,7 @@ fn parse(text: &str) -> Vec<Record> {
                 }
                 records.push(Record::Query {
                     sql,
-                    sort: words.iter().any(|w| *w == "rowsort"),
+                    sort: words.contains(&"rowsort"),
                     expected,
                     error: None,
                     line: start,

@@ -235,15 +235,9 @@ pub(crate) fn name_key(raw: &str) -> String {
 /// Helpers for the unit tests of the functions of this module.
 #[cfg(test)]
 pub(crate) mod test_util {
-    use std::sync::Arc;
-
-    use arrow::array::{ArrayRef, ListBuilder, StringBuilder};
-    use arrow::datatypes::Field;
-    use datafusion::common::config::ConfigOptions;
+    use arrow::array::ArrayRef;
     use datafusion::error::Result;
-    use datafusion::logical_expr::{
-        ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl,
-    };
+    use datafusion::logical_expr::{ColumnarValue, ScalarUDFImpl};
 
     /// Invokes `udf` the way the planner would: coerced argument types, return field from the
     /// constant arguments, then the call.
@@ -258,36 +252,7 @@ pub(crate) mod test_util {
             .zip(&coerced)
             .map(|(a, t)| a.cast_to(t, None))
             .collect::<Result<_>>()?;
-        let arg_fields: Vec<_> = args
-            .iter()
-            .enumerate()
-            .map(|(i, a)| Arc::new(Field::new(format!("a{i}"), a.data_type(), true)))
-            .collect();
-        let scalars: Vec<_> = args
-            .iter()
-            .map(|a| match a {
-                ColumnarValue::Scalar(s) => Some(s),
-                ColumnarValue::Array(_) => None,
-            })
-            .collect();
-        let return_field = udf.return_field_from_args(ReturnFieldArgs {
-            arg_fields: &arg_fields,
-            scalar_arguments: &scalars,
-        })?;
-        let number_rows = args
-            .iter()
-            .find_map(|a| match a {
-                ColumnarValue::Array(a) => Some(a.len()),
-                ColumnarValue::Scalar(_) => None,
-            })
-            .unwrap_or(1);
-        udf.invoke_with_args(ScalarFunctionArgs {
-            args,
-            arg_fields,
-            number_rows,
-            return_field,
-            config_options: Arc::new(ConfigOptions::default()),
-        })
+        crate::counting::common::test_util::invoke(udf, args)
     }
 
     /// Invokes `udf` and expects an array back.
@@ -300,19 +265,11 @@ pub(crate) mod test_util {
 
     /// A `List<Utf8>` array, one row per paper.
     pub(crate) fn string_lists(rows: &[Option<Vec<&str>>]) -> ArrayRef {
-        let mut b = ListBuilder::new(StringBuilder::new());
-        for row in rows {
-            match row {
-                Some(values) => {
-                    for v in values {
-                        b.values().append_value(v);
-                    }
-                    b.append(true);
-                }
-                None => b.append(false),
-            }
-        }
-        Arc::new(b.finish())
+        let rows: Vec<Option<Vec<Option<&str>>>> = rows
+            .iter()
+            .map(|r| r.as_ref().map(|v| v.iter().map(|s| Some(*s)).collect()))
+            .collect();
+        crate::counting::common::test_util::code_lists(&rows)
     }
 }
 

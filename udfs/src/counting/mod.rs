@@ -25,7 +25,7 @@
 
 mod affiliation_country;
 mod collab_type;
-mod common;
+pub(crate) mod common;
 mod country_name;
 mod country_pairs;
 mod country_region;

@@ -2,10 +2,9 @@
 //! tokenizer used for titles, abstracts and MeSH names, and the documentation section.
 
 use std::ops::Range;
-use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, GenericListArray, StringArray};
-use arrow::datatypes::{DataType, Field};
+use arrow::datatypes::DataType;
 use datafusion::common::{ScalarValue, exec_err};
 use datafusion::error::Result;
 use datafusion::logical_expr::{ColumnarValue, DocSection};
@@ -20,38 +19,11 @@ pub(crate) const DOC_SECTION: DocSection = DocSection {
     ),
 };
 
-/// `List<Utf8>` with the default (nullable `item`) element field.
-pub(crate) fn list_of_utf8() -> DataType {
-    DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)))
-}
-
-fn is_string(t: &DataType) -> bool {
-    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
-}
-
-fn list_element(t: &DataType) -> Option<&DataType> {
-    match t {
-        DataType::List(f)
-        | DataType::LargeList(f)
-        | DataType::FixedSizeList(f, _)
-        | DataType::ListView(f)
-        | DataType::LargeListView(f) => Some(f.data_type()),
-        _ => None,
-    }
-}
-
-/// The type a "list of strings" argument is coerced to: any list of any string type (or an untyped
-/// NULL) becomes `List<Utf8>`; a `List<Utf8>` is kept as it is (whatever its field).
-pub(crate) fn coerce_string_list(t: &DataType) -> Option<DataType> {
-    match t {
-        DataType::List(f) if f.data_type() == &DataType::Utf8 => Some(t.clone()),
-        DataType::Null => Some(list_of_utf8()),
-        _ => match list_element(t) {
-            Some(e) if is_string(e) || e == &DataType::Null => Some(list_of_utf8()),
-            _ => None,
-        },
-    }
-}
+/// A "list of strings" argument is coerced like a list of country codes: any list of any string
+/// type (or an untyped NULL) becomes `List<Utf8>`.
+pub(crate) use crate::counting::common::{
+    coerce_code_list as coerce_string_list, is_string, list_of_utf8,
+};
 
 /// The type a string argument is coerced to: every string type (and NULL) becomes `Utf8`.
 pub(crate) fn coerce_string(t: &DataType) -> Option<DataType> {
@@ -275,6 +247,10 @@ pub(crate) mod test_util {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use arrow::datatypes::Field;
+
     use super::*;
 
     #[test]

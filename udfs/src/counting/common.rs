@@ -27,7 +27,8 @@ pub(crate) fn list_of_list_of_utf8() -> DataType {
     DataType::List(Arc::new(Field::new_list_field(list_of_utf8(), true)))
 }
 
-fn is_string(t: &DataType) -> bool {
+/// Whether `t` is one of Arrow's string types.
+pub(crate) fn is_string(t: &DataType) -> bool {
     matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
 }
 

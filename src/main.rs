@@ -303,10 +303,17 @@ async fn run_demo(args: &crate::cli::DemoArgs, notes: &Notes) -> Result<ExitCode
         let (ctx, _) = open_dataset(dataset, &SessionOptions::default()).await?;
         for (stem, title, sql) in queries {
             writeln!(stdout, "\n## {title} ({label})").map_err(EngineError::Output)?;
-            write_result(ctx.sql(sql).await?, Format::Table, &mut stdout).await?;
+            // Run once; print and export the same batches.
+            let batches = ctx.sql(sql).await?.collect().await?;
+            write_result(
+                ctx.read_batches(batches.clone())?,
+                Format::Table,
+                &mut stdout,
+            )
+            .await?;
             let path = results.join(format!("{stem}.csv"));
             let mut f = std::fs::File::create(&path).map_err(|e| EngineError::io(&path, e))?;
-            write_result(ctx.sql(sql).await?, Format::Csv, &mut f).await?;
+            write_result(ctx.read_batches(batches)?, Format::Csv, &mut f).await?;
         }
     }
     stdout.flush().map_err(EngineError::Output)?;

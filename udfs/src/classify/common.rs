@@ -1,11 +1,9 @@
 //! Pieces shared by the classification functions: argument coercion, list access, the word
 //! tokenizer used for titles, abstracts and MeSH names, and the documentation section.
 
-use std::ops::Range;
-
 use arrow::array::{Array, ArrayRef, AsArray, GenericListArray, StringArray};
 use arrow::datatypes::DataType;
-use datafusion::common::{ScalarValue, exec_err};
+use datafusion::common::exec_err;
 use datafusion::error::Result;
 use datafusion::logical_expr::{ColumnarValue, DocSection};
 
@@ -22,7 +20,8 @@ pub(crate) const DOC_SECTION: DocSection = DocSection {
 /// A "list of strings" argument is coerced like a list of country codes: any list of any string
 /// type (or an untyped NULL) becomes `List<Utf8>`.
 pub(crate) use crate::counting::common::{
-    coerce_code_list as coerce_string_list, is_string, list_of_utf8,
+    code_at as str_at, coerce_code_list as coerce_string_list, from_array, is_string, list_of_utf8,
+    row_range,
 };
 
 /// The type a string argument is coerced to: every string type (and NULL) becomes `Utf8`.
@@ -42,17 +41,6 @@ pub(crate) fn to_arrays(
         .map(|a| a.to_array(rows))
         .collect::<Result<Vec<_>>>()?;
     Ok((arrays, all_scalar))
-}
-
-/// Wraps a result back into a scalar when every argument was one.
-pub(crate) fn from_array(result: ArrayRef, was_scalar: bool) -> Result<ColumnarValue> {
-    if was_scalar {
-        Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(
-            &result, 0,
-        )?))
-    } else {
-        Ok(ColumnarValue::Array(result))
-    }
 }
 
 /// Downcasts a coerced `List<Utf8>` argument.
@@ -88,24 +76,6 @@ pub(crate) fn as_string<'a>(
             "{function}: `{arg}` must be a string, got {}",
             array.data_type()
         ),
-    }
-}
-
-/// The value range of row `row` of a list array; a NULL row is empty.
-pub(crate) fn row_range(list: &GenericListArray<i32>, row: usize) -> Range<usize> {
-    if list.is_null(row) {
-        return 0..0;
-    }
-    let offsets = list.value_offsets();
-    offsets[row] as usize..offsets[row + 1] as usize
-}
-
-/// Value `i` of a string array, `None` when NULL.
-pub(crate) fn str_at(values: &StringArray, i: usize) -> Option<&str> {
-    if values.is_null(i) {
-        None
-    } else {
-        Some(values.value(i))
     }
 }
 

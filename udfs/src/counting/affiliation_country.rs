@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, LazyLock};
 
-use arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
+use arrow::array::{Array, AsArray, StringBuilder};
 use arrow::datatypes::DataType;
 use bibflow_datasets::affiliation::resolve;
 use datafusion::common::{exec_err, plan_err};
@@ -11,7 +11,7 @@ use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
-use super::common::DOC_SECTION;
+use super::common::{DOC_SECTION, from_array, to_array};
 
 const NAME: &str = "affiliation_country";
 
@@ -90,23 +90,13 @@ impl ScalarUDFImpl for AffiliationCountry {
         let [arg] = args.args.as_slice() else {
             return exec_err!("{NAME}: expected one argument, got {}", args.args.len());
         };
-        let (array, was_scalar) = match arg {
-            ColumnarValue::Array(a) => (a.clone(), false),
-            ColumnarValue::Scalar(s) => (s.to_array()?, true),
-        };
+        let (array, was_scalar) = to_array(arg)?;
         let texts = array.as_string::<i32>();
         let mut out = StringBuilder::with_capacity(texts.len(), texts.len() * 2);
         for t in texts.iter() {
             out.append_option(t.and_then(resolve).map(|r| r.country));
         }
-        let result: ArrayRef = Arc::new(out.finish());
-        if was_scalar {
-            Ok(ColumnarValue::Scalar(
-                datafusion::common::ScalarValue::try_from_array(&result, 0)?,
-            ))
-        } else {
-            Ok(ColumnarValue::Array(result))
-        }
+        from_array(Arc::new(out.finish()), was_scalar)
     }
 
     fn documentation(&self) -> Option<&Documentation> {
@@ -116,7 +106,7 @@ impl ScalarUDFImpl for AffiliationCountry {
 
 #[cfg(test)]
 mod tests {
-    use arrow::array::StringArray;
+    use arrow::array::{ArrayRef, StringArray};
 
     use super::*;
     use crate::counting::common::test_util::invoke_array;

@@ -130,18 +130,25 @@ pub fn snapshot_date(path: &Path) -> Option<String> {
     })
 }
 
-/// Counts and hashes the raw (compressed) bytes of a file as they are read.
-#[derive(Debug)]
-pub struct CountingReader<R> {
+/// Counts and hashes the raw (compressed) bytes of a file as they are read; at the end of the
+/// file the digest is handed to `done`, where [`OpenedInput::sha256_hex`] finds it.
+struct CountingReader<R> {
     inner: R,
     hasher: Sha256,
     read: Arc<AtomicU64>,
     progress: Option<Arc<AtomicU64>>,
+    done: Arc<std::sync::Mutex<Option<Sha256>>>,
 }
 
 impl<R: Read> Read for CountingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
+        if n == 0 {
+            if let Ok(mut done) = self.done.lock() {
+                *done = Some(std::mem::take(&mut self.hasher));
+            }
+            return Ok(0);
+        }
         self.hasher.update(&buf[..n]);
         self.read.fetch_add(n as u64, Ordering::Relaxed);
         if let Some(p) = &self.progress {
@@ -177,25 +184,6 @@ impl OpenedInput {
     }
 }
 
-struct HashOnDrop<R> {
-    inner: CountingReader<R>,
-    slot: Arc<std::sync::Mutex<Option<Sha256>>>,
-}
-
-impl<R: Read> Read for HashOnDrop<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n == 0 {
-            // End of the raw file: publish the digest.
-            if let Ok(mut slot) = self.slot.lock() {
-                let h = std::mem::take(&mut self.inner.hasher);
-                *slot = Some(h);
-            }
-        }
-        Ok(n)
-    }
-}
-
 /// Opens a file, detecting gzip by its magic bytes, counting raw bytes into `progress`.
 pub fn open(path: &Path, progress: Option<Arc<AtomicU64>>) -> Result<OpenedInput> {
     let mut file = File::open(path).map_err(|e| DatasetError::io(path, e))?;
@@ -205,14 +193,12 @@ pub fn open(path: &Path, progress: Option<Arc<AtomicU64>>) -> Result<OpenedInput
     let head = io::Cursor::new(magic[..n].to_vec());
     let raw_read = Arc::new(AtomicU64::new(0));
     let slot = Arc::new(std::sync::Mutex::new(None));
-    let counted = HashOnDrop {
-        inner: CountingReader {
-            inner: head.chain(file),
-            hasher: Sha256::new(),
-            read: raw_read.clone(),
-            progress,
-        },
-        slot: slot.clone(),
+    let counted = CountingReader {
+        inner: head.chain(file),
+        hasher: Sha256::new(),
+        read: raw_read.clone(),
+        progress,
+        done: slot.clone(),
     };
     let reader: Box<dyn BufRead + Send> = if gzip {
         Box::new(BufReader::with_capacity(
@@ -228,14 +214,6 @@ pub fn open(path: &Path, progress: Option<Arc<AtomicU64>>) -> Result<OpenedInput
         gzip,
         hasher_slot: slot,
     })
-}
-
-/// SHA-256 of a whole file, for inputs that were not streamed (merged ids).
-pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = File::open(path).map_err(|e| DatasetError::io(path, e))?;
-    let mut h = Sha256::new();
-    io::copy(&mut f, &mut h).map_err(|e| DatasetError::io(path, e))?;
-    Ok(hex(&h.finalize()))
 }
 
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
@@ -266,6 +244,14 @@ mod tests {
         let p = Path::new("/x/works/updated_date=2024-01-31/part_000.gz");
         assert_eq!(snapshot_date(p).as_deref(), Some("2024-01-31"));
         assert_eq!(snapshot_date(Path::new("/x/a.json")), None);
+    }
+
+    /// SHA-256 of a whole file, read in one go: the reference for the streamed digest.
+    fn sha256_file(path: &Path) -> Result<String> {
+        let mut f = File::open(path).map_err(|e| DatasetError::io(path, e))?;
+        let mut h = Sha256::new();
+        io::copy(&mut f, &mut h).map_err(|e| DatasetError::io(path, e))?;
+        Ok(hex(&h.finalize()))
     }
 
     #[test]

@@ -134,12 +134,15 @@ async fn build(
     if has_merged {
         register_parquet_folder(&ctx, "_merged", &merged, Some(ingest::merged_schema())).await?;
     }
-    let (total, distinct) = if has_versions {
-        let n = scalar_i64(&ctx, "SELECT count(*) FROM _versions").await?;
-        let d = scalar_i64(&ctx, "SELECT count(DISTINCT work_id) FROM _versions").await?;
-        (n as u64, d as u64)
+    // Copies of a work beyond its first: older versions the rewrite drops.
+    let superseded = if has_versions {
+        scalar_i64(
+            &ctx,
+            "SELECT count(*) - count(DISTINCT work_id) FROM _versions",
+        )
+        .await? as u64
     } else {
-        (0, 0)
+        0
     };
     let deletes = raw.join(DELETES_DIR);
     let has_deletes = deletes.exists();
@@ -147,7 +150,6 @@ async fn build(
         register_parquet_folder(&ctx, "_deletes", &deletes, Some(ingest::versions_schema()))
             .await?;
     }
-    let superseded = total - distinct;
     let (mut merged_away, mut deleted) = (0, 0);
 
     if superseded == 0 && !has_merged && !has_deletes {

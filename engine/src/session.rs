@@ -100,7 +100,7 @@ pub async fn register_dataset(
             canonical: canonical.is_some(),
         });
     }
-    if !registered.iter().any(|t| t.canonical) && registered.is_empty() {
+    if registered.is_empty() {
         return Err(EngineError::NotADataset {
             path: dataset.to_path_buf(),
             reason: "it holds no table folders with Parquet files".into(),

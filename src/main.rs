@@ -207,7 +207,7 @@ async fn ingest_with_bar(
     let progress = Arc::new(Progress::default());
     let started = std::time::Instant::now();
     let report = {
-        let _bar = progress::IngestBar::start(progress.clone(), notes.quiet);
+        let _bar = progress::PollingBar::ingest(progress.clone(), notes.quiet);
         ingest(source, inputs, out, options, &progress).await?
     };
     let secs = started.elapsed().as_secs_f64();
@@ -331,7 +331,7 @@ fn run_generate(args: GenerateArgs, notes: &Notes) -> Result<ExitCode> {
     use bibflow_datasets::generate::{
         GenerateOptions, Scenario, generate_openalex_jsonl, generate_parquet,
     };
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::atomic::{AtomicU64, Ordering};
 
     let mut opts = GenerateOptions::new(args.works, args.seed);
     if let Some(t) = args.threads {
@@ -340,39 +340,25 @@ fn run_generate(args: GenerateArgs, notes: &Notes) -> Result<ExitCode> {
     if let Some(path) = &args.scenario {
         opts.scenario = Scenario::from_file(path)?;
     }
-    let progress = AtomicU64::new(0);
-    let done = AtomicBool::new(false);
+    let progress = Arc::new(AtomicU64::new(0));
     let started = std::time::Instant::now();
-    let result = std::thread::scope(|scope| {
-        let target = if notes.quiet {
-            indicatif::ProgressDrawTarget::hidden()
-        } else {
-            indicatif::ProgressDrawTarget::stderr()
-        };
-        let bar = indicatif::ProgressBar::with_draw_target(Some(args.works), target);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} SYNTHETIC works ({per_sec})",
-            )
-            .expect("valid template"),
-        );
-        let (done_flag, counter) = (&done, &progress);
-        scope.spawn(move || {
-            while !done_flag.load(Ordering::Relaxed) {
+    let result = {
+        let (counter, total) = (progress.clone(), args.works);
+        let _bar = progress::PollingBar::start(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} SYNTHETIC works ({per_sec})",
+            notes.quiet,
+            move |bar| {
+                bar.set_length(total);
                 bar.set_position(counter.load(Ordering::Relaxed));
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-            bar.finish_and_clear();
-        });
-        let r = match args.format {
+            },
+        );
+        match args.format {
             GenerateFormat::Parquet => generate_parquet(&opts, &args.out, &progress).map(Some),
             GenerateFormat::OpenalexJsonl => {
                 generate_openalex_jsonl(&opts, &args.out, &progress).map(|()| None)
             }
-        };
-        done.store(true, Ordering::Relaxed);
-        r
-    });
+        }
+    };
     let manifest = result?;
     let secs = started.elapsed().as_secs_f64();
     notes.say(format!(

@@ -32,6 +32,9 @@ pub enum Command {
     Sql(SqlArgs),
     /// List a dataset's tables with their row counts and columns.
     Tables(TablesArgs),
+    /// Saved queries: list, show, run, explain (named, documented, parameterised SQL).
+    #[command(subcommand)]
+    Query(QueryCommand),
     /// Run the main job on built-in data: generate the study-size SYNTHETIC corpus, ingest the bundled
     /// real OpenAlex records, and run study queries over both.
     Demo(DemoArgs),
@@ -185,6 +188,75 @@ pub struct DemoArgs {
     pub seed: u64,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum QueryCommand {
+    /// One line per saved query: its name, then its title.
+    List(QueryListArgs),
+    /// A saved query's documentation, parameters, output columns and SQL.
+    Show(QueryShowArgs),
+    /// Run a saved query over a dataset.
+    Run(QueryRunArgs),
+    /// Run a saved query with EXPLAIN ANALYZE: the plan with each operator's rows and time.
+    Explain(QueryRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct QueriesArg {
+    /// A folder of your own saved queries (same format; one with a built-in's name replaces it).
+    #[arg(long, value_name = "DIR")]
+    pub queries: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryListArgs {
+    #[command(flatten)]
+    pub queries: QueriesArg,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryShowArgs {
+    /// The query's name (see `bibflow query list`).
+    pub name: String,
+    #[command(flatten)]
+    pub queries: QueriesArg,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryRunArgs {
+    /// The query's name (see `bibflow query list`).
+    pub name: String,
+
+    /// The dataset folder.
+    #[arg(long, short)]
+    pub dataset: PathBuf,
+
+    /// A parameter value, NAME=VALUE (repeatable); see `bibflow query show NAME`.
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+
+    /// Write the result to this file instead of stdout.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub queries: QueriesArg,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// `name=value` -> (name, value); the value may contain `=`.
+pub fn parse_param(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
+        _ => Err(format!("{s:?} is not NAME=VALUE")),
+    }
+}
+
 /// `4GiB`, `512MiB`, `1.5GB`, `1000000` -> bytes.
 pub fn parse_size(s: &str) -> Result<usize, String> {
     let s = s.trim();
@@ -223,6 +295,17 @@ mod tests {
         assert_eq!(parse_size("1.5GB"), Ok(1_500_000_000));
         assert!(parse_size("lots").is_err());
         assert!(parse_size("3parsecs").is_err());
+    }
+
+    #[test]
+    fn params() {
+        assert_eq!(
+            parse_param("countries=US,CN"),
+            Ok(("countries".into(), "US,CN".into()))
+        );
+        assert_eq!(parse_param("q=a=b"), Ok(("q".into(), "a=b".into())));
+        assert!(parse_param("novalue").is_err());
+        assert!(parse_param("=x").is_err());
     }
 
     #[test]

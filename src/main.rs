@@ -4,6 +4,7 @@
 mod cli;
 mod demo;
 mod progress;
+mod query_cmd;
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -100,36 +101,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Sql(args) => {
-            let format = format_of(args.format);
             let (ctx, _) = open_dataset(&args.dataset, &session_options(&args.engine)).await?;
             let df = ctx.sql(&args.query).await?;
-            let rows = match &args.out {
-                Some(path) => {
-                    let mut f = std::io::BufWriter::new(
-                        std::fs::File::create(path).map_err(|e| EngineError::io(path, e))?,
-                    );
-                    let rows = write_result(df, format, &mut f).await?;
-                    f.flush().map_err(|e| EngineError::io(path, e))?;
-                    notes.say(format!("wrote {rows} rows to {}", path.display()));
-                    rows
-                }
-                None => {
-                    if format == Format::Parquet && std::io::stdout().is_terminal() {
-                        return Err(EngineError::Usage(
-                            "Parquet is binary: pass --out FILE (or redirect stdout)".into(),
-                        ));
-                    }
-                    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
-                    let rows = write_result(df, format, &mut out).await?;
-                    out.flush().map_err(EngineError::Output)?;
-                    rows
-                }
-            };
-            if args.out.is_none() && format == Format::Table {
-                notes.say(format!("{rows} rows"));
-            }
+            emit(df, format_of(args.format), args.out.as_deref(), &notes).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Query(cmd) => query_cmd::run(cmd, &notes).await,
         Command::Tables(args) => {
             let (ctx, tables) = open_dataset(&args.dataset, &SessionOptions::default()).await?;
             let mut out = std::io::stdout().lock();
@@ -158,6 +135,41 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(args) => run_demo(&args, &notes).await,
         Command::Generate(args) => run_generate(args, &notes),
     }
+}
+
+/// Writes a query result to `out` (or stdout) in `format`; returns the rows written.
+async fn emit(
+    df: datafusion::dataframe::DataFrame,
+    format: Format,
+    out: Option<&Path>,
+    notes: &Notes,
+) -> Result<u64> {
+    let rows = match out {
+        Some(path) => {
+            let mut f = std::io::BufWriter::new(
+                std::fs::File::create(path).map_err(|e| EngineError::io(path, e))?,
+            );
+            let rows = write_result(df, format, &mut f).await?;
+            f.flush().map_err(|e| EngineError::io(path, e))?;
+            notes.say(format!("wrote {rows} rows to {}", path.display()));
+            rows
+        }
+        None => {
+            if format == Format::Parquet && std::io::stdout().is_terminal() {
+                return Err(EngineError::Usage(
+                    "Parquet is binary: pass --out FILE (or redirect stdout)".into(),
+                ));
+            }
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
+            let rows = write_result(df, format, &mut out).await?;
+            out.flush().map_err(EngineError::Output)?;
+            if format == Format::Table {
+                notes.say(format!("{rows} rows"));
+            }
+            rows
+        }
+    };
+    Ok(rows)
 }
 
 fn session_options(e: &EngineArgs) -> SessionOptions {

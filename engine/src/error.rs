@@ -39,6 +39,18 @@ pub enum EngineError {
     #[error("writing the result: {0}")]
     Output(#[source] std::io::Error),
 
+    /// A saved query file is not valid.
+    #[error("{file}: {reason}")]
+    Catalog { file: String, reason: String },
+
+    /// A saved query's parameters were given wrongly.
+    #[error("query {query}: {message}; accepted parameters: {accepted}")]
+    Param {
+        query: String,
+        message: String,
+        accepted: String,
+    },
+
     /// The request cannot be carried out as given.
     #[error("{0}")]
     Usage(String),

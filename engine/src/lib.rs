@@ -9,6 +9,7 @@
 //! | add a dataset's tables to a session you already have   | [`session::register_dataset`]    |
 //! | write a query result as table, CSV, JSON or Parquet    | [`output::write_result`]         |
 //! | link an OpenAlex and a PubMed dataset into one         | [`link::link`]                   |
+//! | run a saved, parameterised query by name               | [`catalog::Catalog`]             |
 //!
 //! A session gets every bibflow function (`bibflow-udfs`) registered. Every sub-folder of a dataset
 //! that holds Parquet files is a table, so a user's own tables dropped beside the canonical ones are
@@ -26,6 +27,7 @@
 //! This crate never prints: results, [`ingest::Progress`](bibflow_datasets::ingest::Progress)
 //! counters and [`EngineError`] are for the caller to show.
 
+pub mod catalog;
 pub mod error;
 pub mod link;
 pub mod output;

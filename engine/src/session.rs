@@ -106,6 +106,14 @@ pub async fn register_dataset(
             reason: "it holds no table folders with Parquet files".into(),
         });
     }
+    // A canonical table a dataset lacks (no MeSH in an OpenAlex-only dataset written by another
+    // tool, say) is empty, not unknown, so saved queries and views plan over every dataset.
+    for table in TABLES {
+        if !registered.iter().any(|r| r.name == table.name()) {
+            let empty = datafusion::datasource::MemTable::try_new(table.schema(), vec![vec![]])?;
+            ctx.register_table(table.name(), Arc::new(empty))?;
+        }
+    }
     Ok(registered)
 }
 

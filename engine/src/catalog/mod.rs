@@ -1,0 +1,522 @@
+//! The saved-query catalog: named, documented, parameterised SQL.
+//!
+//! Every `.sql` file of `queries/` is a saved query and every file of `queries/views/` a view that
+//! saved queries build on (the papers' modalities, country credits, normalised impact). Both are
+//! embedded in the binary; [`Catalog::with_dir`] adds a user's own folder of queries in the same
+//! format (a user query with a built-in's name replaces it). A file is a header block of TOML in
+//! `--` comments (see [`header`]) and the SQL, whose `$name` placeholders are the declared
+//! parameters.
+//!
+//! ```no_run
+//! # async fn run() -> bibflow_engine::Result<()> {
+//! use bibflow_engine::catalog::Catalog;
+//! use bibflow_engine::session::{open_dataset, SessionOptions};
+//! let catalog = Catalog::builtin()?;
+//! let (ctx, _) = open_dataset("my-dataset".as_ref(), &SessionOptions::default()).await?;
+//! catalog.register_views(&ctx).await?;
+//! let query = catalog.get("country_impact")?;
+//! let bindings = query.bind(&[("counting".into(), "full".into())])?;
+//! let df = query.dataframe(&ctx, &bindings).await?;
+//! df.show().await?;
+//! # Ok(()) }
+//! ```
+
+pub mod header;
+pub mod params;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use datafusion::common::ParamValues;
+use datafusion::dataframe::DataFrame;
+use datafusion::prelude::SessionContext;
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+
+use crate::error::{EngineError, Result};
+use header::Header;
+use params::{Bindings, ParamValue};
+
+mod builtin {
+    include!(concat!(env!("OUT_DIR"), "/builtin_queries.rs"));
+}
+
+/// Where a saved query comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Embedded in bibflow (`queries/<path>`).
+    Builtin(String),
+    /// A user's file.
+    File(PathBuf),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Builtin(p) => write!(f, "built-in queries/{p}"),
+            Origin::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// One saved query (or view).
+#[derive(Debug, Clone)]
+pub struct SavedQuery {
+    pub header: Header,
+    /// The SQL after the header.
+    pub sql: String,
+    pub origin: Origin,
+}
+
+/// The saved queries and views known to a session.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    queries: BTreeMap<String, SavedQuery>,
+    views: Vec<SavedQuery>,
+}
+
+impl Catalog {
+    /// The built-in queries and views.
+    pub fn builtin() -> Result<Self> {
+        let mut catalog = Catalog::default();
+        for (path, text) in builtin::BUILTIN {
+            let q = SavedQuery::parse(text, Origin::Builtin((*path).to_owned()), file_stem(path))?;
+            if path.starts_with("views/") {
+                catalog.views.push(q);
+            } else {
+                catalog.queries.insert(q.header.name.clone(), q);
+            }
+        }
+        Ok(catalog)
+    }
+
+    /// The built-in queries plus the `.sql` files of `dir` (not recursive); a file with a built-in
+    /// query's name replaces it.
+    pub fn with_dir(mut self, dir: &Path) -> Result<Self> {
+        let rd = std::fs::read_dir(dir).map_err(|e| EngineError::io(dir, e))?;
+        let mut files: Vec<PathBuf> = rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            return Err(EngineError::Usage(format!(
+                "{} holds no .sql files; a saved query is a .sql file with a header (see `bibflow query show modality_growth`)",
+                dir.display()
+            )));
+        }
+        for file in files {
+            let text = std::fs::read_to_string(&file).map_err(|e| EngineError::io(&file, e))?;
+            let stem = file
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            let q = SavedQuery::parse(&text, Origin::File(file), &stem)?;
+            self.queries.insert(q.header.name.clone(), q);
+        }
+        Ok(self)
+    }
+
+    /// The saved queries, by name.
+    pub fn queries(&self) -> impl Iterator<Item = &SavedQuery> {
+        self.queries.values()
+    }
+
+    /// The views saved queries build on, in dependency order.
+    pub fn views(&self) -> &[SavedQuery] {
+        &self.views
+    }
+
+    /// A saved query by name; the error lists the names known.
+    pub fn get(&self, name: &str) -> Result<&SavedQuery> {
+        self.queries.get(name).ok_or_else(|| {
+            let names: Vec<&str> = self.queries.keys().map(String::as_str).collect();
+            EngineError::Usage(format!(
+                "no saved query named {name:?}; known: {}",
+                names.join(", ")
+            ))
+        })
+    }
+
+    /// Creates the views in `ctx` (after the dataset's tables are registered). Views are planned,
+    /// not run: a query pays only for the views it reads.
+    pub async fn register_views(&self, ctx: &SessionContext) -> Result<()> {
+        for view in self.views_in_order()? {
+            let plan = ctx
+                .state()
+                .create_logical_plan(&view.sql)
+                .await
+                .map_err(|e| EngineError::Catalog {
+                    file: view.origin.to_string(),
+                    reason: format!("the view does not plan over this dataset: {e}"),
+                })?;
+            let table = datafusion::datasource::ViewTable::new(plan, Some(view.sql.clone()));
+            ctx.register_table(view.header.name.as_str(), std::sync::Arc::new(table))?;
+        }
+        Ok(())
+    }
+
+    /// Views sorted so that each comes after the views it reads.
+    fn views_in_order(&self) -> Result<Vec<&SavedQuery>> {
+        let names: BTreeSet<&str> = self.views.iter().map(|v| v.header.name.as_str()).collect();
+        let mut done: BTreeSet<&str> = BTreeSet::new();
+        let mut order = Vec::new();
+        while order.len() < self.views.len() {
+            let before = order.len();
+            for v in &self.views {
+                let name = v.header.name.as_str();
+                if done.contains(name) {
+                    continue;
+                }
+                let deps = identifiers(&v.sql);
+                if deps
+                    .iter()
+                    .all(|d| d == name || !names.contains(d.as_str()) || done.contains(d.as_str()))
+                {
+                    done.insert(name);
+                    order.push(v);
+                }
+            }
+            if order.len() == before {
+                return Err(EngineError::Usage(
+                    "the built-in views read each other in a cycle".into(),
+                ));
+            }
+        }
+        Ok(order)
+    }
+}
+
+fn file_stem(path: &str) -> &str {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.strip_suffix(".sql").unwrap_or(name)
+}
+
+impl SavedQuery {
+    /// Parses and checks a query file: the header is valid TOML with the known keys, the name is
+    /// the file stem, every default is valid, and the SQL's placeholders are exactly the declared
+    /// parameters.
+    pub fn parse(text: &str, origin: Origin, stem: &str) -> Result<Self> {
+        let bad = |reason: String| EngineError::Catalog {
+            file: origin.to_string(),
+            reason,
+        };
+        let (head, sql) = header::split(text);
+        if head.trim().is_empty() {
+            return Err(bad(
+                "no header: a saved query starts with `-- name = \"...\"`, `-- title`, `-- description` lines".into(),
+            ));
+        }
+        let header: Header = toml::from_str(&head).map_err(|e| bad(format!("header: {e}")))?;
+        if header.name != stem {
+            return Err(bad(format!(
+                "the header names the query {:?} but the file is {stem}.sql; they must agree",
+                header.name
+            )));
+        }
+        let mut declared = BTreeSet::new();
+        for p in &header.params {
+            if !declared.insert(p.name.as_str()) {
+                return Err(bad(format!("parameter {:?} is declared twice", p.name)));
+            }
+            p.allowed_values()
+                .and_then(|_| p.default_value())
+                .map_err(|e| bad(format!("parameter {}: {e}", p.name)))?;
+        }
+        let used = placeholders(sql).map_err(bad)?;
+        for u in &used {
+            if !declared.contains(u.as_str()) {
+                return Err(bad(format!(
+                    "the SQL uses ${u} but the header declares no parameter {u:?}"
+                )));
+            }
+        }
+        for d in &declared {
+            if !used.contains(*d) {
+                return Err(bad(format!(
+                    "parameter {d:?} is declared but the SQL never uses ${d}"
+                )));
+            }
+        }
+        for (i, r) in header.report.iter().enumerate() {
+            for k in r.params.keys() {
+                if !declared.contains(k.as_str()) {
+                    return Err(bad(format!("report use {i} sets unknown parameter {k:?}")));
+                }
+            }
+        }
+        Ok(SavedQuery {
+            header,
+            sql: sql.to_owned(),
+            origin,
+        })
+    }
+
+    /// The query's name.
+    pub fn name(&self) -> &str {
+        &self.header.name
+    }
+
+    /// Binds `name=value` pairs given as text; parameters not given take their default.
+    pub fn bind(&self, given: &[(String, String)]) -> Result<Bindings> {
+        let mut raw: BTreeMap<&str, &str> = BTreeMap::new();
+        for (k, v) in given {
+            if raw.insert(k.as_str(), v.as_str()).is_some() {
+                return Err(self.param_error(format!("parameter {k:?} is given twice")));
+            }
+        }
+        self.bind_with(|name| raw.remove(name).map(|v| Raw::Text(v.to_owned())))
+            .and_then(|b| match raw.keys().next() {
+                Some(unknown) => Err(self.param_error(format!("unknown parameter {unknown:?}"))),
+                None => Ok(b),
+            })
+    }
+
+    /// Binds the parameter values of a report use (TOML values).
+    pub fn bind_toml(&self, given: &BTreeMap<String, toml::Value>) -> Result<Bindings> {
+        self.bind_with(|name| given.get(name).map(|v| Raw::Toml(v.clone())))
+    }
+
+    fn bind_with(&self, mut lookup: impl FnMut(&str) -> Option<Raw>) -> Result<Bindings> {
+        let mut out = BTreeMap::new();
+        for p in &self.header.params {
+            let value = match lookup(&p.name) {
+                Some(Raw::Text(s)) => p.parse(&s),
+                Some(Raw::Toml(v)) => p.from_toml(&v).and_then(|v| p.check(&v).map(|()| v)),
+                None => match p.default_value() {
+                    Ok(Some(d)) => Ok(d),
+                    Ok(None) => Err("is required".to_owned()),
+                    Err(e) => Err(e),
+                },
+            }
+            .map_err(|e| self.param_error(format!("parameter {} {e}", p.name)))?;
+            out.insert(p.name.clone(), value);
+        }
+        Ok(Bindings(out))
+    }
+
+    fn param_error(&self, message: String) -> EngineError {
+        let accepted: Vec<String> = self.header.params.iter().map(|p| p.accepted()).collect();
+        EngineError::Param {
+            query: self.header.name.clone(),
+            message,
+            accepted: if accepted.is_empty() {
+                "none (this query takes no parameters)".into()
+            } else {
+                accepted.join(", ")
+            },
+        }
+    }
+
+    /// Plans the query over `ctx` with `bindings` bound to its placeholders.
+    pub async fn dataframe(&self, ctx: &SessionContext, bindings: &Bindings) -> Result<DataFrame> {
+        let plan = ctx.state().create_logical_plan(&self.sql).await?;
+        let values: Vec<(String, datafusion::scalar::ScalarValue)> = bindings
+            .0
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_scalar()))
+            .collect();
+        let plan = if values.is_empty() {
+            plan
+        } else {
+            plan.with_param_values(ParamValues::from(values))?
+        };
+        Ok(ctx.execute_logical_plan(plan).await?)
+    }
+
+    /// The value bound to `name`, if the query has that parameter.
+    pub fn bound<'a>(&self, bindings: &'a Bindings, name: &str) -> Option<&'a ParamValue> {
+        bindings.0.get(name)
+    }
+}
+
+enum Raw {
+    Text(String),
+    Toml(toml::Value),
+}
+
+/// The `$name` placeholders of `sql` (outside strings and comments).
+fn placeholders(sql: &str) -> std::result::Result<BTreeSet<String>, String> {
+    let tokens = Tokenizer::new(&GenericDialect {}, sql)
+        .tokenize()
+        .map_err(|e| format!("the SQL does not tokenize: {e}"))?;
+    Ok(tokens
+        .into_iter()
+        .filter_map(|t| match t {
+            Token::Placeholder(p) => p.strip_prefix('$').map(str::to_owned),
+            _ => None,
+        })
+        .collect())
+}
+
+/// The lower-case identifiers of `sql` (to find which views a view reads).
+fn identifiers(sql: &str) -> BTreeSet<String> {
+    Tokenizer::new(&GenericDialect {}, sql)
+        .tokenize()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|t| match t {
+            Token::Word(w) => Some(w.value.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const Q: &str = "-- name = \"q\"\n-- title = \"T\"\n-- description = \"d\"\n\
+        -- [[params]]\n-- name = \"n\"\n-- type = \"int\"\n-- default = 3\n-- min = 1\n-- description = \"\"\n\
+        SELECT $n AS n, '$notaparam' AS s -- $nor_this\n";
+
+    fn parse(text: &str) -> Result<SavedQuery> {
+        SavedQuery::parse(text, Origin::Builtin("q.sql".into()), "q")
+    }
+
+    #[test]
+    fn placeholders_skip_strings_and_comments() {
+        let q = parse(Q).unwrap();
+        assert_eq!(q.header.params.len(), 1);
+        assert_eq!(
+            placeholders(&q.sql).unwrap(),
+            BTreeSet::from(["n".to_owned()])
+        );
+    }
+
+    #[test]
+    fn header_and_sql_must_agree() {
+        let err = parse(&Q.replace("$n AS n", "$m AS n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("$m") && err.contains("declares no parameter"),
+            "{err}"
+        );
+        let err = parse(&Q.replace("$n AS n", "1 AS n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("never uses $n"), "{err}");
+        let err = parse(&Q.replace("name = \"q\"", "name = \"r\""))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("q.sql"), "{err}");
+        let err = parse(&Q.replace("default = 3", "default = 0"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at least 1"), "{err}");
+        assert!(
+            parse("SELECT 1")
+                .unwrap_err()
+                .to_string()
+                .contains("no header")
+        );
+    }
+
+    #[test]
+    fn binding_checks_names_types_and_defaults() {
+        let q = parse(Q).unwrap();
+        assert_eq!(q.bind(&[]).unwrap().0["n"], ParamValue::Int(3));
+        assert_eq!(
+            q.bind(&[("n".into(), "7".into())]).unwrap().0["n"],
+            ParamValue::Int(7)
+        );
+        let err = q.bind(&[("k".into(), "1".into())]).unwrap_err().to_string();
+        assert!(
+            err.contains("unknown parameter \"k\"") && err.contains("n (int; >= 1; default 3)"),
+            "{err}"
+        );
+        let err = q.bind(&[("n".into(), "x".into())]).unwrap_err().to_string();
+        assert!(err.contains("expects an integer"), "{err}");
+        let err = q
+            .bind(&[("n".into(), "1".into()), ("n".into(), "2".into())])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("given twice"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn values_are_bound_not_spliced() {
+        let q = parse(
+            "-- name = \"q\"\n-- title = \"T\"\n-- description = \"d\"\n\
+             -- [[params]]\n-- name = \"s\"\n-- type = \"text\"\n-- default = \"x\"\n-- description = \"\"\n\
+             SELECT $s AS s, length($s) AS n\n",
+        )
+        .unwrap();
+        let ctx = SessionContext::new();
+        let evil = "'; DROP TABLE works; --";
+        let b = q.bind(&[("s".into(), evil.into())]).unwrap();
+        let batches = q
+            .dataframe(&ctx, &b)
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let s = arrow::util::display::array_value_to_string(batches[0].column(0), 0).unwrap();
+        assert_eq!(s, evil);
+        let n = arrow::util::display::array_value_to_string(batches[0].column(1), 0).unwrap();
+        assert_eq!(n, evil.chars().count().to_string());
+    }
+
+    /// Every built-in view and query plans over an empty dataset, and its result has exactly the
+    /// columns its header documents, in order.
+    #[tokio::test]
+    async fn builtin_columns_match_their_headers() {
+        let ctx = crate::session::new_session(&Default::default()).unwrap();
+        for t in bibflow_datasets::schema::TABLES {
+            let empty =
+                datafusion::datasource::MemTable::try_new(t.schema(), vec![vec![]]).unwrap();
+            ctx.register_table(t.name(), std::sync::Arc::new(empty))
+                .unwrap();
+        }
+        let c = Catalog::builtin().unwrap();
+        c.register_views(&ctx).await.unwrap();
+        let documented = |q: &SavedQuery| -> Vec<String> {
+            q.header.columns.iter().map(|c| c.name.clone()).collect()
+        };
+        for v in c.views() {
+            let df = ctx.table(v.name()).await.unwrap();
+            let got: Vec<String> = df
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            assert_eq!(got, documented(v), "view {}", v.name());
+        }
+        for q in c.queries() {
+            assert!(q.header.finding.is_some(), "{} names no finding", q.name());
+            let b = q.bind(&[]).unwrap();
+            let df = q
+                .dataframe(&ctx, &b)
+                .await
+                .unwrap_or_else(|e| panic!("{}: {e}", q.name()));
+            let got: Vec<String> = df
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            assert_eq!(got, documented(q), "query {}", q.name());
+            // And it runs (over no rows).
+            df.collect()
+                .await
+                .unwrap_or_else(|e| panic!("{}: {e}", q.name()));
+        }
+    }
+
+    #[test]
+    fn builtin_catalog_parses() {
+        let c = Catalog::builtin().unwrap();
+        assert!(c.queries().count() > 0);
+        assert!(
+            c.get("no_such_query")
+                .unwrap_err()
+                .to_string()
+                .contains("known:")
+        );
+        c.views_in_order().unwrap();
+    }
+}

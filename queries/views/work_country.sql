@@ -1,0 +1,37 @@
+-- name = "work_country"
+-- title = "The countries of each paper, with their credit"
+-- description = """
+-- One row per paper and country of its authors' affiliations, with the paper's credit to that
+-- country in the three counting modes of docs/indicators.md: `full` (1), `country` (1 / number of
+-- distinct countries) and `author` (author-level fractional, the Leiden default: `country_shares()`;
+-- shares of authors without a known country are dropped, so a paper's author weights sum to at most
+-- 1). An author's countries are those of their institutions, else those bibflow resolved from the raw
+-- affiliation strings (PubMed). Hong Kong and Macao count as China."""
+-- [[columns]]
+-- name = "work_id"
+-- description = "the paper"
+-- [[columns]]
+-- name = "country"
+-- description = "ISO 3166-1 alpha-2 code, upper-case"
+-- [[columns]]
+-- name = "author_weight"
+-- description = "author-level fractional credit"
+-- [[columns]]
+-- name = "country_weight"
+-- description = "1 / number of distinct countries of the paper"
+-- [[columns]]
+-- name = "full_weight"
+-- description = "1"
+WITH a AS (
+    SELECT work_id,
+           array_agg(CASE WHEN cardinality(institution_countries) > 0 THEN institution_countries
+                          ELSE affiliation_countries END
+                     ORDER BY author_position) AS ac
+    FROM authorships GROUP BY work_id),
+s AS (
+    SELECT work_id, unnest(country_shares(ac, 'author')) AS s FROM a)
+SELECT work_id, s['country'] AS country, s['weight'] AS author_weight,
+       1.0 / count(*) OVER (PARTITION BY work_id) AS country_weight,
+       1.0 AS full_weight
+FROM s
+WHERE s['country'] IS NOT NULL

@@ -1,0 +1,40 @@
+-- name = "work_modality"
+-- title = "The therapy modalities of each paper"
+-- description = """
+-- One row per paper and cell/gene therapy modality it belongs to (multi-label: a paper can be both
+-- HSCT and ex vivo GT), classified by `modalities()` from its MeSH descriptor names, title and abstract
+-- with the rules of queries/rules/modalities.tsv. Papers of no modality (outside cell and gene therapy)
+-- have no row, so this view is also the study corpus. Carries the paper's publication year, type and
+-- clinical stage (`clinical_stage()`: PubMed clinical publication types together with the MeSH
+-- heading Humans)."""
+-- [[columns]]
+-- name = "work_id"
+-- description = "the paper"
+-- [[columns]]
+-- name = "year"
+-- description = "publication year"
+-- [[columns]]
+-- name = "type"
+-- description = "document type (OpenAlex)"
+-- [[columns]]
+-- name = "modality"
+-- description = "HSCT, MSC, ex vivo GT, in vivo GT or GT unspecified"
+-- [[columns]]
+-- name = "stage"
+-- description = "clinical trial, clinical (human) or basic"
+WITH m AS (
+    SELECT work_id, array_agg(descriptor_name) AS names
+    FROM work_mesh GROUP BY work_id),
+p AS (
+    SELECT work_id, array_agg(publication_type) AS types
+    FROM work_publication_types GROUP BY work_id),
+c AS (
+    SELECT w.work_id, w.publication_year AS year, w.type,
+           modalities(m.names, w.title, w.abstract) AS mods,
+           clinical_stage(p.types, m.names) AS stage
+    FROM works w
+    LEFT JOIN m ON w.work_id = m.work_id
+    LEFT JOIN p ON w.work_id = p.work_id)
+SELECT work_id, year, type, unnest(mods) AS modality, stage
+FROM c
+WHERE cardinality(mods) > 0

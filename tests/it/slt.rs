@@ -3,7 +3,14 @@
 //!
 //! Supported records, as in DataFusion's `.slt` files: `statement ok`, `statement error [text]`,
 //! `query <types> [rowsort|nosort]` with the expected rows after `----`, `query error [text]`,
-//! `#` comments. Values are printed the way DataFusion's sqllogictest prints them: `NULL`, `(empty)`
+//! `#` comments. Two more for saved queries (`queries/`):
+//!
+//! - `dataset`: registers every canonical table empty (fill them with
+//!   `INSERT INTO works (work_id, ...) VALUES ...`; unnamed columns are NULL) and the built-in views.
+//! - `saved <name> [rowsort]`, then one `param=value` line per parameter (the rest keep their
+//!   defaults), then `----` and the expected rows: runs the saved query with those parameters.
+//!
+//! Values are printed the way DataFusion's sqllogictest prints them: `NULL`, `(empty)`
 //! for an empty string, floats rounded to 12 decimals without trailing zeros, everything else as
 //! Arrow displays it; columns are separated by one space. An expected error text is matched as a
 //! substring of the error message (there is no regex here).
@@ -38,6 +45,16 @@ enum Record {
         sort: bool,
         expected: Vec<String>,
         error: Option<String>,
+        line: usize,
+    },
+    Dataset {
+        line: usize,
+    },
+    Saved {
+        name: String,
+        params: Vec<(String, String)>,
+        sort: bool,
+        expected: Vec<String>,
         line: usize,
     },
 }
@@ -83,6 +100,33 @@ fn parse(text: &str) -> Vec<Record> {
                 error: Some(error_text(&words[2..]).unwrap_or_default()),
                 line: start,
             }),
+            (Some("dataset"), _) => records.push(Record::Dataset { line: start }),
+            (Some("saved"), Some(name)) => {
+                let params = sql
+                    .lines()
+                    .map(|l| {
+                        let (k, v) = l
+                            .split_once('=')
+                            .unwrap_or_else(|| panic!("line {start}: {l:?} is not param=value"));
+                        (k.trim().to_owned(), v.trim().to_owned())
+                    })
+                    .collect();
+                let mut expected = Vec::new();
+                if i < lines.len() && lines[i].trim() == "----" {
+                    i += 1;
+                    while i < lines.len() && !lines[i].trim().is_empty() {
+                        expected.push(normalize(lines[i]));
+                        i += 1;
+                    }
+                }
+                records.push(Record::Saved {
+                    name: name.to_owned(),
+                    params,
+                    sort: words.contains(&"rowsort"),
+                    expected,
+                    line: start,
+                })
+            }
             (Some("query"), _) => {
                 let mut expected = Vec::new();
                 if i < lines.len() && lines[i].trim() == "----" {
@@ -152,8 +196,57 @@ async fn run_file(path: &Path) -> Vec<String> {
     let ctx = bibflow_engine::session::new_session(&Default::default()).unwrap();
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
     let mut failures = Vec::new();
+    let catalog = bibflow_engine::catalog::Catalog::builtin().unwrap();
     for record in parse(&text) {
         match record {
+            Record::Dataset { line } => {
+                for t in bibflow_datasets::schema::TABLES {
+                    let empty = datafusion::datasource::MemTable::try_new(t.schema(), vec![vec![]])
+                        .unwrap();
+                    ctx.register_table(t.name(), std::sync::Arc::new(empty))
+                        .unwrap_or_else(|e| panic!("{name}:{line}: {e}"));
+                }
+                catalog
+                    .register_views(&ctx)
+                    .await
+                    .unwrap_or_else(|e| panic!("{name}:{line}: {e}"));
+            }
+            Record::Saved {
+                name: query,
+                params,
+                sort,
+                expected,
+                line,
+            } => {
+                let result = async {
+                    let q = catalog.get(&query)?;
+                    let b = q.bind(&params)?;
+                    Ok::<_, bibflow_engine::EngineError>(
+                        q.dataframe(&ctx, &b).await?.collect().await?,
+                    )
+                }
+                .await;
+                match result {
+                    Ok(batches) => {
+                        let mut actual = rows(&batches);
+                        let mut expected = expected;
+                        if sort {
+                            actual.sort();
+                            expected.sort();
+                        }
+                        if actual != expected {
+                            failures.push(format!(
+                                "{name}:{line}: saved query {query} differs\n  expected:\n    {}\n  actual:\n    {}",
+                                expected.join("\n    "),
+                                actual.join("\n    ")
+                            ));
+                        }
+                    }
+                    Err(e) => {
+                        failures.push(format!("{name}:{line}: saved query {query} failed: {e}"))
+                    }
+                }
+            }
             Record::Statement { sql, error, line } => {
                 let result = match ctx.sql(&sql).await {
                     Ok(df) => df.collect().await.map(|_| ()),
@@ -246,13 +339,19 @@ fn the_runner_itself_catches_wrong_results() {
         "statement ok\nCREATE TABLE t AS VALUES (1, 0.5), (2, NULL)\n\n\
          query IR rowsort\nSELECT * FROM t\n----\n1 0.5\n2 NULL\n\n\
          query I\nSELECT 1\n----\n2\n\n\
-         query error No field named\nSELECT nope FROM t\n",
+         query error No field named\nSELECT nope FROM t\n\n\
+         dataset\n\n\
+         statement ok\nINSERT INTO works (work_id, publication_year, title, type, authors_count, countries_count, source) \
+         VALUES (1, 2000, 'bone marrow transplantation in leukemia', 'article', 0, 0, 'x')\n\n\
+         saved modality_growth\n----\nHSCT 2000 1 1\n\n\
+         saved modality_growth\nfirst_year=2001\n----\nHSCT 2000 1 1\n",
     )
     .unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread().build().unwrap();
     let failures = rt.block_on(run_file(&f));
-    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures.len(), 2, "{failures:?}");
     assert!(failures[0].contains("x.slt:10"), "{failures:?}");
+    assert!(failures[1].contains("x.slt:27"), "{failures:?}");
     assert_eq!(float_text(1.0), "1");
     assert_eq!(float_text(1.0 / 3.0), "0.333333333333");
 }

@@ -11,7 +11,7 @@ use arrow::datatypes::{DataType, Float16Type, Float32Type, Float64Type};
 use arrow::record_batch::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 
-use super::chart::{escape_xml, significant};
+use super::chart::{escape_xml, fixed, significant};
 
 /// The banner shown on top of a report over synthetic data.
 pub const SYNTHETIC_BANNER: &str =
@@ -123,6 +123,7 @@ pub fn render_index(page: &ReportPage) -> String {
             escape_html(SYNTHETIC_BANNER)
         );
     }
+    h.push_str("<div class=\"page\">\n");
     let _ = writeln!(
         h,
         "<header>\n<h1>{}</h1>\n<p class=\"meta\">Dataset <code>{}</code> · generated {} · {} {}</p>\n</header>",
@@ -194,7 +195,7 @@ pub fn render_index(page: &ReportPage) -> String {
     h.push_str("</section>\n");
     let _ = writeln!(
         h,
-        "<footer>Made by <code>bibflow report</code> on {}.{}</footer>\n</body>\n</html>",
+        "<footer>Made by <code>bibflow report</code> on {}.{}</footer>\n</div>\n</body>\n</html>",
         escape_html(&page.generated_at),
         if page.synthetic {
             " The data are synthetic."
@@ -316,26 +317,31 @@ fn table(h: &mut String, batches: &[RecordBatch], columns: &[(String, String)]) 
     }
     h.push_str("</tr></thead>\n<tbody>\n");
     let options = FormatOptions::new().with_null("NULL");
-    for b in batches {
-        let cells: Vec<Vec<String>> = b
-            .columns()
-            .iter()
-            .map(|a| column_text(a.as_ref(), &options))
-            .collect();
-        for r in 0..b.num_rows() {
-            h.push_str("<tr>");
-            for (c, col) in cells.iter().enumerate() {
-                let num = is_numeric(b.schema().field(c).data_type());
-                let text = &col[r];
-                let class = match (num, text.as_str()) {
-                    (_, "NULL") => " class=\"null\"",
-                    (true, _) => " class=\"num\"",
-                    _ => "",
-                };
-                let _ = write!(h, "<td{class}>{}</td>", escape_html(&cut(text)));
-            }
-            h.push_str("</tr>\n");
+    // Cells column by column over all batches, so a float column shares one number of decimals.
+    let cells: Vec<Vec<String>> = (0..schema.fields().len())
+        .map(|c| {
+            let parts: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
+            column_text(&parts, &options)
+        })
+        .collect();
+    let numeric: Vec<bool> = schema
+        .fields()
+        .iter()
+        .map(|f| is_numeric(f.data_type()))
+        .collect();
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    for r in 0..rows {
+        h.push_str("<tr>");
+        for (col, num) in cells.iter().zip(&numeric) {
+            let text = &col[r];
+            let class = match (num, text.as_str()) {
+                (_, "NULL") => " class=\"null\"",
+                (true, _) => " class=\"num\"",
+                _ => "",
+            };
+            let _ = write!(h, "<td{class}>{}</td>", escape_html(&cut(text)));
         }
+        h.push_str("</tr>\n");
     }
     h.push_str("</tbody>\n</table>\n</div>\n");
 }
@@ -345,52 +351,69 @@ fn is_numeric(dt: &DataType) -> bool {
     dt.is_numeric()
 }
 
-/// A column's cells as text: floats with 4 significant digits, NULL as `NULL`, the rest as Arrow
-/// displays it.
-fn column_text(a: &dyn Array, options: &FormatOptions<'_>) -> Vec<String> {
-    let float = |v: f64| significant(v, 4);
-    match a.data_type() {
+/// Most decimals a float column is shown with.
+const MAX_DECIMALS: usize = 6;
+
+/// A column's cells (the column cut in `parts`) as text, NULL as `NULL`. Floats get 4 significant
+/// digits, trailing zeros dropped, then every value of the column the same number of decimals
+/// (the most any value needs, at most 6) so that decimal points line up. Other types are shown as
+/// Arrow displays them.
+fn column_text(parts: &[&dyn Array], options: &FormatOptions<'_>) -> Vec<String> {
+    let floats: Option<Vec<Option<f64>>> = parts
+        .iter()
+        .map(|a| float_values(*a))
+        .collect::<Option<Vec<_>>>()
+        .map(|v| v.concat());
+    if let Some(values) = floats {
+        let decimals = values
+            .iter()
+            .flatten()
+            .filter(|v| v.is_finite())
+            .map(|v| {
+                let s = significant(*v, 4);
+                s.split_once('.')
+                    .map_or(0, |(_, f)| f.trim_end_matches('0').len())
+            })
+            .max()
+            .unwrap_or(0)
+            .min(MAX_DECIMALS);
+        return values
+            .iter()
+            .map(|v| match v {
+                None => "NULL".to_string(),
+                Some(v) if !v.is_finite() => format!("{v}"),
+                Some(v) => fixed(*v, decimals, false),
+            })
+            .collect();
+    }
+    let mut out = Vec::new();
+    for a in parts {
+        match ArrayFormatter::try_new(*a, options) {
+            Ok(f) => out.extend((0..a.len()).map(|i| f.value(i).to_string())),
+            Err(e) => out.extend(std::iter::repeat_n(format!("({e})"), a.len())),
+        }
+    }
+    out
+}
+
+/// A float array's values (`None` for NULL); `None` if `a` is not a float array.
+fn float_values(a: &dyn Array) -> Option<Vec<Option<f64>>> {
+    let get = |i: usize, v: f64| (!a.is_null(i)).then_some(v);
+    Some(match a.data_type() {
         DataType::Float64 => {
             let p = a.as_primitive::<Float64Type>();
-            (0..a.len())
-                .map(|i| {
-                    if p.is_null(i) {
-                        "NULL".into()
-                    } else {
-                        float(p.value(i))
-                    }
-                })
-                .collect()
+            (0..a.len()).map(|i| get(i, p.value(i))).collect()
         }
         DataType::Float32 => {
             let p = a.as_primitive::<Float32Type>();
-            (0..a.len())
-                .map(|i| {
-                    if p.is_null(i) {
-                        "NULL".into()
-                    } else {
-                        float(p.value(i) as f64)
-                    }
-                })
-                .collect()
+            (0..a.len()).map(|i| get(i, p.value(i) as f64)).collect()
         }
         DataType::Float16 => {
             let p = a.as_primitive::<Float16Type>();
-            (0..a.len())
-                .map(|i| {
-                    if p.is_null(i) {
-                        "NULL".into()
-                    } else {
-                        float(p.value(i).to_f64())
-                    }
-                })
-                .collect()
+            (0..a.len()).map(|i| get(i, p.value(i).to_f64())).collect()
         }
-        _ => match ArrayFormatter::try_new(a, options) {
-            Ok(f) => (0..a.len()).map(|i| f.value(i).to_string()).collect(),
-            Err(e) => vec![format!("({e})"); a.len()],
-        },
-    }
+        _ => return None,
+    })
 }
 
 /// A cell's text cut to [`MAX_CELL`] characters.
@@ -421,7 +444,7 @@ const CSS: &str = r#"
 html { -webkit-text-size-adjust: 100%; }
 body { margin: 0; color: var(--ink); background: var(--bg);
   font: 15px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; }
-header, nav.toc, main, aside.notes, section.dataset, footer { max-width: 1040px; margin: 0 auto; padding: 0 24px; }
+.page { max-width: 1040px; margin: 0 auto; padding: 0 24px; }
 header { padding-top: 28px; }
 h1 { font-size: 1.9rem; line-height: 1.2; margin: 0 0 6px; }
 h2 { font-size: 1.35rem; line-height: 1.3; margin: 0 0 8px; }
@@ -441,7 +464,6 @@ nav.toc ol { margin: 0; padding: 12px 16px 12px 40px; background: var(--soft); b
 nav.toc li { break-inside: avoid; margin: 2px 0; }
 nav.toc .finding { color: var(--muted); font-size: 0.85em; display: block; }
 section.finding-section, section.dataset { padding-top: 28px; padding-bottom: 8px; border-top: 1px solid var(--line); margin-top: 28px; }
-section.finding-section { max-width: 1040px; margin-left: auto; margin-right: auto; }
 p.finding { margin: 0 0 2px; text-transform: uppercase; letter-spacing: 0.06em; font-size: 0.8rem; font-weight: 700; color: var(--accent); }
 .permalink { text-decoration: none; color: var(--line); font-weight: 400; }
 .permalink:hover { color: var(--accent); }
@@ -465,7 +487,7 @@ summary { cursor: pointer; color: var(--accent); }
 details dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 8px 0; }
 details dd { margin: 0; }
 pre.manifest { background: var(--soft); padding: 12px; border-radius: 6px; overflow-x: auto; font-size: 0.85em; }
-footer { margin-top: 32px; padding-top: 16px; padding-bottom: 32px; border-top: 1px solid var(--line); color: var(--muted); font-size: 0.9em; }
+footer { margin-top: 32px; padding: 16px 0 32px; border-top: 1px solid var(--line); color: var(--muted); font-size: 0.9em; }
 @media (max-width: 700px) { nav.toc ol { columns: 1; } }
 @media print { .synthetic-banner { position: static; } a.permalink { display: none; } details { display: block; } }
 "#;
@@ -598,11 +620,22 @@ mod tests {
     #[test]
     fn table_cells() {
         let html = render_index(&page(false));
+        // 4 significant digits; the column shares the decimals its values need.
         assert!(html.contains("<td class=\"num\">1.235</td>"));
-        assert!(html.contains("<td class=\"num\">0.5000</td>"));
+        assert!(html.contains("<td class=\"num\">0.500</td>"));
         assert!(html.contains("<td class=\"num\">1200</td>"));
         assert_eq!(html.matches("<td class=\"null\">NULL</td>").count(), 3 * 3);
         assert!(html.contains("Showing 3 of 40 rows"));
+        // Rows over several batches: same cells, one number of decimals for the column.
+        let mut p = page(false);
+        let b = rows();
+        p.sections.truncate(1);
+        p.sections[0].table = vec![b.slice(0, 1), b.slice(1, 2)];
+        let split = render_index(&p);
+        assert!(split.contains("<td class=\"num\">1.235</td>"));
+        assert!(split.contains("<td class=\"num\">0.500</td>"));
+        assert_eq!(split.matches("<td class=\"null\">NULL</td>").count(), 3);
+        assert!(split.contains("Showing 3 of 40 rows"));
     }
 
     #[test]
@@ -622,5 +655,217 @@ mod tests {
         assert!(html.contains("<section id=\"q-corpus-summary-2\""));
         assert!(!html.contains("<aside"));
         assert!(html.contains("No manifest."));
+    }
+
+    /// Writes a sample report (charts and `index.html`) into `$BIBFLOW_REPORT_PREVIEW` for looking
+    /// at in a browser: `BIBFLOW_REPORT_PREVIEW=/tmp/report-check cargo test --workspace --lib
+    /// report::html::tests::preview -- --ignored`.
+    #[test]
+    #[ignore = "writes files for a visual check"]
+    fn preview() {
+        use crate::report::chart::{ChartKind, ChartSpec, render_svg};
+        let Ok(dir) = std::env::var("BIBFLOW_REPORT_PREVIEW") else {
+            return;
+        };
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(dir.join("charts")).unwrap();
+        let modalities = ["HSCT", "MSC", "iPSC", "ESC", "Gene-modified & <other>"];
+        let (mut year, mut modality, mut works, mut share) = (vec![], vec![], vec![], vec![]);
+        for y in 2000..=2023 {
+            for (m, name) in modalities.iter().enumerate() {
+                let t = (y - 2000) as f64;
+                year.push(y as i64);
+                modality.push(name.to_string());
+                works.push(Some(
+                    100.0 * (m as f64 + 1.0) * (1.0 + 0.08 * (m as f64 + 1.0)).powf(t / 3.0),
+                ));
+                share.push(if m == 3 && y == 2010 {
+                    None
+                } else {
+                    Some(0.05 + 0.01 * t * (1.0 - m as f64 * 0.2).max(0.0))
+                });
+            }
+        }
+        let growth = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new("publication_year", DataType::Int64, false),
+                Field::new("modality", DataType::Utf8, false),
+                Field::new("works", DataType::Float64, true),
+                Field::new("clinical_share", DataType::Float64, true),
+            ])),
+            vec![
+                Arc::new(Int64Array::from(year)) as ArrayRef,
+                Arc::new(StringArray::from(modality)),
+                Arc::new(Float64Array::from(works)),
+                Arc::new(Float64Array::from(share)),
+            ],
+        )
+        .unwrap();
+        let countries = [
+            "US",
+            "CN",
+            "JP",
+            "DE",
+            "GB",
+            "KR",
+            "IT",
+            "FR",
+            "CA",
+            "ES",
+            "AU",
+            "NL",
+            "IN",
+            "BR",
+            "CH",
+            "SE",
+            "IR",
+            "TW",
+            "BE",
+            "Côte d’Ivoire",
+        ];
+        let (mut c, mut p, mut w) = (vec![], vec![], vec![]);
+        for (i, name) in countries.iter().enumerate() {
+            for (k, period) in ["2000-2011", "2012-2023"].iter().enumerate() {
+                c.push(name.to_string());
+                p.push(period.to_string());
+                w.push(
+                    ((4000.0 / (i as f64 + 1.0))
+                        * (1.0 + k as f64 * if i == 1 { 2.5 } else { 0.4 }))
+                        as i64,
+                );
+            }
+        }
+        let by_country = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new("country", DataType::Utf8, false),
+                Field::new("period", DataType::Utf8, false),
+                Field::new("works", DataType::Int64, false),
+            ])),
+            vec![
+                Arc::new(StringArray::from(c)) as ArrayRef,
+                Arc::new(StringArray::from(p)),
+                Arc::new(Int64Array::from(w)),
+            ],
+        )
+        .unwrap();
+        let (mut a, mut b, mut ew, mut sa, mut sb) = (vec![], vec![], vec![], vec![], vec![]);
+        for i in 0..countries.len() {
+            for j in i + 1..countries.len() {
+                if (i * 7 + j * 3) % 4 == 0 || i < 2 {
+                    a.push(countries[i].to_string());
+                    b.push(countries[j].to_string());
+                    ew.push(600.0 / ((i + 1) * (j + 1)) as f64);
+                    sa.push(4000 / (i as i64 + 1));
+                    sb.push(4000 / (j as i64 + 1));
+                }
+            }
+        }
+        let edges = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new("country_a", DataType::Utf8, false),
+                Field::new("country_b", DataType::Utf8, false),
+                Field::new("weight", DataType::Float64, false),
+                Field::new("works_a", DataType::Int64, false),
+                Field::new("works_b", DataType::Int64, false),
+            ])),
+            vec![
+                Arc::new(StringArray::from(a)) as ArrayRef,
+                Arc::new(StringArray::from(b)),
+                Arc::new(Float64Array::from(ew)),
+                Arc::new(Int64Array::from(sa)),
+                Arc::new(Int64Array::from(sb)),
+            ],
+        )
+        .unwrap();
+        let charts: Vec<(&str, &str, ChartSpec, &RecordBatch)> = vec![
+            (
+                "modality_growth",
+                "Finding 1: growth",
+                ChartSpec {
+                    title: Some("Works per year and modality".into()),
+                    series: Some("modality".into()),
+                    x_label: Some("publication year".into()),
+                    ..ChartSpec::new(ChartKind::Line, "publication_year", "works")
+                },
+                &growth,
+            ),
+            (
+                "clinical_translation",
+                "Finding 2: clinical translation",
+                ChartSpec {
+                    title: Some("Clinical share per modality".into()),
+                    series: Some("modality".into()),
+                    percent: Some(true),
+                    y_label: Some("clinical share".into()),
+                    ..ChartSpec::new(ChartKind::Line, "publication_year", "clinical_share")
+                },
+                &growth,
+            ),
+            (
+                "country_output",
+                "Finding 3: countries",
+                ChartSpec {
+                    title: Some("Works per country and period (fractional)".into()),
+                    series: Some("period".into()),
+                    limit: Some(15),
+                    ..ChartSpec::new(ChartKind::Bar, "country", "works")
+                },
+                &by_country,
+            ),
+            (
+                "country_output_all",
+                "Finding 3: countries",
+                ChartSpec {
+                    title: Some("All countries".into()),
+                    ..ChartSpec::new(ChartKind::Bar, "country", "works")
+                },
+                &by_country,
+            ),
+            (
+                "collaboration_network",
+                "Finding 4: collaboration",
+                ChartSpec {
+                    title: Some("Country collaboration network".into()),
+                    weight: Some("weight".into()),
+                    node_size: Some("works_a".into()),
+                    target_size: Some("works_b".into()),
+                    ..ChartSpec::new(ChartKind::Network, "country_a", "country_b")
+                },
+                &edges,
+            ),
+        ];
+        let mut sections = Vec::new();
+        for (id, finding, spec, batch) in charts {
+            let svg = render_svg(&spec, std::slice::from_ref(batch)).unwrap();
+            check_xml(&svg).unwrap();
+            std::fs::write(dir.join(format!("charts/{id}.svg")), svg).unwrap();
+            sections.push(Section {
+                id: id.into(),
+                finding: finding.into(),
+                title: spec.title.clone().unwrap_or_default(),
+                table: vec![batch.slice(0, batch.num_rows().min(10))],
+                total_rows: batch.num_rows(),
+                chart_file: Some(format!("charts/{id}.svg")),
+                ..section(id, finding, "")
+            });
+        }
+        let empty = render_svg(
+            &ChartSpec::new(ChartKind::Line, "publication_year", "works"),
+            &[growth.slice(0, 0)],
+        )
+        .unwrap();
+        std::fs::write(dir.join("charts/empty.svg"), empty).unwrap();
+        sections.push(Section {
+            chart_file: Some("charts/empty.svg".into()),
+            table: vec![],
+            total_rows: 0,
+            ..section("empty", "Finding 5: nothing", "An empty result")
+        });
+        let html = render_index(&ReportPage {
+            sections,
+            ..page(true)
+        });
+        check_xml(&html).unwrap();
+        std::fs::write(dir.join("index.html"), html).unwrap();
     }
 }

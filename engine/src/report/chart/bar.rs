@@ -73,7 +73,7 @@ pub(super) fn render(spec: &ChartSpec, cols: &Columns<'_>) -> Result<String> {
     let probe = Plot::new(vmin, vmax, percent, legend.clone(), 52.0);
     let band = probe.width / categories.len() as f64;
     let rotate = widest + 6.0 > band;
-    let label_room = if rotate { widest * 0.72 + 12.0 } else { 0.0 };
+    let label_room = if rotate { widest * 0.62 + 4.0 } else { 0.0 };
     let plot = Plot::new(vmin, vmax, percent, legend, 52.0 + label_room);
 
     let mut doc = Svg::new(plot.svg_height, spec.title());
@@ -152,7 +152,7 @@ pub(super) fn render(spec: &ChartSpec, cols: &Columns<'_>) -> Result<String> {
         }
     }
     let x_caption = spec.x_label.as_deref().unwrap_or(x_name);
-    plot.draw_x_caption(&mut doc, base + label_room + 40.0, x_caption);
+    plot.draw_x_caption(&mut doc, base + label_room + 38.0, x_caption);
     doc.raw("</g>");
     Ok(doc.finish())
 }

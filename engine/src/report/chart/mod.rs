@@ -27,7 +27,7 @@ mod plot;
 mod svg;
 
 pub use svg::escape_xml;
-pub(crate) use svg::significant;
+pub(crate) use svg::{fixed, significant};
 
 use arrow::record_batch::RecordBatch;
 use serde::Deserialize;

@@ -9,10 +9,10 @@ use super::columns::Columns;
 use super::svg::{self, Svg, WIDTH};
 use crate::error::Result;
 
-const HEIGHT: f64 = 660.0;
+const HEIGHT: f64 = 630.0;
 /// The circle the nodes sit on.
 const CX: f64 = WIDTH / 2.0;
-const CY: f64 = 340.0;
+const CY: f64 = 315.0;
 const RADIUS: f64 = 215.0;
 /// Node radii, smallest and largest.
 const R_MIN: f64 = 3.0;

@@ -602,6 +602,62 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn bars_below_zero_and_null_categories() {
+        let b = batch(vec![
+            (
+                "region",
+                Arc::new(StringArray::from(vec![Some("EU"), None, Some("Asia")])) as ArrayRef,
+            ),
+            ("change", Arc::new(Float64Array::from(vec![-0.2, 0.9, 0.3]))),
+        ]);
+        let spec = ChartSpec {
+            percent: Some(true),
+            ..ChartSpec::new(ChartKind::Bar, "region", "change")
+        };
+        let svg = render_svg(&spec, &[b]).unwrap();
+        check_xml(&svg).unwrap();
+        // The NULL region is left out.
+        assert_eq!(count_class(&svg, "bar"), 2);
+        assert!(svg.contains("EU: -20%"), "{svg}");
+        assert!(
+            svg.contains(">-20%</text>") || svg.contains(">-10%</text>"),
+            "{svg}"
+        );
+    }
+
+    #[test]
+    fn series_beyond_the_palette_are_dashed() {
+        let n = 10;
+        let b = batch(vec![
+            (
+                "year",
+                Arc::new(Int32Array::from(vec![2000; n])) as ArrayRef,
+            ),
+            (
+                "country",
+                Arc::new(StringArray::from(
+                    (0..n).map(|i| format!("C{i}")).collect::<Vec<_>>(),
+                )),
+            ),
+            (
+                "works",
+                Arc::new(Float64Array::from(
+                    (0..n).map(|i| i as f64).collect::<Vec<_>>(),
+                )),
+            ),
+        ]);
+        let spec = ChartSpec {
+            series: Some("country".into()),
+            ..ChartSpec::new(ChartKind::Line, "year", "works")
+        };
+        let svg = render_svg(&spec, &[b]).unwrap();
+        check_xml(&svg).unwrap();
+        assert_eq!(count_class(&svg, "series"), n);
+        // Series 9 and 10 reuse colours 1 and 2, dashed (in the plot and the legend).
+        assert_eq!(svg.matches("stroke-dasharray=\"6 3\"").count(), 4);
+    }
+
+    #[test]
     fn network_has_distinct_nodes_and_merged_edges() {
         let spec = ChartSpec {
             weight: Some("works".into()),

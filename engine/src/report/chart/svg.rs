@@ -86,11 +86,15 @@ impl Svg {
         let _ = write!(
             buf,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" \
-             font-family=\"{FONT}\" font-size=\"12\" role=\"img\">\n<title>{t}</title>\n\
+             font-family=\"{FONT}\" font-size=\"12\" role=\"img\">\n{t}\
              <rect class=\"background\" x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>\n",
             w = num(WIDTH),
             h = num(height),
-            t = escape_xml(title),
+            t = if title.is_empty() {
+                String::new()
+            } else {
+                format!("<title>{}</title>\n", escape_xml(title))
+            },
         );
         Self { buf }
     }
@@ -126,6 +130,9 @@ impl Svg {
 
     /// The chart title, centred at the top.
     pub(crate) fn title(&mut self, title: &str) {
+        if title.is_empty() {
+            return;
+        }
         self.text(
             WIDTH / 2.0,
             24.0,
@@ -334,10 +341,17 @@ pub(crate) fn fixed(v: f64, decimals: usize, group: bool) -> String {
 
 /// A value for a tooltip: up to 4 significant digits, or a percentage.
 pub(crate) fn value_label(v: f64, percent: bool) -> String {
+    let trim = |s: String| {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
     if percent {
-        return format!("{}%", significant(v * 100.0, 3));
+        return format!("{}%", trim(significant(v * 100.0, 3)));
     }
-    significant(v, 4)
+    trim(significant(v, 4))
 }
 
 /// `v` with `digits` significant digits (integers of more digits are shown whole).
@@ -416,6 +430,10 @@ mod tests {
         assert_eq!(significant(1.234567, 4), "1.235");
         assert_eq!(significant(0.00123456, 4), "0.001235");
         assert_eq!(significant(123456.7, 4), "123457");
+        assert_eq!(value_label(-0.2, true), "-20%");
+        assert_eq!(value_label(0.1234, true), "12.3%");
+        assert_eq!(value_label(100.0, false), "100");
+        assert_eq!(value_label(85.714, false), "85.71");
         assert_eq!(num(3.0), "3");
         assert_eq!(num(3.25), "3.3");
         assert_eq!(num(-0.04), "0");

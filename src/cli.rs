@@ -35,6 +35,9 @@ pub enum Command {
     /// Saved queries: list, show, run, explain (named, documented, parameterised SQL).
     #[command(subcommand)]
     Query(QueryCommand),
+    /// Run the study suite over a dataset and write the report: Parquet and CSV per result, SVG
+    /// charts, network files and index.html.
+    Report(ReportArgs),
     /// Run the main job on built-in data: generate the study-size SYNTHETIC corpus, ingest the bundled
     /// real OpenAlex records, and run study queries over both.
     Demo(DemoArgs),
@@ -186,6 +189,23 @@ pub struct DemoArgs {
     /// Seed of the synthetic corpus.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The dataset folder.
+    #[arg(long, short)]
+    pub dataset: PathBuf,
+
+    /// Folder to write the report into (created if needed; an earlier report there is replaced).
+    #[arg(long, short)]
+    pub out: PathBuf,
+
+    #[command(flatten)]
+    pub queries: QueriesArg,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 #[derive(Debug, Subcommand)]

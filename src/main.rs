@@ -107,6 +107,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Query(cmd) => query_cmd::run(cmd, &notes).await,
+        Command::Report(args) => query_cmd::report(args, &notes).await,
         Command::Tables(args) => {
             let (ctx, tables) = open_dataset(&args.dataset, &SessionOptions::default()).await?;
             let mut out = std::io::stdout().lock();

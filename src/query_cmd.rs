@@ -7,7 +7,7 @@ use bibflow_engine::catalog::{Catalog, SavedQuery};
 use bibflow_engine::session::open_dataset;
 use bibflow_engine::{EngineError, Result};
 
-use crate::cli::{QueriesArg, QueryCommand, QueryRunArgs};
+use crate::cli::{QueriesArg, QueryCommand, QueryRunArgs, ReportArgs};
 use crate::{Notes, emit, format_of, session_options};
 
 /// The built-in catalog plus the user's folder, if given.
@@ -90,4 +90,56 @@ pub fn describe(q: &SavedQuery) -> String {
     }
     s.push_str(&format!("\nSQL:\n{}\n", q.sql.trim_end()));
     s
+}
+
+/// `bibflow report`: progress on stderr, the index path on stdout.
+pub async fn report(args: ReportArgs, notes: &Notes) -> Result<ExitCode> {
+    let catalog = catalog(&args.queries)?;
+    let summary = write_report_noted(
+        &args.dataset,
+        &catalog,
+        &args.out,
+        &session_options(&args.engine),
+        notes,
+    )
+    .await?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", summary.index.display()).map_err(EngineError::Output)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the report, saying each result and the suite's time on stderr.
+pub async fn write_report_noted(
+    dataset: &std::path::Path,
+    catalog: &Catalog,
+    out: &std::path::Path,
+    options: &bibflow_engine::session::SessionOptions,
+    notes: &Notes,
+) -> Result<bibflow_engine::report::ReportSummary> {
+    notes.say(format!(
+        "report: running the study suite over {} (shared views first)",
+        dataset.display()
+    ));
+    let summary = bibflow_engine::report::write_report(dataset, catalog, out, options, |r| {
+        notes.say(format!(
+            "  {:<44} {:>7} rows {:>8.3} s",
+            r.id,
+            r.rows,
+            r.elapsed_ms as f64 / 1000.0
+        ))
+    })
+    .await?;
+    notes.say(format!(
+        "suite: {:.3} s (shared views {:.3} s, {} results){}",
+        summary.suite_ms as f64 / 1000.0,
+        summary.views_ms as f64 / 1000.0,
+        summary.results.len(),
+        if summary.synthetic {
+            "; the dataset is SYNTHETIC"
+        } else {
+            ""
+        }
+    ));
+    notes.say(format!("report: {}", summary.index.display()));
+    Ok(summary)
 }

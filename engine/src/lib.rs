@@ -10,6 +10,8 @@
 //! | write a query result as table, CSV, JSON or Parquet    | [`output::write_result`]         |
 //! | link an OpenAlex and a PubMed dataset into one         | [`link::link`]                   |
 //! | run a saved, parameterised query by name               | [`catalog::Catalog`]             |
+//! | draw a result as an SVG chart                          | [`report::chart::render_svg`]    |
+//! | lay out the study report's `index.html`                | [`report::html::render_index`]   |
 //!
 //! A session gets every bibflow function (`bibflow-udfs`) registered. Every sub-folder of a dataset
 //! that holds Parquet files is a table, so a user's own tables dropped beside the canonical ones are
@@ -32,6 +34,7 @@ pub mod error;
 pub mod link;
 pub mod output;
 pub mod publish;
+pub mod report;
 pub mod session;
 
 pub use error::{EngineError, Result};

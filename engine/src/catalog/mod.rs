@@ -158,7 +158,7 @@ impl Catalog {
     }
 
     /// Views sorted so that each comes after the views it reads.
-    fn views_in_order(&self) -> Result<Vec<&SavedQuery>> {
+    pub fn views_in_order(&self) -> Result<Vec<&SavedQuery>> {
         let names: BTreeSet<&str> = self.views.iter().map(|v| v.header.name.as_str()).collect();
         let mut done: BTreeSet<&str> = BTreeSet::new();
         let mut order = Vec::new();

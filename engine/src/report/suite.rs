@@ -1,0 +1,404 @@
+//! `bibflow report`: runs the study suite (every saved query's report uses, in the study's order)
+//! over a dataset and writes each result as Parquet and CSV, a chart per finding, network files for
+//! the collaboration network, and an `index.html` that presents them.
+//!
+//! The views the queries share (modalities, country credits, impact) are computed once and held in
+//! memory for the whole suite, instead of once per query.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::record_batch::RecordBatch;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+
+use crate::catalog::header::ReportUse;
+use crate::catalog::{Catalog, SavedQuery};
+use crate::error::{EngineError, Result};
+use crate::output::{Format, write_result};
+use crate::report::chart::{ChartKind, ChartSpec, render_svg};
+use crate::report::html::{ReportPage, Section, render_index};
+use crate::report::network_export::{EdgeColumns, Network};
+use crate::session::{SessionOptions, open_dataset};
+
+/// Rows of each result shown in `index.html` (the files hold all of them).
+pub const TABLE_ROWS: usize = 15;
+
+/// One result of the suite.
+#[derive(Debug, Clone)]
+pub struct SuiteResult {
+    /// File stem of this result: the query name, plus its parameters when it is not the first use.
+    pub id: String,
+    pub query: String,
+    pub title: String,
+    pub params: Vec<(String, String)>,
+    pub rows: usize,
+    pub elapsed_ms: u128,
+}
+
+/// What `write_report` did.
+#[derive(Debug, Clone)]
+pub struct ReportSummary {
+    pub index: PathBuf,
+    pub results: Vec<SuiteResult>,
+    /// Time to compute the shared views.
+    pub views_ms: u128,
+    /// Time to compute the views and run every query (excluding file writing).
+    pub suite_ms: u128,
+    pub synthetic: bool,
+}
+
+/// The report's uses in order: (query, use, id).
+pub fn suite(catalog: &Catalog) -> Vec<(&SavedQuery, &ReportUse, String)> {
+    let mut uses: Vec<(&SavedQuery, &ReportUse, String)> = Vec::new();
+    for q in catalog.queries() {
+        for (i, u) in q.header.report.iter().enumerate() {
+            let id = if i == 0 {
+                q.name().to_owned()
+            } else {
+                let mut id = q.name().to_owned();
+                for (k, v) in &u.params {
+                    let v = match v {
+                        toml::Value::String(s) => s.clone(),
+                        toml::Value::Integer(i) => i.to_string(),
+                        toml::Value::Float(f) => f.to_string(),
+                        toml::Value::Boolean(b) => b.to_string(),
+                        other => format!("{other:?}"),
+                    };
+                    id.push('-');
+                    id.push_str(&slug(&format!("{k}-{v}")));
+                }
+                if u.params.is_empty() {
+                    id.push_str(&format!("-{i}"));
+                }
+                id
+            };
+            uses.push((q, u, id));
+        }
+    }
+    uses.sort_by_key(|(_, u, id)| (u.order, id.clone()));
+    uses
+}
+
+fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() || c == '.' {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    out.trim_matches('_').to_owned()
+}
+
+/// Computes every view of the catalog once and registers it as an in-memory table, in dependency
+/// order, so each later view and query reads the materialised result.
+pub async fn materialize_views(ctx: &SessionContext, catalog: &Catalog) -> Result<()> {
+    for view in catalog.views_in_order()? {
+        let df = ctx.sql(&view.sql).await.map_err(|e| EngineError::Catalog {
+            file: view.origin.to_string(),
+            reason: format!("the view does not plan over this dataset: {e}"),
+        })?;
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let parts = df.collect_partitioned().await?;
+        let table = MemTable::try_new(schema, parts)?;
+        ctx.deregister_table(view.name())?;
+        ctx.register_table(view.name(), Arc::new(table))?;
+    }
+    Ok(())
+}
+
+/// Runs the study suite over `dataset` and writes the report into `out` (created if needed; files
+/// of an earlier report there are replaced).
+pub async fn write_report(
+    dataset: &Path,
+    catalog: &Catalog,
+    out: &Path,
+    options: &SessionOptions,
+    mut on_result: impl FnMut(&SuiteResult),
+) -> Result<ReportSummary> {
+    let started = Instant::now();
+    let (ctx, _) = open_dataset(dataset, options).await?;
+    let manifest_path = dataset.join("manifest.json");
+    let manifest_json = std::fs::read_to_string(&manifest_path).ok();
+    let synthetic = manifest_json
+        .as_deref()
+        .and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok())
+        .and_then(|v| v.get("synthetic").and_then(|s| s.as_bool()))
+        .unwrap_or(false);
+
+    materialize_views(&ctx, catalog).await?;
+    let views_ms = started.elapsed().as_millis();
+
+    for sub in ["data", "charts", "network"] {
+        let p = out.join(sub);
+        std::fs::create_dir_all(&p).map_err(|e| EngineError::io(&p, e))?;
+    }
+
+    let mut sections = Vec::new();
+    let mut results = Vec::new();
+    let mut query_ms = 0u128;
+    for (q, u, id) in suite(catalog) {
+        let bindings = q.bind_toml(&u.params)?;
+        let t = Instant::now();
+        let batches = q.dataframe(&ctx, &bindings).await?.collect().await?;
+        let elapsed_ms = t.elapsed().as_millis();
+        query_ms += elapsed_ms;
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let schema = match batches.first() {
+            Some(b) => b.schema(),
+            None => Arc::new(
+                q.dataframe(&ctx, &bindings)
+                    .await?
+                    .schema()
+                    .as_arrow()
+                    .clone(),
+            ),
+        };
+
+        let mut files = Vec::new();
+        for (label, format, ext) in [
+            ("Parquet", Format::Parquet, "parquet"),
+            ("CSV", Format::Csv, "csv"),
+        ] {
+            let rel = format!("data/{id}.{ext}");
+            write_batches(&ctx, schema.clone(), &batches, format, &out.join(&rel)).await?;
+            files.push((label.to_owned(), rel));
+        }
+
+        let mut chart_file = None;
+        if let Some(chart) = &u.chart {
+            let spec: ChartSpec = chart.clone().try_into().map_err(|e| EngineError::Catalog {
+                file: q.origin.to_string(),
+                reason: format!("report chart: {e}"),
+            })?;
+            let svg = render_svg(&spec, &batches).map_err(|e| EngineError::Catalog {
+                file: q.origin.to_string(),
+                reason: format!("report chart: {e}"),
+            })?;
+            let rel = format!("charts/{id}.svg");
+            write_file(&out.join(&rel), svg.as_bytes())?;
+            chart_file = Some(rel);
+            if spec.kind == ChartKind::Network && !u.exports.is_empty() {
+                files.extend(export_network(&spec, &batches, &u.exports, out, &id)?);
+            }
+        }
+
+        let title = u.title.clone().unwrap_or_else(|| q.header.title.clone());
+        let params = bindings.pairs();
+        let result = SuiteResult {
+            id: id.clone(),
+            query: q.name().to_owned(),
+            title: title.clone(),
+            params: params.clone(),
+            rows,
+            elapsed_ms,
+        };
+        on_result(&result);
+        results.push(result);
+        sections.push(Section {
+            id,
+            finding: q.header.finding.clone().unwrap_or_default(),
+            title,
+            description: q.header.description.trim().to_owned(),
+            params,
+            columns: q
+                .header
+                .columns
+                .iter()
+                .map(|c| (c.name.clone(), c.description.clone()))
+                .collect(),
+            table: head(&batches, TABLE_ROWS),
+            total_rows: rows,
+            chart_file,
+            files,
+            elapsed_ms,
+        });
+    }
+
+    let suite_ms = views_ms + query_ms;
+    let page = ReportPage {
+        title: "Cell and gene therapy research, 1989-2023: the study report".into(),
+        dataset: dataset.display().to_string(),
+        synthetic,
+        manifest_json,
+        generated_at: chrono_free_now(),
+        sections,
+        notes: vec![
+            format!(
+                "Computed by bibflow {} in {:.2} s: shared views {:.2} s, {} queries {:.2} s.",
+                env!("CARGO_PKG_VERSION"),
+                suite_ms as f64 / 1000.0,
+                views_ms as f64 / 1000.0,
+                results.len(),
+                query_ms as f64 / 1000.0
+            ),
+            "Indicator definitions: docs/indicators.md; each query's header states its choices \
+             (counting mode, reference sets, citation window). Re-run any table with \
+             `bibflow query run NAME --dataset D --param k=v`."
+                .into(),
+        ],
+    };
+    let index = out.join("index.html");
+    write_file(&index, render_index(&page).as_bytes())?;
+    Ok(ReportSummary {
+        index,
+        results,
+        views_ms,
+        suite_ms,
+        synthetic,
+    })
+}
+
+/// The first `n` rows of a result.
+fn head(batches: &[RecordBatch], n: usize) -> Vec<RecordBatch> {
+    let mut out = Vec::new();
+    let mut left = n;
+    for b in batches {
+        if left == 0 {
+            break;
+        }
+        let take = left.min(b.num_rows());
+        out.push(b.slice(0, take));
+        left -= take;
+    }
+    out
+}
+
+async fn write_batches(
+    ctx: &SessionContext,
+    schema: arrow::datatypes::SchemaRef,
+    batches: &[RecordBatch],
+    format: Format,
+    path: &Path,
+) -> Result<()> {
+    let table = MemTable::try_new(schema, vec![batches.to_vec()])?;
+    let df = ctx.read_table(Arc::new(table))?;
+    let mut f =
+        std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| EngineError::io(path, e))?);
+    write_result(df, format, &mut f).await?;
+    std::io::Write::flush(&mut f).map_err(|e| EngineError::io(path, e))?;
+    Ok(())
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).map_err(|e| EngineError::io(path, e))
+}
+
+fn export_network(
+    spec: &ChartSpec,
+    batches: &[RecordBatch],
+    exports: &[String],
+    out: &Path,
+    id: &str,
+) -> Result<Vec<(String, String)>> {
+    let has = |c: &str| {
+        batches
+            .first()
+            .is_some_and(|b| b.column_by_name(c).is_some())
+    };
+    let cols = EdgeColumns {
+        source: spec.source.as_deref().unwrap_or("a"),
+        target: spec.target.as_deref().unwrap_or("b"),
+        weight: spec.weight.as_deref().unwrap_or("links"),
+        source_size: has("papers_a").then_some("papers_a"),
+        target_size: has("papers_b").then_some("papers_b"),
+        strength: has("association_strength").then_some("association_strength"),
+    };
+    let net = Network::from_batches(batches, &cols)?;
+    let mut files = Vec::new();
+    for e in exports {
+        match e.as_str() {
+            "graphml" => {
+                let rel = format!("network/{id}.graphml");
+                write_file(&out.join(&rel), net.to_graphml().as_bytes())?;
+                files.push(("GraphML".to_owned(), rel));
+            }
+            "gexf" => {
+                let rel = format!("network/{id}.gexf");
+                write_file(&out.join(&rel), net.to_gexf().as_bytes())?;
+                files.push(("GEXF".to_owned(), rel));
+            }
+            "vosviewer" => {
+                let (map, network) = net.to_vosviewer();
+                let m = format!("network/{id}_vosviewer_map.txt");
+                let n = format!("network/{id}_vosviewer_network.txt");
+                write_file(&out.join(&m), map.as_bytes())?;
+                write_file(&out.join(&n), network.as_bytes())?;
+                files.push(("VOSviewer map".to_owned(), m));
+                files.push(("VOSviewer network".to_owned(), n));
+            }
+            other => {
+                return Err(EngineError::Usage(format!(
+                    "unknown network export {other:?}; accepted: graphml, gexf, vosviewer"
+                )));
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// UTC now as `YYYY-MM-DD HH:MM:SS UTC` (the engine has no date crate).
+fn chrono_free_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suite_is_ordered_and_ids_are_unique() {
+        let c = Catalog::builtin().unwrap();
+        let s = suite(&c);
+        assert!(s.len() >= 12, "{}", s.len());
+        let orders: Vec<u32> = s.iter().map(|(_, u, _)| u.order).collect();
+        assert!(orders.windows(2).all(|w| w[0] <= w[1]));
+        let mut ids: Vec<&str> = s.iter().map(|(_, _, id)| id.as_str()).collect();
+        ids.sort();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "duplicate ids: {ids:?}");
+        assert!(ids.contains(&"country_output-modality_msc"), "{ids:?}");
+        // Every chart of the suite is a valid chart spec, and every report use binds.
+        for (q, u, id) in &s {
+            q.bind_toml(&u.params).unwrap();
+            if let Some(chart) = &u.chart {
+                let _: ChartSpec = chart
+                    .clone()
+                    .try_into()
+                    .unwrap_or_else(|e| panic!("{id}: {e}"));
+            }
+        }
+    }
+
+    #[test]
+    fn dates() {
+        let now = chrono_free_now();
+        assert!(now.starts_with("20") && now.ends_with(" UTC"), "{now}");
+        assert_eq!(slug("modality-ex vivo GT"), "modality_ex_vivo_gt");
+    }
+}

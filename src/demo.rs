@@ -59,57 +59,8 @@ pub const FIXTURES: &[(&str, &[u8])] = &[
     ),
 ];
 
-/// Study-style queries over the synthetic corpus: (file stem, title, SQL).
-///
-/// Impact is field-normalised over reference sets of subfield x year x type (citable types only);
-/// countries are credited by author-level fractional counting.
-pub const SYNTHETIC_QUERIES: &[(&str, &str, &str)] = &[
-    (
-        "modality_growth",
-        "Papers per modality and period",
-        "WITH m AS (SELECT work_id, array_agg(descriptor_name) AS names FROM work_mesh GROUP BY work_id), \
-         c AS (SELECT w.publication_year AS year, \
-                      unnest(modalities(m.names, w.title, w.abstract)) AS modality \
-               FROM works w LEFT JOIN m ON w.work_id = m.work_id) \
-         SELECT modality, \
-                sum(CASE WHEN year BETWEEN 1989 AND 1998 THEN 1 ELSE 0 END) AS \"1989-1998\", \
-                sum(CASE WHEN year BETWEEN 1999 AND 2008 THEN 1 ELSE 0 END) AS \"1999-2008\", \
-                sum(CASE WHEN year BETWEEN 2009 AND 2018 THEN 1 ELSE 0 END) AS \"2009-2018\", \
-                sum(CASE WHEN year BETWEEN 2019 AND 2023 THEN 1 ELSE 0 END) AS \"2019-2023\" \
-         FROM c GROUP BY 1 ORDER BY 1",
-    ),
-    (
-        "country_output_impact",
-        "Countries: fractional output (author counting) and MNCS, top 12",
-        "WITH r AS (SELECT subfield_id, publication_year, type, avg(cited_by_count) AS e \
-                    FROM works WHERE is_citable(type) GROUP BY 1, 2, 3), \
-         n AS (SELECT w.work_id, ncs(w.cited_by_count, r.e) AS ncs FROM works w \
-               JOIN r ON w.subfield_id = r.subfield_id AND w.publication_year = r.publication_year \
-                     AND w.type = r.type), \
-         s AS (SELECT work_id, unnest(country_shares(array_agg(institution_countries \
-                      ORDER BY author_position), 'author')) AS s FROM authorships GROUP BY work_id) \
-         SELECT s.s['country'] AS country, round(sum(s.s['weight']), 1) AS papers, \
-                round(sum(s.s['weight'] * n.ncs) / sum(s.s['weight']), 3) AS mncs \
-         FROM s JOIN n ON s.work_id = n.work_id WHERE s.s['country'] IS NOT NULL \
-         GROUP BY 1 ORDER BY 2 DESC LIMIT 12",
-    ),
-    (
-        "collaboration_impact",
-        "International vs single-country papers: MNCS and share of top-10% papers",
-        "WITH r AS (SELECT subfield_id, publication_year, type, avg(cited_by_count) AS e, \
-                           top_threshold(cited_by_count, 0.10) AS thr \
-                    FROM works WHERE is_citable(type) GROUP BY 1, 2, 3), \
-         n AS (SELECT w.work_id, ncs(w.cited_by_count, r.e) AS ncs, \
-                      top_share(w.cited_by_count, r.thr) AS top10 FROM works w \
-               JOIN r ON w.subfield_id = r.subfield_id AND w.publication_year = r.publication_year \
-                     AND w.type = r.type), \
-         c AS (SELECT work_id, collab_type(flatten(array_agg(countries))) AS collaboration \
-               FROM authorships GROUP BY work_id) \
-         SELECT c.collaboration, count(*) AS papers, round(avg(n.ncs), 3) AS mncs, \
-                round(avg(n.top10), 3) AS pp_top10 \
-         FROM c JOIN n ON c.work_id = n.work_id GROUP BY 1 ORDER BY 1",
-    ),
-];
+/// Rows of each study result printed on stdout (the report's files hold all of them).
+pub const ROWS_SHOWN: usize = 8;
 
 /// A query over the real sample records: (file stem, title, SQL).
 pub const REAL_QUERIES: &[(&str, &str, &str)] = &[(

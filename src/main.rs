@@ -102,6 +102,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Sql(args) => {
             let (ctx, _) = open_dataset(&args.dataset, &session_options(&args.engine)).await?;
+            // The saved queries' views (work_modality, work_country, ...) are there too.
+            bibflow_engine::catalog::Catalog::builtin()?
+                .register_views(&ctx)
+                .await?;
             let df = ctx.sql(&args.query).await?;
             emit(df, format_of(args.format), args.out.as_deref(), &notes).await?;
             Ok(ExitCode::SUCCESS)
@@ -307,35 +311,56 @@ async fn run_demo(args: &crate::cli::DemoArgs, notes: &Notes) -> Result<ExitCode
     let report = ingest_with_bar(&OpenAlex, &[raw], &sample, &options, notes).await?;
     summarize(&report, notes);
 
-    // 3. The queries.
+    // 3. The study report over the synthetic corpus.
+    let report_dir = out.join("report");
+    let catalog = bibflow_engine::catalog::Catalog::builtin()?;
+    let summary = query_cmd::write_report_noted(
+        &synthetic,
+        &catalog,
+        &report_dir,
+        &SessionOptions::default(),
+        notes,
+    )
+    .await?;
     let mut stdout = std::io::BufWriter::new(std::io::stdout());
-    for (dataset, label, queries) in [
-        (&synthetic, "SYNTHETIC data", demo::SYNTHETIC_QUERIES),
-        (&sample, "real OpenAlex sample records", demo::REAL_QUERIES),
-    ] {
-        let (ctx, _) = open_dataset(dataset, &SessionOptions::default()).await?;
-        for (stem, title, sql) in queries {
-            writeln!(stdout, "\n## {title} ({label})").map_err(EngineError::Output)?;
-            // Run once; print and export the same batches.
-            let batches = ctx.sql(sql).await?.collect().await?;
-            write_result(
-                ctx.read_batches(batches.clone())?,
-                Format::Table,
-                &mut stdout,
-            )
-            .await?;
-            let path = results.join(format!("{stem}.csv"));
-            let mut f = std::fs::File::create(&path).map_err(|e| EngineError::io(&path, e))?;
-            write_result(ctx.read_batches(batches)?, Format::Csv, &mut f).await?;
-        }
+    let ctx = bibflow_engine::session::new_session(&SessionOptions::default())?;
+    for r in &summary.results {
+        let path = report_dir.join("data").join(format!("{}.parquet", r.id));
+        writeln!(
+            stdout,
+            "\n## {} (SYNTHETIC data; {} of {} rows, all in {})",
+            r.title,
+            r.rows.min(demo::ROWS_SHOWN),
+            r.rows,
+            path.display()
+        )
+        .map_err(EngineError::Output)?;
+        let df = ctx
+            .read_parquet(path.to_string_lossy().as_ref(), Default::default())
+            .await?
+            .limit(0, Some(demo::ROWS_SHOWN))?;
+        write_result(df, Format::Table, &mut stdout).await?;
+    }
+
+    // 4. A query over the real sample records.
+    let (ctx, _) = open_dataset(&sample, &SessionOptions::default()).await?;
+    for (stem, title, sql) in demo::REAL_QUERIES {
+        writeln!(stdout, "\n## {title} (real OpenAlex sample records)")
+            .map_err(EngineError::Output)?;
+        let batches = ctx.sql(sql).await?.collect().await?;
+        write_result(ctx.read_batches(batches.clone())?, Format::Table, &mut stdout).await?;
+        let path = results.join(format!("{stem}.csv"));
+        let mut f = std::fs::File::create(&path).map_err(|e| EngineError::io(&path, e))?;
+        write_result(ctx.read_batches(batches)?, Format::Csv, &mut f).await?;
     }
     stdout.flush().map_err(EngineError::Output)?;
     notes.say(format!(
-        "\ndemo finished in {:.1} s: SYNTHETIC corpus in {}, real sample in {}, query results (CSV) in {}",
+        "\ndemo finished in {:.1} s: SYNTHETIC corpus in {}, real sample in {}, \
+         the study report in {} (open it in a browser)",
         started.elapsed().as_secs_f64(),
         synthetic.display(),
         sample.display(),
-        results.display()
+        summary.index.display()
     ));
     Ok(ExitCode::SUCCESS)
 }

@@ -348,7 +348,12 @@ async fn run_demo(args: &crate::cli::DemoArgs, notes: &Notes) -> Result<ExitCode
         writeln!(stdout, "\n## {title} (real OpenAlex sample records)")
             .map_err(EngineError::Output)?;
         let batches = ctx.sql(sql).await?.collect().await?;
-        write_result(ctx.read_batches(batches.clone())?, Format::Table, &mut stdout).await?;
+        write_result(
+            ctx.read_batches(batches.clone())?,
+            Format::Table,
+            &mut stdout,
+        )
+        .await?;
         let path = results.join(format!("{stem}.csv"));
         let mut f = std::fs::File::create(&path).map_err(|e| EngineError::io(&path, e))?;
         write_result(ctx.read_batches(batches)?, Format::Csv, &mut f).await?;

@@ -25,10 +25,19 @@
 -- name = "full_weight"
 -- description = "1"
 WITH a AS (
+    -- The authorships are aggregated in two branches (OpenAlex ids >= 0, PubMed-only ids < 0) joined by
+    -- UNION ALL. The result is the same as one GROUP BY, but a UNION drops the "work_id is unique"
+    -- property that DataFusion 55 wrongly carries through UNNEST, which would let the optimizer drop a
+    -- later DISTINCT or GROUP BY over this view (tests/slt/bug_*.slt fail without it).
     SELECT work_id,
            array_agg(CASE WHEN cardinality(institution_countries) > 0 THEN institution_countries
                           ELSE affiliation_countries END) AS ac
-    FROM authorships GROUP BY work_id),
+    FROM authorships WHERE work_id >= 0 GROUP BY work_id
+    UNION ALL
+    SELECT work_id,
+           array_agg(CASE WHEN cardinality(institution_countries) > 0 THEN institution_countries
+                          ELSE affiliation_countries END) AS ac
+    FROM authorships WHERE work_id < 0 GROUP BY work_id),
 s AS (
     SELECT work_id, unnest(country_shares(ac, 'author')) AS s FROM a)
 SELECT work_id, s['country'] AS country, s['weight'] AS author_weight,

@@ -7,5 +7,6 @@ mod ingest_fixtures;
 mod ingest_pubmed;
 mod ingest_snapshot;
 mod link;
+mod report;
 mod slt;
 mod sql_cli;

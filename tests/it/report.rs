@@ -89,10 +89,10 @@ fn f(v: &serde_json::Value, key: &str) -> f64 {
         .unwrap_or_else(|| panic!("{key} is not a number in {v}"))
 }
 
-fn find<'a>(
-    rows: &'a [serde_json::Value],
+fn find(
+    rows: &[serde_json::Value],
     pred: impl Fn(&serde_json::Value) -> bool,
-) -> Vec<&'a serde_json::Value> {
+) -> Vec<&serde_json::Value> {
     rows.iter().filter(|r| pred(r)).collect()
 }
 

@@ -459,3 +459,26 @@ fn query_cli_lists_shows_runs_and_rejects() {
         bibflow_ok(&["query", "list", "--queries", q]).contains("works_in_year\tWorks of one year")
     );
 }
+
+#[test]
+fn example_notebook_runs_on_the_report() {
+    let fx = fixture();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new("python3")
+        .arg(root.join("tests/report/run_notebook.py"))
+        .arg(root.join("examples/study_report.ipynb"))
+        .env("BIBFLOW_REPORT", &fx.report)
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the notebook failed (needs pandas and pyarrow):\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("ran 6 code cells"), "{stdout}");
+    assert!(
+        stdout.contains("international / single-country MNCS"),
+        "{stdout}"
+    );
+}

@@ -508,6 +508,21 @@ mod tests {
     }
 
     #[test]
+    fn docs_list_every_query_and_view() {
+        let doc =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/queries.md"))
+                .unwrap();
+        let c = Catalog::builtin().unwrap();
+        for q in c.queries().chain(c.views()) {
+            assert!(
+                doc.contains(&format!("`{}`", q.name())),
+                "docs/queries.md does not mention `{}`",
+                q.name()
+            );
+        }
+    }
+
+    #[test]
     fn builtin_catalog_parses() {
         let c = Catalog::builtin().unwrap();
         assert!(c.queries().count() > 0);

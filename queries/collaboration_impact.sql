@@ -3,8 +3,8 @@
 -- description = """
 -- MCS, MNCS and PP(top 10%) of international and single-country papers (`work_collab`), over all
 -- papers (unit `all`) and per country (full counting: a paper counts for each of its countries), for
--- citable papers with a subfield (`work_impact`). Countries with fewer than `min_papers` papers of
--- either type are left out."""
+-- citable papers with a subfield (`work_impact`). A country is shown only with papers of both types,
+-- at least `min_papers` of each (a comparison needs both sides)."""
 -- finding = "4. International collaboration and impact"
 -- [[params]]
 -- name = "modality"

@@ -111,14 +111,7 @@ fn parse(text: &str) -> Vec<Record> {
                         (k.trim().to_owned(), v.trim().to_owned())
                     })
                     .collect();
-                let mut expected = Vec::new();
-                if i < lines.len() && lines[i].trim() == "----" {
-                    i += 1;
-                    while i < lines.len() && !lines[i].trim().is_empty() {
-                        expected.push(normalize(lines[i]));
-                        i += 1;
-                    }
-                }
+                let expected = expected_rows(&lines, &mut i);
                 records.push(Record::Saved {
                     name: name.to_owned(),
                     params,
@@ -128,14 +121,7 @@ fn parse(text: &str) -> Vec<Record> {
                 })
             }
             (Some("query"), _) => {
-                let mut expected = Vec::new();
-                if i < lines.len() && lines[i].trim() == "----" {
-                    i += 1;
-                    while i < lines.len() && !lines[i].trim().is_empty() {
-                        expected.push(normalize(lines[i]));
-                        i += 1;
-                    }
-                }
+                let expected = expected_rows(&lines, &mut i);
                 records.push(Record::Query {
                     sql,
                     sort: words.contains(&"rowsort"),
@@ -148,6 +134,36 @@ fn parse(text: &str) -> Vec<Record> {
         }
     }
     records
+}
+
+/// The expected rows after a `----` line at `*i`, if any; moves `*i` past them.
+fn expected_rows(lines: &[&str], i: &mut usize) -> Vec<String> {
+    let mut expected = Vec::new();
+    if *i < lines.len() && lines[*i].trim() == "----" {
+        *i += 1;
+        while *i < lines.len() && !lines[*i].trim().is_empty() {
+            expected.push(normalize(lines[*i]));
+            *i += 1;
+        }
+    }
+    expected
+}
+
+/// Compares a result with the expected rows; the difference as a message, or None.
+fn differs(batches: &[RecordBatch], expected: Vec<String>, sort: bool) -> Option<String> {
+    let mut actual = rows(batches);
+    let mut expected = expected;
+    if sort {
+        actual.sort();
+        expected.sort();
+    }
+    (actual != expected).then(|| {
+        format!(
+            "expected:\n    {}\n  actual:\n    {}",
+            expected.join("\n    "),
+            actual.join("\n    ")
+        )
+    })
 }
 
 fn normalize(line: &str) -> String {
@@ -228,17 +244,9 @@ async fn run_file(path: &Path) -> Vec<String> {
                 .await;
                 match result {
                     Ok(batches) => {
-                        let mut actual = rows(&batches);
-                        let mut expected = expected;
-                        if sort {
-                            actual.sort();
-                            expected.sort();
-                        }
-                        if actual != expected {
+                        if let Some(diff) = differs(&batches, expected, sort) {
                             failures.push(format!(
-                                "{name}:{line}: saved query {query} differs\n  expected:\n    {}\n  actual:\n    {}",
-                                expected.join("\n    "),
-                                actual.join("\n    ")
+                                "{name}:{line}: saved query {query} differs\n  {diff}"
                             ));
                         }
                     }
@@ -279,17 +287,9 @@ async fn run_file(path: &Path) -> Vec<String> {
                 };
                 match (result, error) {
                     (Ok(batches), None) => {
-                        let mut actual = rows(&batches);
-                        let mut expected = expected;
-                        if sort {
-                            actual.sort();
-                            expected.sort();
-                        }
-                        if actual != expected {
+                        if let Some(diff) = differs(&batches, expected, sort) {
                             failures.push(format!(
-                                "{name}:{line}: query result differs\n  query: {sql}\n  expected:\n    {}\n  actual:\n    {}",
-                                expected.join("\n    "),
-                                actual.join("\n    ")
+                                "{name}:{line}: query result differs\n  query: {sql}\n  {diff}"
                             ));
                         }
                     }

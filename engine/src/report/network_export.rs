@@ -3,12 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use arrow::array::{Array, AsArray};
-use arrow::compute::cast;
-use arrow::datatypes::{DataType, Float64Type};
 use arrow::record_batch::RecordBatch;
 
-use crate::error::{EngineError, Result};
+use crate::error::Result;
+use crate::report::chart::columns::Columns;
 use crate::report::chart::escape_xml;
 
 /// Nodes and undirected weighted edges.
@@ -34,40 +32,6 @@ pub struct EdgeColumns<'a> {
     pub strength: Option<&'a str>,
 }
 
-fn column<'b>(batch: &'b RecordBatch, name: &str) -> Result<&'b dyn Array> {
-    batch
-        .column_by_name(name)
-        .map(|c| c.as_ref())
-        .ok_or_else(|| {
-            let names: Vec<&str> = batch
-                .schema_ref()
-                .fields()
-                .iter()
-                .map(|f| f.name().as_str())
-                .collect();
-            EngineError::Usage(format!(
-                "network export: no column {name:?}; the result has {}",
-                names.join(", ")
-            ))
-        })
-}
-
-fn strings(batch: &RecordBatch, name: &str) -> Result<Vec<Option<String>>> {
-    let a = cast(column(batch, name)?, &DataType::Utf8)?;
-    let a = a.as_string::<i32>();
-    Ok((0..a.len())
-        .map(|i| (!a.is_null(i)).then(|| a.value(i).to_owned()))
-        .collect())
-}
-
-fn numbers(batch: &RecordBatch, name: &str) -> Result<Vec<Option<f64>>> {
-    let a = cast(column(batch, name)?, &DataType::Float64)?;
-    let a = a.as_primitive::<Float64Type>();
-    Ok((0..a.len())
-        .map(|i| (!a.is_null(i)).then(|| a.value(i)))
-        .collect())
-}
-
 impl Network {
     /// Reads an edge list; rows with a NULL end or weight are skipped, and a node's size is the
     /// largest size given for it (0 when no size column is named).
@@ -85,14 +49,23 @@ impl Network {
             }
             i
         };
-        for b in batches {
-            let src = strings(b, cols.source)?;
-            let dst = strings(b, cols.target)?;
-            let w = numbers(b, cols.weight)?;
-            let sa = cols.source_size.map(|c| numbers(b, c)).transpose()?;
-            let sb = cols.target_size.map(|c| numbers(b, c)).transpose()?;
-            let st = cols.strength.map(|c| numbers(b, c)).transpose()?;
-            for r in 0..b.num_rows() {
+        if let Some(c) = Columns::new(batches, "network export".into()) {
+            let src = c.labels("source", cols.source)?;
+            let dst = c.labels("target", cols.target)?;
+            let w = c.numbers("weight", cols.weight)?;
+            let sa = cols
+                .source_size
+                .map(|n| c.numbers("source_size", n))
+                .transpose()?;
+            let sb = cols
+                .target_size
+                .map(|n| c.numbers("target_size", n))
+                .transpose()?;
+            let st = cols
+                .strength
+                .map(|n| c.numbers("strength", n))
+                .transpose()?;
+            for r in 0..c.rows() {
                 let (Some(a), Some(t), Some(w)) = (&src[r], &dst[r], w[r]) else {
                     continue;
                 };
@@ -196,7 +169,7 @@ mod tests {
     use std::sync::Arc;
 
     use arrow::array::{Float64Array, Int64Array, StringArray};
-    use arrow::datatypes::{Field, Schema};
+    use arrow::datatypes::{DataType, Field, Schema};
 
     use super::*;
 

@@ -20,7 +20,7 @@
 //! ```
 
 mod bar;
-mod columns;
+pub(crate) mod columns;
 mod line;
 mod network;
 mod plot;

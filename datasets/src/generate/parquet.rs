@@ -255,7 +255,7 @@ pub(crate) fn position_tag(pos: usize, n: usize) -> &'static str {
     }
 }
 
-fn date32(d: chrono::NaiveDate) -> i32 {
+pub(crate) fn date32(d: chrono::NaiveDate) -> i32 {
     const EPOCH_DAYS_FROM_CE: i32 = 719_163;
     chrono::Datelike::num_days_from_ce(&d) - EPOCH_DAYS_FROM_CE
 }

@@ -38,6 +38,10 @@ pub struct Affiliation<'a> {
     pub institution_name: String,
     pub country: Option<&'a str>,
     pub country_index: Option<u8>,
+    /// The department named first in `raw`.
+    pub department: &'static str,
+    /// The institution's city; `None` when the country is unknown.
+    pub city: Option<&'a str>,
     pub raw: String,
 }
 
@@ -45,7 +49,10 @@ pub struct Affiliation<'a> {
 #[derive(Debug, Clone)]
 pub struct Author<'a> {
     pub author_id: i64,
+    /// `"{initial}. {surname}"`.
     pub name: String,
+    pub initial: char,
+    pub surname: &'a str,
     pub orcid: Option<String>,
     pub is_corresponding: bool,
     pub affiliations: Vec<Affiliation<'a>>,
@@ -312,6 +319,18 @@ pub fn synthesize(model: &Model, index: u64) -> SynthWork<'_> {
     let is_retracted = rng.chance(0.0005);
 
     let authors = authors(model, &core, year, &mut rng);
+    if is_retracted {
+        // NLM marks retracted articles with this publication type.
+        publication_types.push(("Retracted Publication", Some("D016441")));
+    }
+    // Extra publication types (drawn last, so the draws above do not depend on them).
+    if work_type == "article" || work_type == "review" {
+        for t in &pt.extra {
+            if t.since <= year && rng.chance(t.share) {
+                publication_types.push((&t.name, Some(&t.ui)));
+            }
+        }
+    }
 
     // Citations received, per year: Poisson with the rate the citing side realises on average.
     let a = core.g * model.lognormal_factor(&core);
@@ -466,15 +485,15 @@ fn authors<'m>(model: &'m Model, core: &Core, year: i32, rng: &mut Rng) -> Vec<A
         let author_id = AUTHOR_ID_BASE + ci * 10_000_000 + local;
         let h = super::rng::mix(&[author_id as u64]);
         let surnames = &s.countries[country.unwrap_or(0) as usize].surnames;
-        let name = format!(
-            "{}. {}",
-            INITIALS[(h % INITIALS.len() as u64) as usize] as char,
-            surnames[((h >> 16) % surnames.len() as u64) as usize]
-        );
+        let initial = INITIALS[(h % INITIALS.len() as u64) as usize] as char;
+        let surname = surnames[((h >> 16) % surnames.len() as u64) as usize].as_str();
+        let name = format!("{initial}. {surname}");
         let orcid = ((h >> 40) as f64 / (1u64 << 24) as f64 <= orcid_share).then(|| orcid_of(h));
         out.push(Author {
             author_id,
             name,
+            initial,
+            surname,
             orcid,
             is_corresponding: pos + 1 == n,
             affiliations,
@@ -485,13 +504,15 @@ fn authors<'m>(model: &'m Model, core: &Core, year: i32, rng: &mut Rng) -> Vec<A
 
 fn affiliation<'m>(model: &'m Model, country: Option<u8>, rng: &mut Rng) -> Affiliation<'m> {
     let s = &model.scenario;
-    let dept = pick(rng, DEPARTMENTS);
+    let dept = *pick(rng, DEPARTMENTS);
     let Some(c) = country else {
         return Affiliation {
             institution_id: None,
             institution_name: String::new(),
             country: None,
             country_index: None,
+            department: dept,
+            city: None,
             raw: format!("Department of {dept}"),
         };
     };
@@ -512,6 +533,8 @@ fn affiliation<'m>(model: &'m Model, country: Option<u8>, rng: &mut Rng) -> Affi
         institution_name: name,
         country: Some(def.code.as_str()),
         country_index: Some(c),
+        department: dept,
+        city: Some(city.as_str()),
     }
 }
 

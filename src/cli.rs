@@ -41,7 +41,8 @@ pub enum Command {
     /// Run the main job on built-in data: generate the study-size SYNTHETIC corpus, ingest the bundled
     /// real OpenAlex records, and run study queries over both.
     Demo(DemoArgs),
-    /// Generate a seeded SYNTHETIC corpus (cell and gene therapy scenario by default).
+    /// Generate a seeded SYNTHETIC corpus (cell and gene therapy scenario by default): a Parquet
+    /// dataset, or raw OpenAlex / PubMed files that `bibflow ingest` reads.
     Generate(GenerateArgs),
 }
 
@@ -51,6 +52,9 @@ pub enum GenerateFormat {
     Parquet,
     /// An OpenAlex snapshot (`data/works/updated_date=*/part_*.gz`) for `bibflow ingest openalex`.
     OpenalexJsonl,
+    /// PubMed baseline files (`pubmed26nNNNN.xml.gz`, 10,000 `PubmedArticle` records each) for
+    /// `bibflow ingest pubmed`.
+    PubmedXml,
 }
 
 #[derive(Debug, Args)]

@@ -372,7 +372,7 @@ async fn run_demo(args: &crate::cli::DemoArgs, notes: &Notes) -> Result<ExitCode
 
 fn run_generate(args: GenerateArgs, notes: &Notes) -> Result<ExitCode> {
     use bibflow_datasets::generate::{
-        GenerateOptions, Scenario, generate_openalex_jsonl, generate_parquet,
+        GenerateOptions, Scenario, generate_openalex_jsonl, generate_parquet, generate_pubmed_xml,
     };
     use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -399,6 +399,9 @@ fn run_generate(args: GenerateArgs, notes: &Notes) -> Result<ExitCode> {
             GenerateFormat::Parquet => generate_parquet(&opts, &args.out, &progress).map(Some),
             GenerateFormat::OpenalexJsonl => {
                 generate_openalex_jsonl(&opts, &args.out, &progress).map(|()| None)
+            }
+            GenerateFormat::PubmedXml => {
+                generate_pubmed_xml(&opts, &args.out, &progress).map(|()| None)
             }
         }
     };

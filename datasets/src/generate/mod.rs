@@ -3,7 +3,8 @@
 //! [`generate_parquet`] writes a canonical dataset folder directly (every table, plus a
 //! `manifest.json` with `synthetic: true`); [`generate_openalex_jsonl`] writes the same works as
 //! an OpenAlex snapshot (`works/updated_date=YYYY-MM-DD/part_NNN.gz` and its `manifest`) that
-//! `bibflow ingest openalex` reads. What is generated is driven by a [`Scenario`]; the default,
+//! `bibflow ingest openalex` reads; [`generate_pubmed_xml`] writes them as PubMed baseline files
+//! (`pubmed26nNNNN.xml.gz`) that `bibflow ingest pubmed` reads. What is generated is driven by a [`Scenario`]; the default,
 //! [`Scenario::cgt`], mimics the cell and gene therapy study (see `docs/scenario.md`).
 //!
 //! Determinism: every work draws from streams seeded by (seed, work index) alone, works are
@@ -26,6 +27,7 @@
 mod model;
 mod openalex;
 mod parquet;
+mod pubmed;
 mod rng;
 mod scenario;
 mod work;
@@ -40,6 +42,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 pub use model::{Core, Model};
 pub use openalex::generate_openalex_jsonl;
 pub use parquet::generate_parquet;
+pub use pubmed::{PUBMED_FILE_RECORDS, generate_pubmed_xml};
 pub use rng::{Cumulative, Permutation, Rng, SplitMix64};
 pub use scenario::{CGT_TOML, Curve, Scenario};
 pub use work::{PMID_BASE, SynthWork, WORK_ID_BASE, synthesize};

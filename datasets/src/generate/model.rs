@@ -60,6 +60,9 @@ pub struct Model {
     intl_by_country_year: Vec<f64>,
     partner_by_country_year: Vec<Cumulative>,
     g_max: f64,
+    /// A lower bound of every work's `g / g_max`: a candidate drawn below it is accepted without
+    /// computing its core (the same decision, since `g >= g_min`).
+    accept_floor: f64,
     perms: Vec<Permutation>,
     /// Sum of the attractiveness of the works of each year (exact, from a pre-pass).
     pub attract_sum: Vec<f64>,
@@ -136,6 +139,22 @@ impl Model {
         let max_modality = s.modalities.iter().map(|m| m.impact).fold(0.0, f64::max);
         let max_country = s.countries.iter().map(|c| c.impact).fold(0.0, f64::max);
         let g_max = max_modality * s.citations.international_multiplier.max(1.0) * max_country;
+        let min_modality = s
+            .modalities
+            .iter()
+            .map(|m| m.impact)
+            .fold(f64::MAX, f64::min);
+        let min_country = s.countries.iter().map(|c| c.impact).fold(1.0, f64::min);
+        // Slightly below the exact bound: a mean of impacts may round an ulp under the smallest.
+        let g_min = min_modality
+            * min_country
+            * s.citations.international_multiplier.min(1.0)
+            * (1.0 - 1e-9);
+        let accept_floor = if g_max > 0.0 {
+            (g_min / g_max).max(0.0)
+        } else {
+            0.0
+        };
         let perms = (0..years)
             .map(|y| Permutation::new(counts[y], mix(&[seed, 0x7065_726d, y as u64])))
             .collect();
@@ -160,6 +179,7 @@ impl Model {
             intl_by_country_year,
             partner_by_country_year,
             g_max,
+            accept_floor,
             perms,
             attract_sum: vec![0.0; years],
             rate: vec![0.0; years * years],
@@ -232,9 +252,13 @@ impl Model {
 
     /// The core of work `index`: drawn from its own stream only.
     pub fn core(&self, index: u64) -> Core {
+        self.core_in(index, self.year_idx_of(index))
+    }
+
+    /// [`Model::core`] of a work whose year is known.
+    fn core_in(&self, index: u64, year_idx: usize) -> Core {
         let s = &self.scenario;
         let mut rng = Rng::new(&[self.seed, index, STREAM_CORE]);
-        let year_idx = self.year_idx_of(index);
         let modality = self.modality_by_year[year_idx].sample(&mut rng);
         let mut countries = [0u8; MAX_COUNTRIES];
         let mut n = 0;
@@ -330,8 +354,9 @@ impl Model {
             let u = norm_cdf(sigma + rng.normal());
             let rank = ((u * n as f64) as u64).min(n - 1);
             pick = self.year_start[y] + self.perms[y].backward(rank);
-            let g = self.core(pick).g;
-            if rng.chance(g / self.g_max) {
+            // Accept with probability g / g_max (one uniform draw, as `rng.chance`).
+            let u = rng.f64();
+            if u < self.accept_floor || u < self.core_in(pick, y).g / self.g_max {
                 break;
             }
         }

@@ -158,7 +158,7 @@ pub(crate) fn append_work(w: &SynthWork<'_>, out: &mut TableBuilders) {
     t.domain_id.append_value(primary.domain.0);
     t.domain_name.append_value(&primary.domain.1);
     t.authors_count.append_value(w.authors.len() as i32);
-    t.countries_count.append_value(w.countries().len() as i32);
+    t.countries_count.append_value(distinct_countries(w) as i32);
     t.is_retracted.append_value(w.is_retracted);
     t.is_paratext.append_value(false);
     t.updated_date.append_value(w.updated_micros);
@@ -189,8 +189,13 @@ pub(crate) fn append_work(w: &SynthWork<'_>, out: &mut TableBuilders) {
         }
         a.institution_ids.append(true);
         a.institution_countries.append(true);
-        for c in au.countries() {
-            a.countries.values().append_value(c);
+        // The author's distinct countries in affiliation order (as `Author::countries`).
+        for (k, af) in au.affiliations.iter().enumerate() {
+            if let Some(c) = af.country
+                && !au.affiliations[..k].iter().any(|x| x.country == Some(c))
+            {
+                a.countries.values().append_value(c);
+            }
         }
         a.countries.append(true);
     }
@@ -244,6 +249,18 @@ pub(crate) fn append_work(w: &SynthWork<'_>, out: &mut TableBuilders) {
     }
 }
 
+/// Distinct countries over the work's authors (as `SynthWork::countries().len()`), without
+/// allocating.
+fn distinct_countries(w: &SynthWork<'_>) -> u32 {
+    let mut seen = [0u64; 4];
+    for af in w.authors.iter().flat_map(|a| &a.affiliations) {
+        if let Some(i) = af.country_index {
+            seen[usize::from(i >> 6)] |= 1 << (i & 63);
+        }
+    }
+    seen.iter().map(|b| b.count_ones()).sum()
+}
+
 /// OpenAlex's `first` / `middle` / `last`.
 pub(crate) fn position_tag(pos: usize, n: usize) -> &'static str {
     if pos == 0 {
@@ -255,7 +272,7 @@ pub(crate) fn position_tag(pos: usize, n: usize) -> &'static str {
     }
 }
 
-fn date32(d: chrono::NaiveDate) -> i32 {
+pub(crate) fn date32(d: chrono::NaiveDate) -> i32 {
     const EPOCH_DAYS_FROM_CE: i32 = 719_163;
     chrono::Datelike::num_days_from_ce(&d) - EPOCH_DAYS_FROM_CE
 }

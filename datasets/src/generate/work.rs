@@ -38,6 +38,10 @@ pub struct Affiliation<'a> {
     pub institution_name: String,
     pub country: Option<&'a str>,
     pub country_index: Option<u8>,
+    /// The department named first in `raw`.
+    pub department: &'static str,
+    /// The institution's city; `None` when the country is unknown.
+    pub city: Option<&'a str>,
     pub raw: String,
 }
 
@@ -45,7 +49,10 @@ pub struct Affiliation<'a> {
 #[derive(Debug, Clone)]
 pub struct Author<'a> {
     pub author_id: i64,
+    /// `"{initial}. {surname}"`.
     pub name: String,
+    pub initial: char,
+    pub surname: &'a str,
     pub orcid: Option<String>,
     pub is_corresponding: bool,
     pub affiliations: Vec<Affiliation<'a>>,
@@ -213,35 +220,42 @@ pub fn synthesize(model: &Model, index: u64) -> SynthWork<'_> {
     // Text.
     let phrase = pick(&mut rng, &m.phrases).as_str();
     let context = pick(&mut rng, &m.contexts).as_str();
+    // Strings are concatenated into exact-size buffers: `format!` was a fifth of the
+    // generator's instructions.
+    let capital = cap(phrase);
     let title = match (work_type, clinical) {
-        ("review", _) => format!(
-            "{}: current evidence and perspectives in {context}",
-            cap(phrase)
-        ),
-        (_, true) => format!(
-            "{} of {phrase} in patients with {context}: {}",
-            pick(
+        ("review", _) => cat(&[&capital, ": current evidence and perspectives in ", context]),
+        (_, true) => {
+            let outcome = pick(
                 &mut rng,
                 &[
                     "Safety and efficacy",
                     "Long-term outcomes",
                     "Feasibility",
-                    "Response and toxicity"
-                ]
-            ),
-            pick(
+                    "Response and toxicity",
+                ],
+            );
+            let design = pick(
                 &mut rng,
                 &[
                     "a phase I trial",
                     "a phase II study",
                     "a multicenter trial",
-                    "a prospective cohort study"
-                ]
-            ),
-        ),
-        _ => format!(
-            "{} {phrase} in {context}",
-            pick(
+                    "a prospective cohort study",
+                ],
+            );
+            cat(&[
+                outcome,
+                " of ",
+                phrase,
+                " in patients with ",
+                context,
+                ": ",
+                design,
+            ])
+        }
+        _ => {
+            let lead = pick(
                 &mut rng,
                 &[
                     "Mechanisms of",
@@ -249,24 +263,37 @@ pub fn synthesize(model: &Model, index: u64) -> SynthWork<'_> {
                     "A novel approach to",
                     "Optimizing",
                     "Characterization of",
-                    "Advances in"
-                ]
-            ),
-        ),
+                    "Advances in",
+                ],
+            );
+            cat(&[lead, " ", phrase, " in ", context])
+        }
     };
+    let mut digits = Digits::default();
+    let patients;
     let subjects = if clinical {
-        format!("{} patients", 8 + rng.below(300))
+        patients = cat(&[digits.of(8 + rng.below(300)), " patients"]);
+        patients.as_str()
     } else if animals {
-        "a mouse model".to_string()
+        "a mouse model"
     } else {
-        "primary human cells".to_string()
+        "primary human cells"
     };
-    let mut abstract_text = format!(
-        "Background: {} has been studied in {context}. Methods: we examined {phrase} in {subjects}. \
-         Results: outcomes improved in {}% of cases. Conclusions: {phrase} warrants further study.",
-        cap(phrase),
-        20 + rng.below(70),
-    );
+    let mut abstract_text = cat(&[
+        "Background: ",
+        &capital,
+        " has been studied in ",
+        context,
+        ". Methods: we examined ",
+        phrase,
+        " in ",
+        subjects,
+        ". Results: outcomes improved in ",
+        digits.of(20 + rng.below(70)),
+        "% of cases. Conclusions: ",
+        phrase,
+        " warrants further study.",
+    ]);
     if rng.chance(m.mention_noise_share) && s.modalities.len() > 1 {
         let other = loop {
             let o = pick(&mut rng, &s.modalities);
@@ -274,10 +301,13 @@ pub fn synthesize(model: &Model, index: u64) -> SynthWork<'_> {
                 break o;
             }
         };
-        abstract_text.push_str(&format!(
-            " Unlike {}, this work does not address that approach.",
-            pick(&mut rng, &other.phrases)
-        ));
+        for part in [
+            " Unlike ",
+            pick(&mut rng, &other.phrases).as_str(),
+            ", this work does not address that approach.",
+        ] {
+            abstract_text.push_str(part);
+        }
     }
 
     // Topics: the primary from the modality's list, sometimes one or two more.
@@ -312,6 +342,18 @@ pub fn synthesize(model: &Model, index: u64) -> SynthWork<'_> {
     let is_retracted = rng.chance(0.0005);
 
     let authors = authors(model, &core, year, &mut rng);
+    if is_retracted {
+        // NLM marks retracted articles with this publication type.
+        publication_types.push(("Retracted Publication", Some("D016441")));
+    }
+    // Extra publication types (drawn last, so the draws above do not depend on them).
+    if work_type == "article" || work_type == "review" {
+        for t in &pt.extra {
+            if t.since <= year && rng.chance(t.share) {
+                publication_types.push((&t.name, Some(&t.ui)));
+            }
+        }
+    }
 
     // Citations received, per year: Poisson with the rate the citing side realises on average.
     let a = core.g * model.lognormal_factor(&core);
@@ -350,7 +392,7 @@ pub fn synthesize(model: &Model, index: u64) -> SynthWork<'_> {
         core,
         work_id: WORK_ID_BASE + index as i64,
         pmid: PMID_BASE + index as i64,
-        doi: format!("10.5555/bibflow-synthetic.{index}"),
+        doi: cat(&["10.5555/bibflow-synthetic.", Digits::default().of(index)]),
         year,
         date,
         modality: m,
@@ -466,15 +508,18 @@ fn authors<'m>(model: &'m Model, core: &Core, year: i32, rng: &mut Rng) -> Vec<A
         let author_id = AUTHOR_ID_BASE + ci * 10_000_000 + local;
         let h = super::rng::mix(&[author_id as u64]);
         let surnames = &s.countries[country.unwrap_or(0) as usize].surnames;
-        let name = format!(
-            "{}. {}",
-            INITIALS[(h % INITIALS.len() as u64) as usize] as char,
-            surnames[((h >> 16) % surnames.len() as u64) as usize]
-        );
+        let initial = INITIALS[(h % INITIALS.len() as u64) as usize] as char;
+        let surname = surnames[((h >> 16) % surnames.len() as u64) as usize].as_str();
+        let mut name = String::with_capacity(3 + surname.len());
+        name.push(initial);
+        name.push_str(". ");
+        name.push_str(surname);
         let orcid = ((h >> 40) as f64 / (1u64 << 24) as f64 <= orcid_share).then(|| orcid_of(h));
         out.push(Author {
             author_id,
             name,
+            initial,
+            surname,
             orcid,
             is_corresponding: pos + 1 == n,
             affiliations,
@@ -485,14 +530,16 @@ fn authors<'m>(model: &'m Model, core: &Core, year: i32, rng: &mut Rng) -> Vec<A
 
 fn affiliation<'m>(model: &'m Model, country: Option<u8>, rng: &mut Rng) -> Affiliation<'m> {
     let s = &model.scenario;
-    let dept = pick(rng, DEPARTMENTS);
+    let dept = *pick(rng, DEPARTMENTS);
     let Some(c) = country else {
         return Affiliation {
             institution_id: None,
             institution_name: String::new(),
             country: None,
             country_index: None,
-            raw: format!("Department of {dept}"),
+            department: dept,
+            city: None,
+            raw: cat(&["Department of ", dept]),
         };
     };
     let def = &s.countries[c as usize];
@@ -502,24 +549,46 @@ fn affiliation<'m>(model: &'m Model, country: Option<u8>, rng: &mut Rng) -> Affi
     let kind = INSTITUTION_KINDS[(local / def.cities.len()) % INSTITUTION_KINDS.len()];
     let series = local / (def.cities.len() * INSTITUTION_KINDS.len());
     let name = if series == 0 {
-        format!("{city} {kind}")
+        cat(&[city, " ", kind])
     } else {
-        format!("{city} {kind} {}", series + 1)
+        cat(&[
+            city,
+            " ",
+            kind,
+            " ",
+            Digits::default().of(series as u64 + 1),
+        ])
     };
     Affiliation {
         institution_id: Some(INSTITUTION_ID_BASE + i64::from(c) * 100_000 + local as i64),
-        raw: format!("Department of {dept}, {name}, {city}, {}", def.name),
+        raw: cat(&[
+            "Department of ",
+            dept,
+            ", ",
+            &name,
+            ", ",
+            city,
+            ", ",
+            &def.name,
+        ]),
         institution_name: name,
         country: Some(def.code.as_str()),
         country_index: Some(c),
+        department: dept,
+        city: Some(city.as_str()),
     }
 }
 
 /// A well-formed ORCID iD (ISO 7064 11-2 check digit) from a hash.
 fn orcid_of(h: u64) -> String {
-    let base = format!("0000{:011}", h % 100_000_000_000);
+    let mut base = [b'0'; 15];
+    let mut v = h % 100_000_000_000;
+    for b in base[4..].iter_mut().rev() {
+        *b = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
     let mut total = 0;
-    for b in base.bytes() {
+    for &b in &base {
         total = (total + u32::from(b - b'0')) * 2;
     }
     let check = (12 - total % 11) % 11;
@@ -528,11 +597,41 @@ fn orcid_of(h: u64) -> String {
     } else {
         char::from_digit(check, 10).expect("a digit")
     };
-    format!(
-        "{}-{}-{}-{}{check}",
-        &base[0..4],
-        &base[4..8],
-        &base[8..12],
-        &base[12..15]
-    )
+    let mut out = String::with_capacity(19);
+    for (i, &b) in base.iter().enumerate() {
+        if i > 0 && i % 4 == 0 {
+            out.push('-');
+        }
+        out.push(char::from(b));
+    }
+    out.push(check);
+    out
+}
+
+/// The concatenation of `parts`, allocated once.
+fn cat(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        out.push_str(p);
+    }
+    out
+}
+
+/// Decimal digits of a number, without `format!`.
+#[derive(Default)]
+struct Digits([u8; 20]);
+
+impl Digits {
+    fn of(&mut self, mut n: u64) -> &str {
+        let mut i = self.0.len();
+        loop {
+            i -= 1;
+            self.0[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        std::str::from_utf8(&self.0[i..]).expect("ASCII digits")
+    }
 }

@@ -73,7 +73,7 @@ def duckdb_child(dataset, out_json, export_dir):
     times = {}
     results = {}
     t0 = time.perf_counter()
-    con = duckdb.connect()
+    con = duckdb.connect(config={"enable_progress_bar": False})
     for stmt in setup:
         con.execute(stmt)
     for name, sql in views:
@@ -83,7 +83,7 @@ def duckdb_child(dataset, out_json, export_dir):
     views_s = time.perf_counter() - t0
     for rid, sql in queries:
         t = time.perf_counter()
-        results[rid] = con.execute(sql).fetch_arrow_table()
+        results[rid] = con.sql(sql).to_arrow_table()
         times[rid] = time.perf_counter() - t
     total = time.perf_counter() - t0
     con.close()

@@ -73,7 +73,8 @@ def duckdb_child(dataset, out_json, export_dir):
     times = {}
     results = {}
     t0 = time.perf_counter()
-    con = duckdb.connect(config={"enable_progress_bar": False})
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     for stmt in setup:
         con.execute(stmt)
     for name, sql in views:

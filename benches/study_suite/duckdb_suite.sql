@@ -560,7 +560,7 @@ SELECT modality, concat(start, '-', least(start + 35 - 1, 2023)) AS period,
 FROM c LEFT JOIN countries n ON upper(trim(c.country)) = n.code
 ORDER BY modality, start, papers_fractional DESC, c.country;
 
--- country_output-modality-msc
+-- country_output-modality_msc
 WITH wm AS (
     SELECT DISTINCT work_id, modality AS modality, 1989 + 35 * ((year - 1989) // 35) AS start
     FROM work_modality
@@ -596,7 +596,7 @@ GROUP BY modality, country
 HAVING sum(w) >= 50.0
 ORDER BY papers DESC, country;
 
--- country_impact-modality-msc-min_papers-100
+-- country_impact-min_papers_100-modality_msc
 WITH wm AS (
     SELECT DISTINCT work_id, modality AS modality
     FROM work_modality
@@ -633,7 +633,7 @@ FROM s
 WHERE list_contains(['US', 'CN', 'JP', 'DE', 'GB', 'KR'], country)
 ORDER BY modality, country, year;
 
--- country_trends-modality-hsct
+-- country_trends-modality_hsct
 WITH wm AS (
     SELECT DISTINCT work_id, modality AS modality, year
     FROM work_modality
@@ -673,7 +673,7 @@ SELECT 'MSC' AS modality, 'CN' AS challenger,
        max(CASE WHEN year = last THEN b END) AS leader_last_year
 FROM f;
 
--- country_overtake-modality-all
+-- country_overtake-modality_all
 WITH wm AS (
     SELECT DISTINCT work_id, year
     FROM work_modality
@@ -743,7 +743,7 @@ GROUP BY u.unit
 HAVING count(*) >= 100
 ORDER BY papers DESC, u.unit;
 
--- international_collaboration-level-region-min_papers-0
+-- international_collaboration-level_region-min_papers_0
 WITH wm AS (
     SELECT DISTINCT work_id FROM work_modality
     WHERE year BETWEEN 1989 AND 2023),
@@ -785,7 +785,7 @@ CROSS JOIN total
 WHERE l.links >= 20.0
 ORDER BY l.links DESC, l.a, l.b;
 
--- collaboration_network-level-region-min_links-1
+-- collaboration_network-level_region-min_links_1
 WITH wm AS (
     SELECT DISTINCT work_id FROM work_modality
     WHERE year BETWEEN 1989 AND 2023),
@@ -858,7 +858,7 @@ JOIN totals ON mine.modality = totals.modality
 LEFT JOIN best ON mine.modality = best.modality
 ORDER BY CASE WHEN mine.modality = 'all' THEN 0 ELSE 1 END, mine.modality;
 
--- country_profile-country-cn
+-- country_profile-country_cn
 WITH mm AS (
     SELECT DISTINCT work_id, modality FROM work_modality
     WHERE year BETWEEN 1989 AND 2023

@@ -35,6 +35,7 @@ c AS (
     FROM works w
     LEFT JOIN m ON w.work_id = m.work_id
     LEFT JOIN p ON w.work_id = p.work_id)
+-- No `WHERE cardinality(mods) > 0`: unnesting an empty list gives no row already, and the filter
+-- made DataFusion evaluate modalities() twice.
 SELECT work_id, year, type, unnest(mods) AS modality, stage
 FROM c
-WHERE cardinality(mods) > 0

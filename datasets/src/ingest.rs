@@ -157,6 +157,8 @@ pub struct FileContext<'a> {
     pub file_index: usize,
     pub builders: TableBuilders,
     pub stats: RecordCounts,
+    /// Threads a reader may use for this file (besides its own): cores not busy with other files.
+    pub spare_threads: usize,
     source: &'static str,
     staging: &'a Path,
     progress: &'a Progress,
@@ -185,6 +187,7 @@ impl<'a> FileContext<'a> {
         file_index: usize,
         staging: &'a Path,
         progress: &'a Progress,
+        spare_threads: usize,
     ) -> Self {
         let snapshot_days = file
             .snapshot_date
@@ -196,6 +199,7 @@ impl<'a> FileContext<'a> {
             file_index,
             builders: TableBuilders::default(),
             stats: RecordCounts::default(),
+            spare_threads,
             source,
             staging,
             progress,
@@ -460,6 +464,8 @@ pub fn stage(
     let results: Mutex<Vec<Option<FileOutcome>>> = Mutex::new(vec![None; inputs.files.len()]);
     let first_error: Mutex<Option<DatasetError>> = Mutex::new(None);
     let threads = options.threads.max(1).min(inputs.files.len());
+    // Fewer files than threads: the cores left over go to reading inside each file.
+    let spare_threads = (options.threads.max(1) / threads).max(1);
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| {
@@ -468,7 +474,8 @@ pub fn stage(
                     let Some(file) = inputs.files.get(i) else {
                         break;
                     };
-                    let mut ctx = FileContext::new(source.name(), file, i, staging, progress);
+                    let mut ctx =
+                        FileContext::new(source.name(), file, i, staging, progress, spare_threads);
                     let outcome = source.read_file(&mut ctx).and_then(|_| ctx.close());
                     match outcome {
                         Ok(r) => {

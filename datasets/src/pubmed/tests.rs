@@ -298,3 +298,69 @@ fn a_record_without_pmid_is_rejected() {
     assert_eq!(report.totals.rejected, 1);
     assert!(rejects[0]["reason"].as_str().unwrap().contains("no PMID"));
 }
+
+/// Every file under `dir`, relative path -> bytes.
+fn tree(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().display().to_string();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_output_does_not_depend_on_the_number_of_parser_threads() {
+    // Many chunks, with a broken record, a duplicate and a deletion in different chunks.
+    let mut text = String::from("<?xml version=\"1.0\"?>\n<PubmedArticleSet>\n");
+    for i in 1..=1500u32 {
+        let title = format!("<ArticleTitle>title {i}</ArticleTitle><Language>eng</Language>");
+        let rec = match i {
+            300 => article(i, "<ArticleTitle>broken</ArticleTitl>"),
+            900 => article(17, &title),
+            1200 => "<DeleteCitation><PMID>5</PMID></DeleteCitation>".to_string(),
+            _ => article(i, &title),
+        };
+        text.push_str(&rec);
+        text.push('\n');
+    }
+    text.push_str("</PubmedArticleSet>\n");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("many.xml");
+    std::fs::write(&path, &text).unwrap();
+    let inputs = Inputs {
+        files: vec![InputFile {
+            path: path.clone(),
+            size: text.len() as u64,
+            snapshot_date: None,
+        }],
+        ..Inputs::default()
+    };
+    let mut trees = Vec::new();
+    for threads in [1, 3, 8] {
+        let staging = dir.path().join(format!("staging-{threads}"));
+        let report = stage(
+            &PubMed,
+            &inputs,
+            &staging,
+            &StageOptions { threads },
+            &Progress::default(),
+        )
+        .unwrap();
+        let c = report.totals;
+        assert_eq!((c.read, c.ingested, c.rejected), (1499, 1497, 2));
+        assert_eq!(report.files[0].deletions, 1);
+        trees.push(tree(&staging));
+    }
+    assert!(trees[0].len() > 3, "{:?}", trees[0].keys());
+    assert_eq!(trees[0], trees[1]);
+    assert_eq!(trees[0], trees[2]);
+}

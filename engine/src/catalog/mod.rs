@@ -35,7 +35,7 @@ use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 
 use crate::error::{EngineError, Result};
 use header::Header;
-use params::{Bindings, ParamValue};
+use params::Bindings;
 
 mod builtin {
     include!(concat!(env!("OUT_DIR"), "/builtin_queries.rs"));
@@ -324,11 +324,6 @@ impl SavedQuery {
         };
         Ok(ctx.execute_logical_plan(plan).await?)
     }
-
-    /// The value bound to `name`, if the query has that parameter.
-    pub fn bound<'a>(&self, bindings: &'a Bindings, name: &str) -> Option<&'a ParamValue> {
-        bindings.0.get(name)
-    }
 }
 
 enum Raw {
@@ -366,6 +361,7 @@ fn identifiers(sql: &str) -> BTreeSet<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use params::ParamValue;
 
     const Q: &str = "-- name = \"q\"\n-- title = \"T\"\n-- description = \"d\"\n\
         -- [[params]]\n-- name = \"n\"\n-- type = \"int\"\n-- default = 3\n-- min = 1\n-- description = \"\"\n\

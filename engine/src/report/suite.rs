@@ -143,20 +143,13 @@ pub async fn write_report(
     for (q, u, id) in suite(catalog) {
         let bindings = q.bind_toml(&u.params)?;
         let t = Instant::now();
-        let batches = q.dataframe(&ctx, &bindings).await?.collect().await?;
+        let df = q.dataframe(&ctx, &bindings).await?;
+        // The planned schema, so an empty result still gets its columns in the files.
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await?;
         let elapsed_ms = t.elapsed().as_millis();
         query_ms += elapsed_ms;
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-        let schema = match batches.first() {
-            Some(b) => b.schema(),
-            None => Arc::new(
-                q.dataframe(&ctx, &bindings)
-                    .await?
-                    .schema()
-                    .as_arrow()
-                    .clone(),
-            ),
-        };
 
         let mut files = Vec::new();
         for (label, format, ext) in [
@@ -224,7 +217,9 @@ pub async fn write_report(
         dataset: dataset.display().to_string(),
         synthetic,
         manifest_json,
-        generated_at: chrono_free_now(),
+        generated_at: chrono::Utc::now()
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string(),
         sections,
         notes: vec![
             format!(
@@ -340,32 +335,6 @@ fn export_network(
     Ok(files)
 }
 
-/// UTC now as `YYYY-MM-DD HH:MM:SS UTC` (the engine has no date crate).
-fn chrono_free_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,9 +365,7 @@ mod tests {
     }
 
     #[test]
-    fn dates() {
-        let now = chrono_free_now();
-        assert!(now.starts_with("20") && now.ends_with(" UTC"), "{now}");
+    fn slugs() {
         assert_eq!(slug("modality-ex vivo GT"), "modality_ex_vivo_gt");
     }
 }

@@ -87,6 +87,36 @@ pub(crate) fn coerce_bool_arg(t: &DataType) -> Option<DataType> {
     }
 }
 
+/// Coerces the arguments `(codes, mode [, keep_hk_mo])` shared by the counting functions whose
+/// first argument `coerce_first` accepts; errors quote `usage`.
+pub(crate) fn coerce_codes_mode_keep(
+    function: &str,
+    usage: &str,
+    arg_types: &[DataType],
+    coerce_first: fn(&DataType) -> Option<DataType>,
+) -> Result<Vec<DataType>> {
+    if !(2..=3).contains(&arg_types.len()) {
+        return plan_err!("{function}: {usage}, got {} arguments", arg_types.len());
+    }
+    let Some(first) = coerce_first(&arg_types[0]) else {
+        return plan_err!(
+            "{function}: {usage}; the first argument is {}",
+            arg_types[0]
+        );
+    };
+    let Some(mode) = coerce_string_arg(&arg_types[1]) else {
+        return plan_err!("{function}: {usage}; the mode is {}", arg_types[1]);
+    };
+    let mut out = vec![first, mode];
+    if let Some(t) = arg_types.get(2) {
+        let Some(keep) = coerce_bool_arg(t) else {
+            return plan_err!("{function}: {usage}; keep_hk_mo is {t}");
+        };
+        out.push(keep);
+    }
+    Ok(out)
+}
+
 /// Reads a constant string argument (a mode) at execution time.
 pub(crate) fn constant_str<'a>(
     function: &str,

@@ -6,7 +6,7 @@ use arrow::array::builder::NullBufferBuilder;
 use arrow::array::{Array, ArrayRef, Float64Array, ListArray, StringBuilder, StructArray};
 use arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Field, FieldRef, Fields};
-use datafusion::common::{exec_err, plan_err};
+use datafusion::common::exec_err;
 use datafusion::error::Result;
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature,
@@ -15,8 +15,8 @@ use datafusion::logical_expr::{
 
 use super::common::{
     CountryScratch, DOC_SECTION, as_code_list, bad_mode, check_mode_at_planning, code_at,
-    coerce_bool_arg, coerce_code_list, coerce_string_arg, constant_keep_hk_mo, constant_mode,
-    from_array, row_range, to_array,
+    coerce_code_list, coerce_codes_mode_keep, constant_keep_hk_mo, constant_mode, from_array,
+    row_range, to_array,
 };
 
 const NAME: &str = "country_pairs";
@@ -136,23 +136,7 @@ impl ScalarUDFImpl for CountryPairs {
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         let usage =
             "expected country_pairs(countries List<Utf8>, mode Utf8 [, keep_hk_mo Boolean])";
-        if !(2..=3).contains(&arg_types.len()) {
-            return plan_err!("{NAME}: {usage}, got {} arguments", arg_types.len());
-        }
-        let Some(list) = coerce_code_list(&arg_types[0]) else {
-            return plan_err!("{NAME}: {usage}; the first argument is {}", arg_types[0]);
-        };
-        let Some(mode) = coerce_string_arg(&arg_types[1]) else {
-            return plan_err!("{NAME}: {usage}; the mode is {}", arg_types[1]);
-        };
-        let mut out = vec![list, mode];
-        if let Some(t) = arg_types.get(2) {
-            let Some(keep) = coerce_bool_arg(t) else {
-                return plan_err!("{NAME}: {usage}; keep_hk_mo is {t}");
-            };
-            out.push(keep);
-        }
-        Ok(out)
+        coerce_codes_mode_keep(NAME, usage, arg_types, coerce_code_list)
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {

@@ -15,7 +15,9 @@ fn sql_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../queries");
+    // Read at run time: a build script binary compiled in another checkout must not point there.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest).join("../queries");
     let root = root.canonicalize().expect("queries/ beside engine/");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut out =

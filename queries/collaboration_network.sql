@@ -79,34 +79,40 @@
 -- params = { level = "region", min_links = 1.0 }
 -- chart = { kind = "network", source = "a", target = "b", weight = "links", title = "Region collaboration network (full counting)" }
 -- exports = ["graphml", "gexf", "vosviewer"]
-WITH wm AS (
-    SELECT DISTINCT work_id FROM work_modality
-    WHERE ($modality = 'all' OR modality = $modality)
-      AND year BETWEEN $first_year AND $last_year),
-u AS (
-    SELECT DISTINCT c.work_id,
-           CASE WHEN $level = 'region' THEN coalesce(country_region(c.country), 'Unknown region')
-                ELSE c.country END AS unit
-    FROM wm JOIN work_country c ON wm.work_id = c.work_id),
-k AS (
-    SELECT work_id, count(*) AS k FROM u GROUP BY work_id),
-n AS (
-    SELECT unit, count(*) AS papers FROM u GROUP BY unit),
+
+-- One pass over the papers: each paper's distinct units as a list, unnested twice into all its
+-- ordered pairs (a, b). Rows a = b count the papers of a unit, rows a < b are the links. (A
+-- self-join of the paper-unit rows would make DataFusion recompute them once per reference.)
+WITH u AS (
+    SELECT DISTINCT work_id,
+           CASE WHEN $level = 'region' THEN coalesce(country_region(country), 'Unknown region')
+                ELSE country END AS unit
+    FROM work_country
+    WHERE work_id IN (SELECT work_id FROM work_modality
+                      WHERE ($modality = 'all' OR modality = $modality)
+                        AND year BETWEEN $first_year AND $last_year)),
+g AS (
+    SELECT work_id, array_agg(unit) AS units FROM u GROUP BY work_id),
+p AS (
+    SELECT a, unnest(units) AS b, k
+    FROM (SELECT unnest(units) AS a, units, cardinality(units) AS k FROM g)),
+agg AS (
+    SELECT a, b,
+           sum(CASE WHEN a = b THEN 1.0
+                    WHEN $counting = 'fractional' THEN 1.0 / (k - 1)
+                    ELSE 1.0 END) AS v
+    FROM p WHERE a <= b GROUP BY a, b),
+w AS (
+    SELECT a, b, v AS links,
+           max(CASE WHEN a = b THEN v END) OVER (PARTITION BY a) AS papers_a,
+           max(CASE WHEN a = b THEN v END) OVER (PARTITION BY b) AS papers_b
+    FROM agg),
 total AS (
-    SELECT count(*) AS n FROM k),
-l AS (
-    SELECT x.unit AS a, y.unit AS b,
-           sum(CASE WHEN $counting = 'fractional' THEN 1.0 / (k.k - 1) ELSE 1.0 END) AS links
-    FROM u x
-    JOIN u y ON x.work_id = y.work_id AND x.unit < y.unit
-    JOIN k ON x.work_id = k.work_id
-    GROUP BY x.unit, y.unit)
-SELECT l.a, l.b, l.links, na.papers AS papers_a, nb.papers AS papers_b,
-       l.links / (CAST(na.papers AS DOUBLE) * nb.papers) AS association_strength,
-       total.n * l.links / (CAST(na.papers AS DOUBLE) * nb.papers) AS relative_strength
-FROM l
-JOIN n na ON l.a = na.unit
-JOIN n nb ON l.b = nb.unit
-CROSS JOIN total
-WHERE l.links >= $min_links
-ORDER BY l.links DESC, l.a, l.b
+    SELECT count(*) AS n FROM g)
+SELECT w.a, w.b, w.links,
+       CAST(w.papers_a AS BIGINT) AS papers_a, CAST(w.papers_b AS BIGINT) AS papers_b,
+       w.links / (w.papers_a * w.papers_b) AS association_strength,
+       total.n * w.links / (w.papers_a * w.papers_b) AS relative_strength
+FROM w CROSS JOIN total
+WHERE w.a < w.b AND w.links >= $min_links
+ORDER BY w.links DESC, w.a, w.b

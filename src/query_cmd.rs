@@ -129,6 +129,13 @@ pub async fn write_report_noted(
         ))
     })
     .await?;
+    for (view, ms) in &summary.view_times {
+        notes.say(format!(
+            "  view {:<39} {:>21.3} s",
+            view,
+            *ms as f64 / 1000.0
+        ));
+    }
     notes.say(format!(
         "suite: {:.3} s (shared views {:.3} s, {} results){}",
         summary.suite_ms as f64 / 1000.0,

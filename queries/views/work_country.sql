@@ -38,10 +38,16 @@ WITH a AS (
            array_agg(CASE WHEN cardinality(institution_countries) > 0 THEN institution_countries
                           ELSE affiliation_countries END) AS ac
     FROM authorships WHERE work_id < 0 GROUP BY work_id),
+-- The author and country weights come from two country_shares() lists unnested side by side: both
+-- are sorted by country and hold the same countries; only the author list has a last entry with a
+-- NULL country (the dropped share), which the WHERE removes. (1 / count(*) OVER (PARTITION BY
+-- work_id) would give the same country weight but needs a sort.)
 s AS (
-    SELECT work_id, unnest(country_shares(ac, 'author')) AS s FROM a)
+    SELECT work_id, unnest(country_shares(ac, 'author')) AS s,
+           unnest(country_shares(ac, 'country')) AS t
+    FROM a)
 SELECT work_id, s['country'] AS country, s['weight'] AS author_weight,
-       1.0 / count(*) OVER (PARTITION BY work_id) AS country_weight,
+       t['weight'] AS country_weight,
        1.0 AS full_weight
 FROM s
 WHERE s['country'] IS NOT NULL

@@ -159,32 +159,38 @@ impl Catalog {
 
     /// Views sorted so that each comes after the views it reads.
     pub fn views_in_order(&self) -> Result<Vec<&SavedQuery>> {
+        Ok(self.views_in_waves()?.into_iter().flatten().collect())
+    }
+
+    /// Views in waves: every view of a wave reads only views of earlier waves, so the views of
+    /// one wave can be computed at the same time.
+    pub fn views_in_waves(&self) -> Result<Vec<Vec<&SavedQuery>>> {
         let names: BTreeSet<&str> = self.views.iter().map(|v| v.header.name.as_str()).collect();
         let mut done: BTreeSet<&str> = BTreeSet::new();
-        let mut order = Vec::new();
-        while order.len() < self.views.len() {
-            let before = order.len();
-            for v in &self.views {
-                let name = v.header.name.as_str();
-                if done.contains(name) {
-                    continue;
-                }
-                let deps = identifiers(&v.sql);
-                if deps
-                    .iter()
-                    .all(|d| d == name || !names.contains(d.as_str()) || done.contains(d.as_str()))
-                {
-                    done.insert(name);
-                    order.push(v);
-                }
-            }
-            if order.len() == before {
+        let mut waves: Vec<Vec<&SavedQuery>> = Vec::new();
+        let mut placed = 0;
+        while placed < self.views.len() {
+            let wave: Vec<&SavedQuery> = self
+                .views
+                .iter()
+                .filter(|v| !done.contains(v.header.name.as_str()))
+                .filter(|v| {
+                    let name = v.header.name.as_str();
+                    identifiers(&v.sql).iter().all(|d| {
+                        d == name || !names.contains(d.as_str()) || done.contains(d.as_str())
+                    })
+                })
+                .collect();
+            if wave.is_empty() {
                 return Err(EngineError::Usage(
                     "the built-in views read each other in a cycle".into(),
                 ));
             }
+            placed += wave.len();
+            done.extend(wave.iter().map(|v| v.header.name.as_str()));
+            waves.push(wave);
         }
-        Ok(order)
+        Ok(waves)
     }
 }
 

@@ -106,30 +106,48 @@ pub(crate) struct Words {
 }
 
 impl Words {
-    /// Tokenizes `raw`, replacing the previous contents.
+    /// Tokenizes `raw`, replacing the previous contents. ASCII bytes (nearly all of a title or
+    /// abstract) take a byte-level path; other characters are decoded one by one.
     pub(crate) fn tokenize(&mut self, raw: &str) {
         self.text.clear();
         self.words.clear();
         let mut phrase = 0u32;
         let mut start: Option<usize> = None;
-        for c in raw.chars() {
-            if c.is_alphanumeric() {
-                if start.is_none() {
-                    start = Some(self.text.len());
+        let bytes = raw.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            let ends = if b.is_ascii() {
+                i += 1;
+                if b.is_ascii_alphanumeric() {
+                    if start.is_none() {
+                        start = Some(self.text.len());
+                    }
+                    self.text.push(char::from(b.to_ascii_lowercase()));
+                    continue;
                 }
-                if c.is_ascii() {
-                    self.text.push(c.to_ascii_lowercase());
-                } else if c == 'æ' || c == 'Æ' {
-                    self.text.push_str("ae");
-                } else {
-                    self.text.extend(c.to_lowercase());
+                ends_phrase(char::from(b))
+            } else {
+                // A non-ASCII character starts here: `i` is on a char boundary.
+                let c = raw[i..].chars().next().unwrap_or(char::REPLACEMENT_CHARACTER);
+                i += c.len_utf8();
+                if c.is_alphanumeric() {
+                    if start.is_none() {
+                        start = Some(self.text.len());
+                    }
+                    if c == 'æ' || c == 'Æ' {
+                        self.text.push_str("ae");
+                    } else {
+                        self.text.extend(c.to_lowercase());
+                    }
+                    continue;
                 }
-                continue;
-            }
+                ends_phrase(c)
+            };
             if let Some(s) = start.take() {
                 self.push(s, phrase);
             }
-            if ends_phrase(c) {
+            if ends {
                 phrase += 1;
             }
         }

@@ -5,8 +5,10 @@
 //! Parsed rules are cached by their text, so a query that passes its own rules parses them once,
 //! not once per batch.
 
-use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
+
+// hashbrown with a fast hasher: the word lookups are the hot loop of `modalities()`.
+use datafusion::common::HashMap;
 
 use super::common::{Words, name_key};
 
@@ -89,6 +91,9 @@ pub(crate) struct Rules {
     first_prefix: HashMap<String, Vec<usize>>,
     /// The distinct lengths of the keys of `first_prefix`, ascending.
     prefix_lens: Vec<usize>,
+    /// A bit per [`pair_key`] (first two bytes of a word) that can start a term: most words of an
+    /// abstract are skipped with one look-up here instead of several hash look-ups.
+    first_pairs: Vec<u64>,
     gene_therapy: Option<usize>,
     ex_vivo: Option<usize>,
     in_vivo: Option<usize>,
@@ -131,16 +136,24 @@ fn parse_term(term: &str) -> Result<Vec<Vec<Alt>>, String> {
     Ok(words)
 }
 
+/// The first two bytes of a (non-empty) word as one number; a one-byte word has 0 as its second.
+fn pair_key(word: &[u8]) -> usize {
+    let first = word.first().copied().unwrap_or(0);
+    let second = word.get(1).copied().unwrap_or(0);
+    usize::from(first) << 8 | usize::from(second)
+}
+
 impl Rules {
     /// Parses rules text; errors name the line.
     pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let mut rules = Rules {
             labels: Vec::new(),
-            mesh: HashMap::new(),
+            mesh: HashMap::default(),
             terms: Vec::new(),
-            first_exact: HashMap::new(),
-            first_prefix: HashMap::new(),
+            first_exact: HashMap::default(),
+            first_prefix: HashMap::default(),
             prefix_lens: Vec::new(),
+            first_pairs: vec![0; (1 << 16) / 64],
             gene_therapy: None,
             ex_vivo: None,
             in_vivo: None,
@@ -228,6 +241,19 @@ impl Rules {
         lens.sort_unstable();
         lens.dedup();
         rules.prefix_lens = lens;
+        let mut pairs = std::mem::take(&mut rules.first_pairs);
+        let mut mark = |k: usize| pairs[k / 64] |= 1 << (k % 64);
+        for w in rules.first_exact.keys() {
+            mark(pair_key(w.as_bytes()));
+        }
+        for w in rules.first_prefix.keys() {
+            match w.as_bytes() {
+                // A one-byte prefix: every word starting with that byte.
+                [b] => (0..256).for_each(|second| mark(usize::from(*b) << 8 | second)),
+                bytes => mark(pair_key(bytes)),
+            }
+        }
+        rules.first_pairs = pairs;
         Ok(rules)
     }
 
@@ -260,6 +286,10 @@ impl Rules {
         words.tokenize(text);
         for i in 0..words.words.len() {
             let w = words.word(i);
+            let k = pair_key(w.as_bytes());
+            if self.first_pairs[k / 64] & (1 << (k % 64)) == 0 {
+                continue;
+            }
             if let Some(ids) = self.first_exact.get(w) {
                 self.try_terms(ids, words, i, flags);
             }

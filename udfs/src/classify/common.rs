@@ -129,7 +129,10 @@ impl Words {
                 ends_phrase(char::from(b))
             } else {
                 // A non-ASCII character starts here: `i` is on a char boundary.
-                let c = raw[i..].chars().next().unwrap_or(char::REPLACEMENT_CHARACTER);
+                let c = raw[i..]
+                    .chars()
+                    .next()
+                    .unwrap_or(char::REPLACEMENT_CHARACTER);
                 i += c.len_utf8();
                 if c.is_alphanumeric() {
                     if start.is_none() {

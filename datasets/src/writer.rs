@@ -11,7 +11,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use crate::error::{DatasetError, Result};
-use crate::schema::{TABLE_COUNT, TABLES};
+use crate::schema::{TABLE_COUNT, TABLES, Table};
 
 /// Rows per Parquet row group: big enough for fast scans, small enough to bound writer memory.
 pub const ROW_GROUP_ROWS: usize = 512 * 1024;
@@ -42,6 +42,15 @@ pub struct ParquetFile {
 impl ParquetFile {
     /// Creates the file (and its folder).
     pub fn create(path: &Path, schema: SchemaRef) -> Result<Self> {
+        Self::create_with(path, schema, writer_properties())
+    }
+
+    /// [`ParquetFile::create`] with other writer properties.
+    pub fn create_with(
+        path: &Path,
+        schema: SchemaRef,
+        properties: WriterProperties,
+    ) -> Result<Self> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| DatasetError::write(dir, e))?;
         }
@@ -49,7 +58,7 @@ impl ParquetFile {
         let writer = ArrowWriter::try_new(
             BufWriter::with_capacity(1 << 20, file),
             schema,
-            Some(writer_properties()),
+            Some(properties),
         )
         .map_err(|source| DatasetError::Parquet {
             path: path.to_path_buf(),
@@ -94,6 +103,7 @@ pub struct PartWriter {
     partition: String,
     files: [Option<ParquetFile>; TABLE_COUNT],
     rows: [u64; TABLE_COUNT],
+    properties: fn(Table) -> WriterProperties,
 }
 
 impl PartWriter {
@@ -105,7 +115,14 @@ impl PartWriter {
             partition,
             files: Default::default(),
             rows: [0; TABLE_COUNT],
+            properties: |_| writer_properties(),
         }
+    }
+
+    /// Writes each table with `properties(table)` instead of [`writer_properties`].
+    pub fn with_properties(mut self, properties: fn(Table) -> WriterProperties) -> Self {
+        self.properties = properties;
+        self
     }
 
     /// Writes one batch per table (empty ones are skipped).
@@ -121,7 +138,11 @@ impl PartWriter {
                     .join(table.name())
                     .join(&self.partition)
                     .join(&self.file_name);
-                self.files[i] = Some(ParquetFile::create(&path, table.schema())?);
+                self.files[i] = Some(ParquetFile::create_with(
+                    &path,
+                    table.schema(),
+                    (self.properties)(*table),
+                )?);
             }
             let file = self.files[i].as_mut().expect("opened above");
             file.write(batch)?;

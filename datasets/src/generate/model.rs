@@ -63,6 +63,9 @@ pub struct Model {
     /// A lower bound of every work's `g / g_max`: a candidate drawn below it is accepted without
     /// computing its core (the same decision, since `g >= g_min`).
     accept_floor: f64,
+    /// Per modality: bounds of `g / g_max` over its works, so that most candidates are accepted
+    /// or rejected after their first draw or two (see [`Model::accepts`]).
+    accept_bounds: Vec<(f64, f64)>,
     perms: Vec<Permutation>,
     /// Sum of the attractiveness of the works of each year (exact, from a pre-pass).
     pub attract_sum: Vec<f64>,
@@ -155,6 +158,22 @@ impl Model {
         } else {
             0.0
         };
+        // Bounds of g / g_max per modality, a little wide on both sides: a mean of impacts may
+        // round an ulp beyond the extreme impact.
+        let accept_bounds = s
+            .modalities
+            .iter()
+            .map(|m| {
+                if !(g_max > 0.0 && m.impact >= 0.0 && min_country >= 0.0) {
+                    // No bounds: every candidate takes the exact path.
+                    return (0.0, f64::INFINITY);
+                }
+                let intl = s.citations.international_multiplier;
+                let lo = (m.impact * min_country.min(1.0) * intl.min(1.0) / g_max) * (1.0 - 1e-9);
+                let hi = (m.impact * max_country.max(1.0) * intl.max(1.0) / g_max) * (1.0 + 1e-9);
+                (lo.max(0.0), hi)
+            })
+            .collect();
         let perms = (0..years)
             .map(|y| Permutation::new(counts[y], mix(&[seed, 0x7065_726d, y as u64])))
             .collect();
@@ -180,6 +199,7 @@ impl Model {
             partner_by_country_year,
             g_max,
             accept_floor,
+            accept_bounds,
             perms,
             attract_sum: vec![0.0; years],
             rate: vec![0.0; years * years],
@@ -305,6 +325,34 @@ impl Model {
         }
     }
 
+    /// `u < core_in(index, year_idx).g / g_max`, drawing no more of the work's core stream than
+    /// the decision needs: after the modality when `u` is outside the modality's bounds of
+    /// `g / g_max`, after the lead country for a domestic paper. The same decision as computing
+    /// the whole core (the draws are the same, in the same order; `g` is computed the same way).
+    fn accepts(&self, index: u64, year_idx: usize, u: f64) -> bool {
+        let s = &self.scenario;
+        let mut rng = Rng::new(&[self.seed, index, STREAM_CORE]);
+        let modality = self.modality_by_year[year_idx].sample(&mut rng);
+        let (lo, hi) = self.accept_bounds[modality];
+        if u < lo {
+            return true;
+        }
+        if u >= hi {
+            return false;
+        }
+        let impact = s.modalities[modality].impact;
+        if rng.chance(s.team.unknown_countries_share) {
+            return u < impact / self.g_max;
+        }
+        let lead = self.lead_by_modality_year[modality * self.years + year_idx].sample(&mut rng);
+        let at = lead * self.years + year_idx;
+        if !rng.chance(self.intl_by_country_year[at]) {
+            // As in `core_in` with one country: the mean of one impact is that impact.
+            return u < impact * s.countries[lead].impact / self.g_max;
+        }
+        u < self.core_in(index, year_idx).g / self.g_max
+    }
+
     /// The log-normal part of a work's attractiveness, fixed by its rank in its year under a
     /// keyed permutation: the ranks' values are the strata of a log-normal (mean e^(sigma^2/2)),
     /// so that sampling a rank from the size-biased normal picks works proportionally to it.
@@ -356,7 +404,7 @@ impl Model {
             pick = self.year_start[y] + self.perms[y].backward(rank);
             // Accept with probability g / g_max (one uniform draw, as `rng.chance`).
             let u = rng.f64();
-            if u < self.accept_floor || u < self.core_in(pick, y).g / self.g_max {
+            if u < self.accept_floor || self.accepts(pick, y, u) {
                 break;
             }
         }
@@ -376,4 +424,27 @@ fn affinity(s: &Scenario, a: &str, b: &str) -> f64 {
             (x.regions[0] == a && x.regions[1] == b) || (x.regions[0] == b && x.regions[1] == a)
         })
         .map_or(1.0, |x| x.weight)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn early_acceptance_decides_as_the_whole_core() {
+        let model = Model::new(&Scenario::cgt(), 5, 30_000, 2).unwrap();
+        let mut rng = Rng::new(&[9]);
+        let mut early = 0;
+        for i in 0..30_000 {
+            let y = model.year_idx_of(i);
+            let p = model.core_in(i, y).g / model.g_max;
+            let (lo, hi) = model.accept_bounds[model.core_in(i, y).modality];
+            assert!(lo <= p && p < hi, "{lo} {p} {hi}");
+            for u in [rng.f64(), rng.f64(), p, p.next_down(), p.next_up(), lo, hi] {
+                assert_eq!(model.accepts(i, y, u), u < p, "work {i}, u {u}, p {p}");
+                early += usize::from(u < lo || u >= hi);
+            }
+        }
+        assert!(early > 10_000, "{early}");
+    }
 }

@@ -9,8 +9,12 @@ use crate::builders::TableBuilders;
 use crate::error::Result;
 use crate::ingest::RecordCounts;
 use crate::manifest::{InputEntry, Manifest, TableEntry};
+use crate::schema::Table;
 use crate::schema::{SCHEMA_VERSION, TABLE_COUNT, TABLES};
-use crate::writer::{ParquetFile, PartWriter};
+use crate::writer::{ParquetFile, PartWriter, writer_properties};
+use ::parquet::basic::Encoding;
+use ::parquet::file::properties::WriterProperties;
+use ::parquet::schema::types::ColumnPath;
 
 /// Works appended before the builders are flushed to the part files (bounds memory).
 const FLUSH_WORKS: u64 = 5_000;
@@ -26,7 +30,8 @@ pub fn generate_parquet(
     let tmp = staging_dir(out)?;
     let blocks = opts.works.div_ceil(BLOCK_WORKS);
     let rows = run_blocks(blocks, opts.threads, |b| {
-        let mut part = PartWriter::new(&tmp, String::new(), format!("part-{b:05}.parquet"));
+        let mut part = PartWriter::new(&tmp, String::new(), format!("part-{b:05}.parquet"))
+            .with_properties(generated_properties);
         let mut builders = TableBuilders::default();
         let end = ((b + 1) * BLOCK_WORKS).min(opts.works);
         let mut pending = 0;
@@ -60,6 +65,35 @@ pub fn generate_parquet(
     manifest.write(&tmp)?;
     publish(&tmp, out)?;
     Ok(manifest)
+}
+
+/// Writer properties of the generated tables: the canonical ones (zstd 1, page statistics),
+/// except that columns where a dictionary only costs time are written without one (profiled:
+/// dictionary interning was about a tenth of the generator's time). The `work_id` columns (sorted)
+/// and `works`' other ids use DELTA_BINARY_PACKED, as does `referenced_work_id` (sorted within a
+/// work); `doi`, `title`, `abstract`, `author_id` and `orcid` are nearly unique per file. At 100k
+/// works this makes the dataset 18% smaller. Ingest keeps [`writer_properties`] unchanged.
+fn generated_properties(table: Table) -> WriterProperties {
+    let mut b = writer_properties().into_builder();
+    let delta: &[&str] = match table {
+        Table::Works => &["work_id", "openalex_id", "pmid", "pmcid"],
+        Table::WorkReferences => &["work_id", "referenced_work_id"],
+        _ => &["work_id"],
+    };
+    for c in delta {
+        b = b
+            .set_column_dictionary_enabled(ColumnPath::from(*c), false)
+            .set_column_encoding(ColumnPath::from(*c), Encoding::DELTA_BINARY_PACKED);
+    }
+    let plain: &[&str] = match table {
+        Table::Works => &["doi", "title", "abstract"],
+        Table::Authorships => &["author_id", "orcid"],
+        _ => &[],
+    };
+    for c in plain {
+        b = b.set_column_dictionary_enabled(ColumnPath::from(*c), false);
+    }
+    b.build()
 }
 
 pub(crate) fn manifest(

@@ -507,3 +507,102 @@ fn pubmed_affiliations_resolve_to_the_generators_country() {
     assert!(share > 0.97, "{report}");
     assert_eq!(none_wrong, 0, "{report}");
 }
+
+/// Process CPU time (user + system, all threads) in seconds, from `/proc/self/stat`.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // Fields 14 and 15 of the stat line (utime, stime) are 11 and 12 after the ')'.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Timing harness for the generator, not a test: phase by phase on one thread, plus a hash of the
+/// files (to check that a speed-up keeps the output). Run with
+/// `BIBFLOW_GEN_WORKS=200000 cargo test --workspace --locked generate_timing -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn generate_timing() {
+    let works = std::env::var("BIBFLOW_GEN_WORKS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000u64);
+    let opts = GenerateOptions {
+        works,
+        seed: 1,
+        threads: 1,
+        scenario: Scenario::cgt(),
+    };
+    let phase = |name: &str, f: &mut dyn FnMut()| {
+        let (c, t) = (cpu_seconds(), std::time::Instant::now());
+        f();
+        eprintln!(
+            "{name:<28} cpu {:7.2} s  wall {:7.2} s",
+            cpu_seconds() - c,
+            t.elapsed().as_secs_f64()
+        );
+    };
+    let mut model = None;
+    phase("model (pre-pass)", &mut || {
+        model = Some(opts.model().unwrap())
+    });
+    let model = model.unwrap();
+    let mut refs = 0usize;
+    phase("synthesize", &mut || {
+        for i in 0..works {
+            refs += synthesize(&model, i).references.len();
+        }
+    });
+    phase("synthesize + append", &mut || {
+        let mut b = crate::builders::TableBuilders::default();
+        for i in 0..works {
+            super::parquet::append_work(&synthesize(&model, i), &mut b);
+            if (i + 1) % 5_000 == 0 {
+                b.finish().unwrap();
+            }
+        }
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ds");
+    phase("generate_parquet (all)", &mut || {
+        generate_parquet(&opts, &out, &AtomicU64::new(0)).unwrap();
+    });
+    let h = hashes(&out);
+    let size: u64 = walk_size(&out);
+    let mut all = Sha256::new();
+    for (k, v) in &h {
+        all.update(k.as_bytes());
+        all.update(v.as_bytes());
+    }
+    eprintln!(
+        "works {works}, references {refs}, files {}, {:.1} MB, hash {:x}",
+        h.len(),
+        size as f64 / 1e6,
+        all.finalize()
+    );
+    let mut tables: BTreeMap<String, u64> = BTreeMap::new();
+    for e in std::fs::read_dir(&out).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            tables.insert(
+                p.file_name().unwrap().to_string_lossy().into(),
+                walk_size(&p),
+            );
+        }
+    }
+    eprintln!("{tables:?}");
+}
+
+fn walk_size(dir: &Path) -> u64 {
+    let mut total = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        total += if p.is_dir() {
+            walk_size(&p)
+        } else {
+            std::fs::metadata(&p).unwrap().len()
+        };
+    }
+    total
+}

@@ -522,8 +522,8 @@ fn cpu_seconds() -> f64 {
 /// files (to check that a speed-up keeps the output). Run with
 /// `BIBFLOW_GEN_WORKS=200000 cargo test --workspace --locked generate_timing -- --ignored --nocapture`.
 #[test]
-#[ignore]
-// A timing harness run by hand (`--ignored --nocapture`): printing its figures is its purpose.
+#[ignore = "a timing harness run by hand; it asserts nothing and speed belongs in benches/, not in tests"]
+// Printing its figures is its purpose.
 #[allow(clippy::print_stderr)]
 fn generate_timing() {
     let works = std::env::var("BIBFLOW_GEN_WORKS")

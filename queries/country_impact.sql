@@ -67,10 +67,14 @@
 -- params = { modality = "MSC", min_papers = 100.0 }
 -- chart = { kind = "bar", x = "country", y = "pp_top10", title = "PP(top 10%) in MSC therapy, countries with P >= 100", limit = 15, percent = true }
 WITH wm AS (
-    SELECT DISTINCT work_id, CASE WHEN $modality = 'all' THEN 'all' ELSE modality END AS modality
-    FROM work_modality
-    WHERE ($modality = 'all' OR modality = $modality)
-      AND year BETWEEN $first_year AND $last_year),
+    -- One row per paper: DISTINCT over the paper's own columns only, the label added after it. A
+    -- constant in a DISTINCT or GROUP BY key ('all', or the modality the WHERE fixes) sends
+    -- DataFusion 55 into its partially-ordered aggregation, several times slower (docs/queries.md).
+    SELECT work_id, $modality AS modality
+    FROM (SELECT DISTINCT work_id
+          FROM work_modality
+          WHERE ($modality = 'all' OR modality = $modality)
+            AND year BETWEEN $first_year AND $last_year) d),
 x AS (
     SELECT wm.modality, c.country,
            CASE $counting WHEN 'full' THEN c.full_weight

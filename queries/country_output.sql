@@ -72,12 +72,15 @@
 -- params = { modality = "MSC" }
 -- chart = { kind = "bar", x = "country", y = "papers_fractional", title = "MSC papers by country, 1989-2023 (fractional)", limit = 15, y_label = "papers" }
 WITH wm AS (
-    SELECT DISTINCT work_id,
-           CASE WHEN $modality = 'all' THEN 'all' ELSE modality END AS modality,
+    -- One row per paper: DISTINCT over the paper's own columns only, the label added after it. A
+    -- constant in a DISTINCT or GROUP BY key ('all', or the modality the WHERE fixes) sends
+    -- DataFusion 55 into its partially-ordered aggregation, several times slower (docs/queries.md).
+    SELECT work_id, $modality AS modality,
            $first_year + $period_years * ((year - $first_year) / $period_years) AS start
-    FROM work_modality
-    WHERE ($modality = 'all' OR modality = $modality)
-      AND year BETWEEN $first_year AND $last_year),
+    FROM (SELECT DISTINCT work_id, year
+          FROM work_modality
+          WHERE ($modality = 'all' OR modality = $modality)
+            AND year BETWEEN $first_year AND $last_year) d),
 c AS (
     SELECT wm.modality, wm.start, c.country,
            sum(c.full_weight) AS papers_full,

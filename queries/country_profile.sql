@@ -77,8 +77,11 @@ WITH mm AS (
     SELECT DISTINCT work_id, modality FROM work_modality
     WHERE year BETWEEN $first_year AND $last_year
     UNION ALL
-    SELECT DISTINCT work_id, 'all' AS modality FROM work_modality
-    WHERE year BETWEEN $first_year AND $last_year),
+    -- 'all' is added after the DISTINCT: a constant in a DISTINCT key sends DataFusion 55 into its
+    -- partially-ordered aggregation, several times slower (docs/queries.md).
+    SELECT work_id, 'all' AS modality
+    FROM (SELECT DISTINCT work_id FROM work_modality
+          WHERE year BETWEEN $first_year AND $last_year) d),
 x AS (
     SELECT mm.modality, c.country,
            CASE WHEN $fractional = 'country' THEN c.country_weight ELSE c.author_weight END AS w,

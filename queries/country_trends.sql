@@ -61,10 +61,14 @@
 -- params = { modality = "HSCT" }
 -- chart = { kind = "line", x = "year", y = "share", series = "country", title = "Share of HSCT papers per year (fractional counting)", percent = true }
 WITH wm AS (
-    SELECT DISTINCT work_id, CASE WHEN $modality = 'all' THEN 'all' ELSE modality END AS modality, year
-    FROM work_modality
-    WHERE ($modality = 'all' OR modality = $modality)
-      AND year BETWEEN $first_year AND $last_year),
+    -- One row per paper: DISTINCT over the paper's own columns only, the label added after it. A
+    -- constant in a DISTINCT or GROUP BY key ('all', or the modality the WHERE fixes) sends
+    -- DataFusion 55 into its partially-ordered aggregation, several times slower (docs/queries.md).
+    SELECT work_id, $modality AS modality, year
+    FROM (SELECT DISTINCT work_id, year
+          FROM work_modality
+          WHERE ($modality = 'all' OR modality = $modality)
+            AND year BETWEEN $first_year AND $last_year) d),
 c AS (
     SELECT wm.modality, wm.year, c.country,
            sum(CASE WHEN $fractional = 'country' THEN c.country_weight ELSE c.author_weight END) AS papers

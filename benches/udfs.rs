@@ -18,7 +18,9 @@
 //! per-variant `count(*)` and `sum(v)` are written to `<corpus>/datafusion-results.json` so the
 //! DuckDB script can check its own results against them.
 
+#[path = "udfs/cases.rs"]
 mod cases;
+#[path = "udfs/data.rs"]
 mod data;
 
 use std::time::{Duration, Instant};
@@ -106,6 +108,13 @@ fn main() {
         None,
     ))
     .expect("register works");
+    rt.block_on(bibflow_engine::session::register_parquet_folder(
+        &ctx,
+        "countries",
+        &dir.join("countries"),
+        None,
+    ))
+    .expect("register countries");
 
     let all = cases::parse(cases::CASES_SQL);
     let selected: Vec<_> = all

@@ -1,17 +1,18 @@
 -- The UDF benchmark cases (issue 5), read by benches/udfs.rs (DataFusion) and
 -- benches/udfs_duckdb.py (DuckDB).
 --
--- Format: `-- case: NAME` starts a case; `-- keys: a, b` names the columns that identify a result
--- row; `-- variant: NAME` starts a query. The variant `udf` uses bibflow's functions; every other
--- variant (`plain`, `plain_*`) is the same indicator in plain SQL (window functions, UNNEST,
+-- Format: `-- case: NAME` starts a case; `-- keys: a, b?` names the columns that identify a result
+-- row (`?`: the column can be NULL, a NULL key matches a NULL key); `-- variant: NAME` starts a
+-- query. The variant `udf` uses bibflow's functions; every other variant (`plain`, `plain_*`) is the same indicator in plain SQL (window functions, UNNEST,
 -- GROUP BY, joins), taken from tests/it/cross_check.rs. Every query returns the key columns and
 -- one numeric value `v`, one row per key. The bench times `SELECT count(*), sum(v) FROM (query)`
 -- and, before timing, checks row by row that every variant equals `udf` (relative 1e-9).
 --
--- The plain variants run unchanged in DataFusion and DuckDB except for one rewrite the DuckDB script
--- makes: `cardinality(list)` -> `len(list)` (DuckDB's `cardinality` is for maps).
+-- The plain variants run unchanged in DataFusion and DuckDB. (Not `cardinality`: in DataFusion it
+-- counts every element of a nested list, [[a, b], [c]] -> 3; the agreement check caught that.)
 --
--- Table `works`: one row per paper of the SYNTHETIC bench corpus (benches/udfs/data.rs).
+-- Table `works`: one row per paper of the SYNTHETIC bench corpus (benches/udfs/data.rs); table
+-- `countries` (code, region): bibflow's shipped region table (udfs/data/countries.csv).
 -- HK and MO count as CN and country codes compare upper-case, as the functions do by default.
 
 -- case: ncs
@@ -135,11 +136,11 @@ WHERE s['country'] IS NOT NULL
 SELECT work_id,
        CASE WHEN upper(trim(c)) IN ('HK', 'MO') THEN 'CN' ELSE upper(trim(c)) END AS country,
        sum(1.0 / n_auth / n_aff) AS v
-FROM (SELECT work_id, n_auth, cardinality(ic) AS n_aff, unnest(ic) AS c
-      FROM (SELECT work_id, cardinality(author_countries) AS n_auth,
+FROM (SELECT work_id, n_auth, array_length(ic) AS n_aff, unnest(ic) AS c
+      FROM (SELECT work_id, array_length(author_countries) AS n_auth,
                    unnest(author_countries) AS ic
             FROM works) a
-      WHERE cardinality(ic) > 0) u
+      WHERE array_length(ic) > 0) u
 WHERE c IS NOT NULL AND trim(c) <> ''
 GROUP BY 1, 2
 
@@ -193,8 +194,20 @@ FROM d x JOIN d y ON x.work_id = y.work_id AND x.c < y.c
 JOIN k ON x.work_id = k.work_id
 GROUP BY 1, 2
 
+-- case: country_region
+-- keys: region?
+-- variant: udf
+SELECT country_region(c) AS region, count(*) AS v
+FROM (SELECT unnest(flatten(author_countries)) AS c FROM works) u
+GROUP BY 1
+-- variant: plain
+SELECT k.region, count(*) AS v
+FROM (SELECT unnest(flatten(author_countries)) AS c FROM works) u
+LEFT JOIN countries k ON k.code = upper(trim(u.c))
+GROUP BY 1
+
 -- case: h_index
--- keys: subfield_id, publication_year
+-- keys: subfield_id?, publication_year
 -- variant: udf
 SELECT subfield_id, publication_year, h_index(cited_by_count) AS v
 FROM works GROUP BY 1, 2

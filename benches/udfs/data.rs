@@ -16,6 +16,9 @@
 //! - `cby_years` List<Int32>, `cby_counts` List<Int64>: citations per year (years with at least
 //!   one citation, like OpenAlex `counts_by_year`), summing to `cited_by_count`;
 //! - `publication_types`, `mesh_names` List<Utf8>: PubMed publication types and MeSH names.
+//!
+//! Beside it, table `countries` (`code`, `region`): the region table bibflow ships
+//! (`udfs/data/countries.csv`, real reference data), for the plain-SQL form of `country_region`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -89,6 +92,12 @@ pub fn ensure_corpus(rows: usize) -> std::io::Result<(PathBuf, bool)> {
     if let Some(e) = errors.into_iter().next() {
         return Err(e);
     }
+    std::fs::create_dir_all(staging.join("countries"))?;
+    write(
+        &staging.join("countries").join("part-0000.parquet"),
+        &countries(),
+        row_group,
+    )?;
     std::fs::write(
         staging.join("SYNTHETIC.txt"),
         format!(
@@ -118,6 +127,28 @@ fn write(path: &Path, batch: &RecordBatch, row_group: usize) -> std::io::Result<
     w.write(batch).map_err(std::io::Error::other)?;
     w.close().map_err(std::io::Error::other)?;
     Ok(())
+}
+
+/// The shipped region table: `code`, `region` from `udfs/data/countries.csv`.
+fn countries() -> RecordBatch {
+    let mut code = StringBuilder::new();
+    let mut region = StringBuilder::new();
+    let csv = include_str!("../../udfs/data/countries.csv");
+    for line in csv.lines().filter(|l| !l.starts_with('#')).skip(1) {
+        // code,name,region,eu_member; only the name may be quoted (and hold commas).
+        let mut right = line.rsplitn(3, ',');
+        let (_eu, reg, rest) = (right.next(), right.next(), right.next());
+        let (Some(reg), Some(rest)) = (reg, rest) else {
+            continue;
+        };
+        code.append_value(&rest[..2]);
+        region.append_value(reg);
+    }
+    RecordBatch::try_from_iter(vec![
+        ("code", Arc::new(code.finish()) as ArrayRef),
+        ("region", Arc::new(region.finish()) as ArrayRef),
+    ])
+    .expect("consistent columns")
 }
 
 /// SplitMix64: small, seeded, good enough for synthetic data.

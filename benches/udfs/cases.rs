@@ -58,12 +58,12 @@ pub fn timed(query: &str) -> String {
 /// `v` (1e300 when one side is NULL and the other not), the number of keys on one side only, and
 /// the number of joined rows.
 pub fn check(keys: &[String], udf: &str, other: &str) -> String {
-    // `=` for keys that are never NULL; `IS NOT DISTINCT FROM` only for those marked `?` (with two
-    // of them, DataFusion 55 failed to plan the join: "Int64 AND Boolean").
+    // `=` for keys that are never NULL; `IS NOT DISTINCT FROM` for those marked `?`, in
+    // parentheses: DataFusion's parser binds `AND` tighter than `IS NOT DISTINCT FROM`.
     let on = keys
         .iter()
         .map(|k| match k.strip_suffix('?') {
-            Some(k) => format!("f.{k} IS NOT DISTINCT FROM p.{k}"),
+            Some(k) => format!("(f.{k} IS NOT DISTINCT FROM p.{k})"),
             None => format!("f.{k} = p.{k}"),
         })
         .collect::<Vec<_>>()

@@ -31,11 +31,11 @@ pub fn parse(text: &str) -> Vec<Case> {
         } else if let Some(name) = t.strip_prefix("-- variant:") {
             let case = cases.last_mut().expect("variant before any case");
             case.variants.push((name.trim().to_owned(), String::new()));
-        } else if let Some((_, sql)) = cases.last_mut().and_then(|c| c.variants.last_mut()) {
-            if !t.is_empty() {
-                sql.push_str(line);
-                sql.push('\n');
-            }
+        } else if let Some((_, sql)) = cases.last_mut().and_then(|c| c.variants.last_mut())
+            && !t.is_empty()
+        {
+            sql.push_str(line);
+            sql.push('\n');
         }
     }
     for c in &cases {

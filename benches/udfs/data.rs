@@ -1,0 +1,390 @@
+//! The SYNTHETIC bench corpus: one `works` table, one row per paper, with the columns the functions
+//! need, written once to Parquet and reused by later runs (and by benches/udfs_duckdb.py).
+//!
+//! It is seeded and generated here, not by `bibflow generate`: the bench needs 10M papers with
+//! per-paper country lists in a few minutes, and the canonical corpus spreads them over several
+//! tables (authorships, citations by year) whose `array_agg` would dominate every timing. The
+//! shapes follow a real corpus loosely (heavy-tailed citations, ties at low counts, teams of 1-30
+//! authors with 0-3 affiliations, mostly domestic teams, HK/MO, unknown countries, a few lower-case
+//! codes); the numbers mean nothing.
+//!
+//! Columns (Parquet, ZSTD(1), like the canonical tables):
+//! - `work_id` Int64, `publication_year` Int32 (1990-2024), `subfield_id` Int32 (1% NULL),
+//!   `type` Utf8 (OpenAlex spellings, about 10% not citable), `cited_by_count` Int64;
+//! - `author_countries` List<List<Utf8>>: per author, the country of each affiliation (NULL for
+//!   an unknown one, an empty list for an author without affiliation);
+//! - `cby_years` List<Int32>, `cby_counts` List<Int64>: citations per year (years with at least
+//!   one citation, like OpenAlex `counts_by_year`), summing to `cited_by_count`;
+//! - `publication_types`, `mesh_names` List<Utf8>: PubMed publication types and MeSH names.
+//!
+//! Beside it, table `countries` (`code`, `region`): the region table bibflow ships
+//! (`udfs/data/countries.csv`, real reference data), for the plain-SQL form of `country_region`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use arrow::array::{ArrayRef, Int32Builder, Int64Builder, ListBuilder, RecordBatch, StringBuilder};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+
+/// Bump when the generator changes, so cached corpora are not reused.
+const VERSION: u32 = 1;
+/// Papers per Parquet file (one file per generator task).
+const FILE_ROWS: usize = 500_000;
+const SEED: u64 = 20_261_202;
+
+/// Where the corpus for `rows` papers lives: `$BIBFLOW_BENCH_DATA`, else
+/// `$CARGO_TARGET_DIR/bench-data`, else `<tmp>/bibflow-bench-data`, then
+/// `udfs-synthetic-v{VERSION}-{rows}`. benches/udfs_duckdb.py resolves it the same way.
+pub fn corpus_dir(rows: usize) -> PathBuf {
+    let base = std::env::var_os("BIBFLOW_BENCH_DATA")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR").map(|t| PathBuf::from(t).join("bench-data"))
+        })
+        .unwrap_or_else(|| std::env::temp_dir().join("bibflow-bench-data"));
+    base.join(format!("udfs-synthetic-v{VERSION}-{rows}"))
+}
+
+/// The corpus for `rows` papers, generated unless a complete one is cached. Returns its folder
+/// (holding `works/part-NNNN.parquet`) and whether it was generated now.
+pub fn ensure_corpus(rows: usize) -> std::io::Result<(PathBuf, bool)> {
+    let dir = corpus_dir(rows);
+    if dir.join("COMPLETE").exists() {
+        return Ok((dir, false));
+    }
+    let staging = dir.with_extension("staging");
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)?;
+    }
+    std::fs::create_dir_all(staging.join("works"))?;
+    let files = rows.div_ceil(FILE_ROWS).max(1);
+    let row_group = (rows / 16).clamp(8192, 131_072);
+    let next = AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism()
+        .map_or(2, usize::from)
+        .min(files);
+    let errors: Vec<std::io::Error> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| -> std::io::Result<()> {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= files {
+                            return Ok(());
+                        }
+                        let start = i * FILE_ROWS;
+                        let n = FILE_ROWS.min(rows - start);
+                        let batch = generate(start, n, SEED ^ (i as u64).wrapping_mul(0x9E37_79B9));
+                        let path = staging.join("works").join(format!("part-{i:04}.parquet"));
+                        write(&path, &batch, row_group)?;
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().expect("generator thread panicked").err())
+            .collect()
+    });
+    if let Some(e) = errors.into_iter().next() {
+        return Err(e);
+    }
+    std::fs::create_dir_all(staging.join("countries"))?;
+    write(
+        &staging.join("countries").join("part-0000.parquet"),
+        &countries(),
+        row_group,
+    )?;
+    std::fs::write(
+        staging.join("SYNTHETIC.txt"),
+        format!(
+            "SYNTHETIC data: {rows} made-up papers generated by benches/udfs/data.rs (version \
+             {VERSION}, seed {SEED}) for the UDF benchmarks. Not a real corpus.\n"
+        ),
+    )?;
+    std::fs::write(staging.join("COMPLETE"), "")?;
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::rename(&staging, &dir)?;
+    Ok((dir, true))
+}
+
+fn write(path: &Path, batch: &RecordBatch, row_group: usize) -> std::io::Result<()> {
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(1).expect("valid level"),
+        ))
+        .set_max_row_group_row_count(Some(row_group))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .build();
+    let file = std::fs::File::create(path)?;
+    let mut w =
+        ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(std::io::Error::other)?;
+    w.write(batch).map_err(std::io::Error::other)?;
+    w.close().map_err(std::io::Error::other)?;
+    Ok(())
+}
+
+/// The shipped region table: `code`, `region` from `udfs/data/countries.csv`.
+fn countries() -> RecordBatch {
+    let mut code = StringBuilder::new();
+    let mut region = StringBuilder::new();
+    let csv = include_str!("../../udfs/data/countries.csv");
+    for line in csv.lines().filter(|l| !l.starts_with('#')).skip(1) {
+        // code,name,region,eu_member; only the name may be quoted (and hold commas).
+        let mut right = line.rsplitn(3, ',');
+        let (_eu, reg, rest) = (right.next(), right.next(), right.next());
+        let (Some(reg), Some(rest)) = (reg, rest) else {
+            continue;
+        };
+        code.append_value(&rest[..2]);
+        region.append_value(reg);
+    }
+    RecordBatch::try_from_iter(vec![
+        ("code", Arc::new(code.finish()) as ArrayRef),
+        ("region", Arc::new(region.finish()) as ArrayRef),
+    ])
+    .expect("consistent columns")
+}
+
+/// SplitMix64: small, seeded, good enough for synthetic data.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    fn f(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    /// Uniform in 0..n.
+    fn below(&mut self, n: usize) -> usize {
+        (self.f() * n as f64) as usize
+    }
+    fn chance(&mut self, p: f64) -> bool {
+        self.f() < p
+    }
+    /// Standard normal (Box-Muller).
+    fn normal(&mut self) -> f64 {
+        let u = 1.0 - self.f();
+        let v = self.f();
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
+    /// Index into `weights` with probability proportional to the weight.
+    fn weighted(&mut self, cumulative: &[f64]) -> usize {
+        let x = self.f() * cumulative[cumulative.len() - 1];
+        cumulative
+            .partition_point(|&c| c <= x)
+            .min(cumulative.len() - 1)
+    }
+}
+
+fn cumulative(weights: impl IntoIterator<Item = f64>) -> Vec<f64> {
+    let mut acc = 0.0;
+    weights
+        .into_iter()
+        .map(|w| {
+            acc += w;
+            acc
+        })
+        .collect()
+}
+
+/// Country codes, roughly by output; HK and MO count as CN in the functions.
+const COUNTRIES: [&str; 40] = [
+    "US", "CN", "GB", "DE", "JP", "FR", "IT", "CA", "IN", "ES", "AU", "KR", "NL", "BR", "CH", "SE",
+    "IR", "PL", "TR", "BE", "DK", "TW", "RU", "AT", "IL", "SG", "NO", "FI", "PT", "MX", "HK", "EG",
+    "SA", "ZA", "GR", "CZ", "IE", "NZ", "AR", "MO",
+];
+
+const TYPES: [(&str, f64); 10] = [
+    ("article", 72.0),
+    ("review", 9.0),
+    ("book-chapter", 4.0),
+    ("conference-paper", 3.0),
+    ("book", 1.0),
+    ("letter", 3.0),
+    ("editorial", 3.0),
+    ("erratum", 1.0),
+    ("preprint", 3.0),
+    ("paratext", 1.0),
+];
+
+const PUB_TYPES: [(&str, f64); 8] = [
+    ("Clinical Trial", 0.03),
+    ("Clinical Trial, Phase II", 0.01),
+    ("Randomized Controlled Trial", 0.015),
+    ("Observational Study", 0.01),
+    ("Clinical Trial, Veterinary", 0.002),
+    ("Review", 0.08),
+    ("Case Reports", 0.04),
+    ("Comparative Study", 0.05),
+];
+
+const MESH: [&str; 24] = [
+    "Animals",
+    "Mice",
+    "Female",
+    "Male",
+    "Adult",
+    "Middle Aged",
+    "Aged",
+    "Child",
+    "Genetic Therapy",
+    "Mesenchymal Stem Cells",
+    "Hematopoietic Stem Cell Transplantation",
+    "Dependovirus",
+    "Lentivirus",
+    "Genetic Vectors",
+    "Cell Differentiation",
+    "Treatment Outcome",
+    "Neoplasms",
+    "Rats",
+    "Cells, Cultured",
+    "Signal Transduction",
+    "Gene Expression",
+    "Retrospective Studies",
+    "Prognosis",
+    "Disease Models, Animal",
+];
+
+/// `n` papers with ids `start + 1 ..= start + n`.
+fn generate(start: usize, n: usize, seed: u64) -> RecordBatch {
+    let mut rng = Rng(seed);
+    let country_cum = cumulative((0..COUNTRIES.len()).map(|i| 1.0 / (i as f64 + 1.5)));
+    let type_cum = cumulative(TYPES.iter().map(|t| t.1));
+    let subfield_cum = cumulative((0..250).map(|i| 1.0 / (i as f64 + 5.0)));
+    let year_cum = cumulative((1990..=2024).map(|y| 1.07f64.powi(y - 1990)));
+
+    let mut work_id = Int64Builder::with_capacity(n);
+    let mut year = Int32Builder::with_capacity(n);
+    let mut subfield = Int32Builder::with_capacity(n);
+    let mut typ = StringBuilder::with_capacity(n, n * 8);
+    let mut cited = Int64Builder::with_capacity(n);
+    let mut authors = ListBuilder::new(ListBuilder::new(StringBuilder::new()));
+    let mut cby_years = ListBuilder::new(Int32Builder::new());
+    let mut cby_counts = ListBuilder::new(Int64Builder::new());
+    let mut pub_types = ListBuilder::new(StringBuilder::new());
+    let mut mesh = ListBuilder::new(StringBuilder::new());
+    let mut weights: Vec<f64> = Vec::new();
+
+    for i in 0..n {
+        work_id.append_value((start + i + 1) as i64);
+        let y = 1990 + rng.weighted(&year_cum) as i32;
+        year.append_value(y);
+        if rng.chance(0.01) {
+            subfield.append_null();
+        } else {
+            subfield.append_value(1100 + rng.weighted(&subfield_cum) as i32);
+        }
+        typ.append_value(TYPES[rng.weighted(&type_cum)].0);
+
+        // Citations: 15% uncited, else log-normal growing with age; many ties at low counts.
+        let age = f64::from(2025 - y);
+        let c = if rng.chance(0.15) {
+            0
+        } else {
+            let mu = 0.5 + 0.9 * (1.0 + age).ln();
+            (mu + 1.1 * rng.normal()).exp().floor().min(1e5) as i64
+        };
+        cited.append_value(c);
+
+        // Citations by year, publication year .. 2025, summing to c.
+        let span = (2025 - y + 1) as usize;
+        weights.clear();
+        weights.extend((0..span).map(|k| rng.f() / (1.0 + 0.15 * k as f64)));
+        let total: f64 = weights.iter().sum();
+        let mut left = c;
+        for (k, w) in weights.iter().enumerate() {
+            let share = if k + 1 == span {
+                left
+            } else {
+                ((c as f64 * w / total).floor() as i64).min(left)
+            };
+            left -= share;
+            if share > 0 {
+                cby_years.values().append_value(y + k as i32);
+                cby_counts.values().append_value(share);
+            }
+        }
+        cby_years.append(true);
+        cby_counts.append(true);
+
+        // Authors: a home country for most affiliations, so most teams are domestic.
+        let n_auth = if rng.chance(0.01) {
+            0
+        } else {
+            (1 + (-(1.0 - rng.f()).ln() * 4.5) as usize).min(30)
+        };
+        let home = rng.weighted(&country_cum);
+        for _ in 0..n_auth {
+            let n_aff = match rng.f() {
+                p if p < 0.05 => 0,
+                p if p < 0.85 => 1,
+                p if p < 0.98 => 2,
+                _ => 3,
+            };
+            let aff = authors.values();
+            for _ in 0..n_aff {
+                if rng.chance(0.05) {
+                    aff.values().append_null();
+                    continue;
+                }
+                let code = if rng.chance(0.8) {
+                    COUNTRIES[home]
+                } else {
+                    COUNTRIES[rng.weighted(&country_cum)]
+                };
+                if rng.chance(0.01) {
+                    aff.values().append_value(code.to_ascii_lowercase());
+                } else {
+                    aff.values().append_value(code);
+                }
+            }
+            aff.append(true);
+        }
+        authors.append(true);
+
+        // PubMed publication types and MeSH: 10% not indexed (empty MeSH list).
+        pub_types.values().append_value("Journal Article");
+        for (t, p) in PUB_TYPES {
+            if rng.chance(p) {
+                pub_types.values().append_value(t);
+            }
+        }
+        pub_types.append(true);
+        if !rng.chance(0.10) {
+            if rng.chance(0.65) {
+                mesh.values().append_value("Humans");
+            }
+            for _ in 0..rng.below(8) {
+                mesh.values().append_value(MESH[rng.below(MESH.len())]);
+            }
+        }
+        mesh.append(true);
+    }
+
+    let col = |a: ArrayRef| a;
+    RecordBatch::try_from_iter_with_nullable(vec![
+        ("work_id", col(Arc::new(work_id.finish())), false),
+        ("publication_year", col(Arc::new(year.finish())), true),
+        ("subfield_id", col(Arc::new(subfield.finish())), true),
+        ("type", col(Arc::new(typ.finish())), true),
+        ("cited_by_count", col(Arc::new(cited.finish())), true),
+        ("author_countries", col(Arc::new(authors.finish())), true),
+        ("cby_years", col(Arc::new(cby_years.finish())), true),
+        ("cby_counts", col(Arc::new(cby_counts.finish())), true),
+        ("publication_types", col(Arc::new(pub_types.finish())), true),
+        ("mesh_names", col(Arc::new(mesh.finish())), true),
+    ])
+    .expect("consistent columns")
+}

@@ -273,7 +273,8 @@ pub struct Parser {
 struct Fallback;
 
 /// The index of the `>` that ends the tag starting at `b[lt]`: the first one outside single or
-/// double quotes, as quick-xml's `ElementParser` finds it.
+/// double quotes, as quick-xml's `ElementParser` finds it. Also right from any position in the
+/// tag before which there is no quote.
 fn tag_end(b: &[u8], lt: usize) -> Option<usize> {
     let mut quote = None;
     for i in memchr::memchr3_iter(b'>', b'\'', b'"', &b[lt..]) {
@@ -283,6 +284,20 @@ fn tag_end(b: &[u8], lt: usize) -> Option<usize> {
             None => quote = Some(c),
             Some(q) if q == c => quote = None,
             Some(_) => {}
+        }
+    }
+    None
+}
+
+/// [`tag_end`] for a start tag, with a byte loop over the name first: most tags have no
+/// attributes, and the name has no quotes to track.
+fn start_tag_end(b: &[u8], lt: usize) -> Option<usize> {
+    let mut j = lt + 1;
+    while let Some(&c) = b.get(j) {
+        match c {
+            b'>' => return Some(j),
+            b'"' | b'\'' | b' ' | b'\t' | b'\r' | b'\n' => return tag_end(b, j),
+            _ => j += 1,
         }
     }
     None
@@ -391,7 +406,7 @@ impl Parser {
                     pos = gt + 1;
                 }
                 Some(_) => {
-                    let gt = tag_end(b, i).ok_or(Fallback)?;
+                    let gt = start_tag_end(b, i).ok_or(Fallback)?;
                     let inner = &s[i + 1..gt];
                     let (content, empty) = match inner.strip_suffix('/') {
                         Some(c) => (c, true),
@@ -864,10 +879,26 @@ fn collapse_whitespace(text: &mut String, start: usize, scratch: &mut String) {
     let tail = &text.as_bytes()[start..];
     // Clean: no whitespace at either end, no tab or line break, no two spaces in a row (so no
     // space is followed by whitespace).
-    let clean = tail.first().is_none_or(|&b| !is_xml_space(b))
-        && tail.last().is_none_or(|&b| !is_xml_space(b))
-        && memchr::memchr3(b'\t', b'\n', b'\r', tail).is_none()
-        && memchr::memmem::find(tail, b"  ").is_none();
+    let clean = if tail.len() < 64 {
+        // Short texts (names, dates, ids): one pass.
+        let mut after_space = true;
+        let mut clean = true;
+        for &b in tail {
+            if b == b' ' {
+                clean &= !after_space;
+                after_space = true;
+            } else {
+                clean &= !matches!(b, b'\t' | b'\n' | b'\r');
+                after_space = false;
+            }
+        }
+        clean && !(after_space && !tail.is_empty())
+    } else {
+        tail.first().is_none_or(|&b| !is_xml_space(b))
+            && tail.last().is_none_or(|&b| !is_xml_space(b))
+            && memchr::memchr3(b'\t', b'\n', b'\r', tail).is_none()
+            && memchr::memmem::find(tail, b"  ").is_none()
+    };
     if clean {
         return;
     }
@@ -889,6 +920,9 @@ fn attr_value<'a>(
     e: &'a BytesStart<'_>,
     key: &str,
 ) -> Result<Option<std::borrow::Cow<'a, str>>, quick_xml::events::attributes::AttrError> {
+    if let Some(found) = simple_attr_value(e, key) {
+        return Ok(found.map(std::borrow::Cow::Borrowed));
+    }
     for a in e.attributes().with_checks(false) {
         let a = a?;
         if a.key.0 == key {
@@ -896,6 +930,42 @@ fn attr_value<'a>(
         }
     }
     Ok(None)
+}
+
+/// [`attr_value`] for the usual attribute lists, ` key="value"` (or `'value'`) after one XML
+/// whitespace each, read without quick-xml: `Some(answer)` when every attribute up to the answer has
+/// that form (quick-xml reads them the same), `None` when quick-xml must decide.
+fn simple_attr_value<'a>(e: &'a BytesStart<'_>, key: &str) -> Option<Option<&'a str>> {
+    let content: &'a str = e;
+    let b = content.as_bytes();
+    let mut pos = e.name().0.len();
+    loop {
+        if pos == b.len() {
+            return Some(None);
+        }
+        if !is_xml_space(b[pos]) {
+            return None;
+        }
+        let key_start = pos + 1;
+        let eq = key_start + b[key_start..].iter().position(|&c| c == b'=')?;
+        let k = &b[key_start..eq];
+        if k.is_empty()
+            || k.iter()
+                .any(|&c| is_xml_space(c) || matches!(c, b'"' | b'\'' | b'<' | b'>' | b'/' | b'&'))
+        {
+            return None;
+        }
+        let quote = *b.get(eq + 1)?;
+        if quote != b'"' && quote != b'\'' {
+            return None;
+        }
+        let value_start = eq + 2;
+        let value_end = value_start + memchr::memchr(quote, &b[value_start..])?;
+        if k == key.as_bytes() {
+            return Some(Some(&content[value_start..value_end]));
+        }
+        pos = value_end + 1;
+    }
 }
 
 fn attr_is(

@@ -97,6 +97,8 @@ enum Scan {
 struct Finders {
     start: [memmem::Finder<'static>; 4],
     end: [memmem::Finder<'static>; 4],
+    /// `<Pubmed`: the common prefix of the article and book start tags.
+    pubmed: memmem::Finder<'static>,
 }
 
 fn finders() -> &'static Finders {
@@ -105,7 +107,11 @@ fn finders() -> &'static Finders {
             .map(|k| memmem::Finder::new(format!("<{}", k.tag()).as_bytes()).into_owned());
         let end = [Kind::Article, Kind::Book, Kind::Medline, Kind::Delete]
             .map(|k| memmem::Finder::new(format!("</{}", k.tag()).as_bytes()).into_owned());
-        Finders { start, end }
+        Finders {
+            start,
+            end,
+            pubmed: memmem::Finder::new(b"<Pubmed"),
+        }
     });
     &FINDERS
 }
@@ -345,19 +351,36 @@ impl Splitter {
             }
         }
         let limit = end.unwrap_or(buf.len());
+        // `<Pubmed` finds both `<PubmedArticle` and `<PubmedBookArticle`: one pass for the two.
         let mut first: Option<(usize, Kind, usize)> = None;
-        for kind in [Kind::Article, Kind::Book, Kind::Delete, Kind::Medline] {
-            if kind == Kind::Medline && !self.bare_medline {
-                continue;
-            }
-            let finder = &f.start[kind as usize];
-            let len = finder.needle().len();
+        let medline = self
+            .bare_medline
+            .then_some(&f.start[Kind::Medline as usize]);
+        for finder in [Some(&f.pubmed), Some(&f.start[Kind::Delete as usize]), medline]
+            .into_iter()
+            .flatten()
+        {
             let mut from = self.pos;
             let stop = first.map_or(limit, |(lt, _, _)| lt);
             while from < stop
                 && let Some(i) = finder.find(&buf[from..stop])
             {
                 let lt = from + i;
+                let kinds = [Kind::Article, Kind::Book, Kind::Delete, Kind::Medline];
+                let name = &buf[lt + 1..];
+                let Some(kind) = kinds
+                    .into_iter()
+                    .find(|&k| name.starts_with(k.tag().as_bytes()))
+                else {
+                    // Cut off at the end of the buffer: more input decides.
+                    if kinds.iter().any(|k| k.tag().as_bytes().starts_with(name)) {
+                        break;
+                    }
+                    // `<PubmedData` and the like.
+                    from = lt + 1;
+                    continue;
+                };
+                let len = kind.tag().len() + 1;
                 match complete(lt, len) {
                     Some(true) => {
                         first = Some((lt, kind, lt + len));
@@ -378,10 +401,7 @@ impl Splitter {
     /// The 1-based line of `buf[idx]`; `idx` never goes backwards.
     fn line_of(&mut self, idx: usize) -> u64 {
         if idx > self.line_at {
-            self.line += self.buf[self.line_at..idx]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count() as u64;
+            self.line += count_newlines(&self.buf[self.line_at..idx]);
             self.line_at = idx;
         }
         self.line
@@ -426,6 +446,17 @@ impl Splitter {
             o.start -= keep;
         }
     }
+}
+
+/// The number of `\n` in `b`, counted in blocks of 64 bytes (byte-wide sums the compiler turns into
+/// vector compares).
+fn count_newlines(b: &[u8]) -> u64 {
+    let mut blocks = b.chunks_exact(64);
+    let mut n = 0;
+    for block in &mut blocks {
+        n += u64::from(block.iter().fold(0u8, |a, &c| a + u8::from(c == b'\n')));
+    }
+    n + blocks.remainder().iter().filter(|&&c| c == b'\n').count() as u64
 }
 
 /// The index of the first `<`, eight bytes at a time.

@@ -1100,7 +1100,10 @@ mod tests {
         let mut rec = Record::default();
         let mut fast = 0;
         for case in cases {
-            for chunk in [format!("{body}{case}{tail}"), format!("<PMID>1</PMID>{case}")] {
+            for chunk in [
+                format!("{body}{case}{tail}"),
+                format!("<PMID>1</PMID>{case}"),
+            ] {
                 let (got, was_fast) = parsed(&mut p, &mut rec, &chunk, Kind::Medline);
                 assert_eq!(got, quick_xml_only(&chunk, Kind::Medline), "{chunk}");
                 fast += usize::from(was_fast);
@@ -1172,6 +1175,9 @@ mod tests {
             }
         }
         assert!(records > 100, "{records} records");
-        assert!(slow * 100 <= records, "{slow} of {records} records were not read fast");
+        assert!(
+            slow * 100 <= records,
+            "{slow} of {records} records were not read fast"
+        );
     }
 }

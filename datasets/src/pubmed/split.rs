@@ -356,9 +356,13 @@ impl Splitter {
         let medline = self
             .bare_medline
             .then_some(&f.start[Kind::Medline as usize]);
-        for finder in [Some(&f.pubmed), Some(&f.start[Kind::Delete as usize]), medline]
-            .into_iter()
-            .flatten()
+        for finder in [
+            Some(&f.pubmed),
+            Some(&f.start[Kind::Delete as usize]),
+            medline,
+        ]
+        .into_iter()
+        .flatten()
         {
             let mut from = self.pos;
             let stop = first.map_or(limit, |(lt, _, _)| lt);

@@ -264,4 +264,3 @@ fn find_lt(hay: &[u8]) -> Option<usize> {
         .position(|&b| b == b'<')
         .map(|p| at + p)
 }
-

@@ -221,9 +221,10 @@ impl Splitter {
                         if self.fill(reader)? {
                             continue;
                         }
+                        // `fill` may have compacted the buffer: the open record as it is now.
+                        let Some(o) = self.open.take() else { continue };
                         self.pos = self.buf.len();
                         let reason = format!("the input ends before </{}>", o.kind.tag());
-                        self.open = None;
                         return Ok(Some(Found::Broken(o, self.buf.len(), reason)));
                     }
                 }

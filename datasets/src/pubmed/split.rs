@@ -7,10 +7,14 @@
 //! runs into the next record's start tag, where the next record begins.
 
 use std::io::{self, BufRead};
+use std::sync::LazyLock;
+
+use memchr::memmem;
 
 /// The kinds of top-level element the splitter cuts out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    // The order is the index of the kind's finders (`Kind as usize`).
     /// `<PubmedArticle>`: `MedlineCitation` + `PubmedData`.
     Article,
     /// `<PubmedBookArticle>`: `BookDocument` + `PubmedBookData`.
@@ -77,6 +81,44 @@ struct Open {
 enum Found {
     Complete(Open, usize),
     Broken(Open, usize, String),
+}
+
+/// What [`Splitter::scan_open`] found first inside an open record.
+enum Scan {
+    /// Its end tag: where `</` is and where the name ends.
+    End(usize, usize),
+    /// The start tag of a record: where `<` is, its kind and where the name ends.
+    Start(usize, Kind, usize),
+    /// Neither: more input is needed.
+    More,
+}
+
+/// Substring searchers for record tags, indexed by `Kind as usize`.
+struct Finders {
+    start: [memmem::Finder<'static>; 4],
+    end: [memmem::Finder<'static>; 4],
+    /// `<Pubmed`: the common prefix of the article and book start tags.
+    pubmed: memmem::Finder<'static>,
+}
+
+fn finders() -> &'static Finders {
+    static FINDERS: LazyLock<Finders> = LazyLock::new(|| {
+        let start = [Kind::Article, Kind::Book, Kind::Medline, Kind::Delete]
+            .map(|k| memmem::Finder::new(format!("<{}", k.tag()).as_bytes()).into_owned());
+        let end = [Kind::Article, Kind::Book, Kind::Medline, Kind::Delete]
+            .map(|k| memmem::Finder::new(format!("</{}", k.tag()).as_bytes()).into_owned());
+        Finders {
+            start,
+            end,
+            pubmed: memmem::Finder::new(b"<Pubmed"),
+        }
+    });
+    &FINDERS
+}
+
+/// Whether `c` ends a tag name, as the splitter reads names.
+fn ends_name(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\r' | b'\n' | b'/' | b'>')
 }
 
 /// Tag names longer than this are never record tags: the splitter stops looking at them.
@@ -147,6 +189,46 @@ impl Splitter {
 
     fn advance(&mut self, reader: &mut dyn BufRead) -> io::Result<Option<Found>> {
         loop {
+            if self.root_seen
+                && let Some(o) = self.open
+            {
+                // Inside a record: jump to its end tag, or to the next record's start tag if one
+                // comes first, by substring search.
+                match self.scan_open(o) {
+                    Scan::End(lt, name_end) => {
+                        let Some(gt) = memchr::memchr(b'>', &self.buf[name_end..]) else {
+                            if self.eof {
+                                self.pos = self.buf.len();
+                                continue;
+                            }
+                            self.pos = lt;
+                            self.fill(reader)?;
+                            continue;
+                        };
+                        let end = name_end + gt + 1;
+                        self.pos = end;
+                        self.open = None;
+                        return Ok(Some(Found::Complete(o, end)));
+                    }
+                    Scan::Start(lt, kind, name_end) => {
+                        self.pos = name_end;
+                        if let Some(broken) = self.open_next(kind, lt) {
+                            return Ok(Some(broken));
+                        }
+                    }
+                    Scan::More => {
+                        self.pos = self.pos.max(self.buf.len().saturating_sub(MAX_NAME + 2));
+                        if self.fill(reader)? {
+                            continue;
+                        }
+                        // `fill` may have compacted the buffer: the open record as it is now.
+                        let Some(o) = self.open.take() else { continue };
+                        self.pos = self.buf.len();
+                        let reason = format!("the input ends before </{}>", o.kind.tag());
+                        return Ok(Some(Found::Broken(o, self.buf.len(), reason)));
+                    }
+                }
+            }
             let Some(i) = find_lt(&self.buf[self.pos..]) else {
                 self.pos = self.buf.len();
                 if self.fill(reader)? {
@@ -220,34 +302,111 @@ impl Splitter {
             let kind = Kind::of(name, self.bare_medline);
             self.pos = name_end;
             let Some(kind) = kind else { continue };
-            let line = self.line_of(lt);
-            let next = Open {
-                kind,
-                start: lt,
-                line,
-            };
-            match self.open.replace(next) {
-                None => {}
-                Some(prev) => {
-                    let reason = format!(
-                        "no </{}> before the next <{}> (line {line}, byte {})",
-                        prev.kind.tag(),
-                        kind.tag(),
-                        self.base + lt as u64
-                    );
-                    return Ok(Some(Found::Broken(prev, lt, reason)));
+            if let Some(broken) = self.open_next(kind, lt) {
+                return Ok(Some(broken));
+            }
+        }
+    }
+
+    /// Opens the record whose start tag is at `lt`; the one open before, if any, is broken.
+    fn open_next(&mut self, kind: Kind, lt: usize) -> Option<Found> {
+        let line = self.line_of(lt);
+        let next = Open {
+            kind,
+            start: lt,
+            line,
+        };
+        match self.open.replace(next) {
+            None => None,
+            Some(prev) => {
+                let reason = format!(
+                    "no </{}> before the next <{}> (line {line}, byte {})",
+                    prev.kind.tag(),
+                    kind.tag(),
+                    self.base + lt as u64
+                );
+                Some(Found::Broken(prev, lt, reason))
+            }
+        }
+    }
+
+    /// Inside record `o`, from `pos`: the first `</TAG` of its kind followed by the end of the
+    /// name, unless a record start tag (`<TAG` followed by the end of the name, of any kind)
+    /// comes before it. `More` when neither is in the buffer whole.
+    fn scan_open(&self, o: Open) -> Scan {
+        let f = finders();
+        let buf = &self.buf[..];
+        let complete = |lt: usize, len: usize| buf.get(lt + len).map(|&c| ends_name(c));
+        let end_finder = &f.end[o.kind as usize];
+        let mut end = None;
+        let mut from = self.pos;
+        while let Some(i) = end_finder.find(&buf[from..]) {
+            let lt = from + i;
+            match complete(lt, end_finder.needle().len()) {
+                Some(true) => {
+                    end = Some(lt);
+                    break;
+                }
+                Some(false) => from = lt + 1,
+                None => break,
+            }
+        }
+        let limit = end.unwrap_or(buf.len());
+        // `<Pubmed` finds both `<PubmedArticle` and `<PubmedBookArticle`: one pass for the two.
+        let mut first: Option<(usize, Kind, usize)> = None;
+        let medline = self
+            .bare_medline
+            .then_some(&f.start[Kind::Medline as usize]);
+        for finder in [
+            Some(&f.pubmed),
+            Some(&f.start[Kind::Delete as usize]),
+            medline,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let mut from = self.pos;
+            let stop = first.map_or(limit, |(lt, _, _)| lt);
+            while from < stop
+                && let Some(i) = finder.find(&buf[from..stop])
+            {
+                let lt = from + i;
+                let kinds = [Kind::Article, Kind::Book, Kind::Delete, Kind::Medline];
+                let name = &buf[lt + 1..];
+                let Some(kind) = kinds
+                    .into_iter()
+                    .find(|&k| name.starts_with(k.tag().as_bytes()))
+                else {
+                    // Cut off at the end of the buffer: more input decides.
+                    if kinds.iter().any(|k| k.tag().as_bytes().starts_with(name)) {
+                        break;
+                    }
+                    // `<PubmedData` and the like.
+                    from = lt + 1;
+                    continue;
+                };
+                let len = kind.tag().len() + 1;
+                match complete(lt, len) {
+                    Some(true) => {
+                        first = Some((lt, kind, lt + len));
+                        break;
+                    }
+                    Some(false) => from = lt + 1,
+                    None => break,
                 }
             }
+        }
+        match (first, end) {
+            (Some((lt, kind, name_end)), _) => Scan::Start(lt, kind, name_end),
+            (None, Some(lt)) => Scan::End(lt, lt + end_finder.needle().len()),
+            (None, None) => Scan::More,
         }
     }
 
     /// The 1-based line of `buf[idx]`; `idx` never goes backwards.
     fn line_of(&mut self, idx: usize) -> u64 {
         if idx > self.line_at {
-            self.line += self.buf[self.line_at..idx]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count() as u64;
+            self.line += count_newlines(&self.buf[self.line_at..idx]);
             self.line_at = idx;
         }
         self.line
@@ -292,6 +451,17 @@ impl Splitter {
             o.start -= keep;
         }
     }
+}
+
+/// The number of `\n` in `b`, counted in blocks of 64 bytes (byte-wide sums the compiler turns into
+/// vector compares).
+fn count_newlines(b: &[u8]) -> u64 {
+    let mut blocks = b.chunks_exact(64);
+    let mut n = 0;
+    for block in &mut blocks {
+        n += u64::from(block.iter().fold(0u8, |a, &c| a + u8::from(c == b'\n')));
+    }
+    n + blocks.remainder().iter().filter(|&&c| c == b'\n').count() as u64
 }
 
 /// The index of the first `<`, eight bytes at a time.
@@ -401,5 +571,90 @@ mod tests {
         assert_eq!(items[1].1, "<PubmedArticle>b</PubmedArticle>");
         assert_eq!(items[1].3, 3);
         assert!(items[2].4, "the input ends inside the last record");
+    }
+
+    /// One item as the comparison sees it: kind, raw text, offset, line, why broken.
+    type Cut = (Kind, Vec<u8>, u64, u64, Option<String>);
+
+    /// Everything the splitter says about a stream: the items and how it ended.
+    fn outcome(text: &[u8], block: usize, reference: bool) -> Vec<Cut> {
+        let mut r = io::BufReader::with_capacity(block, text);
+        let mut out = Vec::new();
+        let mut new = Splitter::new();
+        let mut old = super::super::split_reference::ReferenceSplitter::new();
+        loop {
+            let next = if reference {
+                old.next_item(&mut r)
+            } else {
+                new.next_item(&mut r)
+            };
+            match next.unwrap() {
+                Some(i) => out.push((i.kind, i.raw.to_vec(), i.offset, i.line, i.broken)),
+                None => return out,
+            }
+        }
+    }
+
+    #[test]
+    fn substring_search_cuts_like_the_tag_by_tag_splitter() {
+        let pieces = [
+            "<PubmedArticle>",
+            "</PubmedArticle>",
+            "</PubmedArticle >",
+            "</PubmedArticle\n x>",
+            "<PubmedArticle Foo=\"1\">",
+            "<PubmedBookArticle>",
+            "</PubmedBookArticle>",
+            "<DeleteCitation>",
+            "</DeleteCitation>",
+            "<MedlineCitation Owner=\"NLM\">",
+            "</MedlineCitation>",
+            "<PubmedArticleSet>",
+            "</PubmedArticleSet>",
+            "<MedlineCitationSet>",
+            "<PubmedArticleX>",
+            "</PubmedArticleX>",
+            "<PubmedData>",
+            "<PMID>1</PMID>",
+            "<p/>",
+            "</",
+            "<",
+            ">",
+            "text ",
+            "\n",
+            "<!-- <PubmedArticle> -->",
+            "<?xml version=\"1.0\"?>",
+            "<PubmedBookArticle/>",
+        ];
+        // Not among the pieces: a `<` right after a record tag's name (`</PubmedArticle<x>`),
+        // where the old splitter took `PubmedArticle<x` for one name and did not see `<x>`;
+        // such names are not XML, and the substring search sees the tag after them. At the end
+        // of the input, an unfinished tag is cut the same way by both.
+        let endings = ["", "</PubmedArticle", "<PubmedArticle", "</Pub"];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for case in 0..3000 {
+            let len = 1 + next(40);
+            let mut text = String::new();
+            if case % 3 == 0 {
+                text.push_str("<PubmedArticleSet>\n");
+            } else if case % 3 == 1 {
+                text.push_str("<MedlineCitationSet>");
+            }
+            for _ in 0..len {
+                text.push_str(pieces[next(pieces.len())]);
+            }
+            text.push_str(endings[next(endings.len())]);
+            for block in [1, 3, 16, 4096] {
+                let got = outcome(text.as_bytes(), block, false);
+                let want = outcome(text.as_bytes(), block, true);
+                assert_eq!(got, want, "{text:?} in blocks of {block}");
+            }
+        }
     }
 }

@@ -27,11 +27,6 @@ use crate::cli::{
 /// Exit code when `--strict` finds rejected records or damaged inputs.
 const EXIT_STRICT: u8 = 3;
 
-/// mimalloc instead of the system allocator: DataFusion's operators, the parsers and the generator
-/// allocate many short-lived buffers from several threads (docs/benchmarks.md measures the gain).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -187,6 +187,31 @@ impl Splitter {
         }
     }
 
+    /// The end tag of record `o` starts at `lt` and its name ends at `name_end`: the complete
+    /// record when the tag's `>` is in the buffer; otherwise `None`, after reading more input (or,
+    /// at the end of the input, after skipping the rest) so that the caller scans again.
+    fn close_record(
+        &mut self,
+        o: Open,
+        lt: usize,
+        name_end: usize,
+        reader: &mut dyn BufRead,
+    ) -> io::Result<Option<Found>> {
+        if let Some(gt) = memchr::memchr(b'>', &self.buf[name_end..]) {
+            let end = name_end + gt + 1;
+            self.pos = end;
+            self.open = None;
+            return Ok(Some(Found::Complete(o, end)));
+        }
+        if self.eof {
+            self.pos = self.buf.len();
+        } else {
+            self.pos = lt;
+            self.fill(reader)?;
+        }
+        Ok(None)
+    }
+
     fn advance(&mut self, reader: &mut dyn BufRead) -> io::Result<Option<Found>> {
         loop {
             if self.root_seen
@@ -196,19 +221,10 @@ impl Splitter {
                 // comes first, by substring search.
                 match self.scan_open(o) {
                     Scan::End(lt, name_end) => {
-                        let Some(gt) = memchr::memchr(b'>', &self.buf[name_end..]) else {
-                            if self.eof {
-                                self.pos = self.buf.len();
-                                continue;
-                            }
-                            self.pos = lt;
-                            self.fill(reader)?;
-                            continue;
-                        };
-                        let end = name_end + gt + 1;
-                        self.pos = end;
-                        self.open = None;
-                        return Ok(Some(Found::Complete(o, end)));
+                        if let Some(found) = self.close_record(o, lt, name_end, reader)? {
+                            return Ok(Some(found));
+                        }
+                        continue;
                     }
                     Scan::Start(lt, kind, name_end) => {
                         self.pos = name_end;
@@ -281,19 +297,10 @@ impl Splitter {
                 if let Some(o) = self.open
                     && name == o.kind.tag().as_bytes()
                 {
-                    let Some(gt) = self.buf[name_end..].iter().position(|&b| b == b'>') else {
-                        if self.eof {
-                            self.pos = self.buf.len();
-                            continue;
-                        }
-                        self.pos = lt;
-                        self.fill(reader)?;
-                        continue;
-                    };
-                    let end = name_end + gt + 1;
-                    self.pos = end;
-                    self.open = None;
-                    return Ok(Some(Found::Complete(o, end)));
+                    if let Some(found) = self.close_record(o, lt, name_end, reader)? {
+                        return Ok(Some(found));
+                    }
+                    continue;
                 }
                 self.pos = name_end;
                 continue;

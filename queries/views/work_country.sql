@@ -6,9 +6,9 @@
 -- distinct countries) and `author` (author-level fractional, the Leiden default: `country_shares()`;
 -- shares of authors without a known country are dropped, so a paper's author weights sum to at most
 -- 1). An author's countries are those of their institutions, else those bibflow resolved from the raw
--- affiliation strings (PubMed). Hong Kong and Macao count as China. (The authors' lists are
--- aggregated without ORDER BY: the weights do not depend on author order, and an ordered
--- array_agg costs ten times as much.)"""
+-- affiliation strings (PubMed). Hong Kong and Macao count as China. (`country_shares_agg()`, the
+-- aggregate form of `country_shares()`, credits each paper from its authorship rows without
+-- building a list of lists per paper: `array_agg` of lists took most of this view's time.)"""
 -- [[columns]]
 -- name = "work_id"
 -- description = "the paper"
@@ -30,21 +30,28 @@ WITH a AS (
     -- property that DataFusion 55 wrongly carries through UNNEST, which would let the optimizer drop a
     -- later DISTINCT or GROUP BY over this view (tests/slt/bug_*.slt fail without it).
     SELECT work_id,
-           array_agg(CASE WHEN cardinality(institution_countries) > 0 THEN institution_countries
-                          ELSE affiliation_countries END) AS ac
+           country_shares_agg(CASE WHEN cardinality(institution_countries) > 0
+                                   THEN institution_countries ELSE affiliation_countries END,
+                              'author') AS sa,
+           country_shares_agg(CASE WHEN cardinality(institution_countries) > 0
+                                   THEN institution_countries ELSE affiliation_countries END,
+                              'country') AS sc
     FROM authorships WHERE work_id >= 0 GROUP BY work_id
     UNION ALL
     SELECT work_id,
-           array_agg(CASE WHEN cardinality(institution_countries) > 0 THEN institution_countries
-                          ELSE affiliation_countries END) AS ac
+           country_shares_agg(CASE WHEN cardinality(institution_countries) > 0
+                                   THEN institution_countries ELSE affiliation_countries END,
+                              'author') AS sa,
+           country_shares_agg(CASE WHEN cardinality(institution_countries) > 0
+                                   THEN institution_countries ELSE affiliation_countries END,
+                              'country') AS sc
     FROM authorships WHERE work_id < 0 GROUP BY work_id),
--- The author and country weights come from two country_shares() lists unnested side by side: both
--- are sorted by country and hold the same countries; only the author list has a last entry with a
--- NULL country (the dropped share), which the WHERE removes. (1 / count(*) OVER (PARTITION BY
--- work_id) would give the same country weight but needs a sort.)
+-- The author and country weights come from two lists unnested side by side: both are sorted by
+-- country and hold the same countries; only the author list has a last entry with a NULL country
+-- (the dropped share), which the WHERE removes. (1 / count(*) OVER (PARTITION BY work_id) would
+-- give the same country weight but needs a sort.)
 s AS (
-    SELECT work_id, unnest(country_shares(ac, 'author')) AS s,
-           unnest(country_shares(ac, 'country')) AS t
+    SELECT work_id, unnest(sa) AS s, unnest(sc) AS t
     FROM a)
 SELECT work_id, s['country'] AS country, s['weight'] AS author_weight,
        t['weight'] AS country_weight,

@@ -2,8 +2,8 @@
 -- title = "Human / Animal / Molecular-cellular position of each paper"
 -- description = """
 -- The paper's position in the triangle of biomedicine (Weber 2013, as NIH iCite uses it):
--- `ham_position()` over the MeSH tree numbers of its descriptors. Papers without MeSH descriptors
--- have no row."""
+-- `ham_position_agg()` (the aggregate form of `ham_position()`) over the MeSH tree numbers of its
+-- descriptors. Papers without MeSH descriptors have no row."""
 -- [[columns]]
 -- name = "work_id"
 -- description = "the paper"
@@ -18,5 +18,5 @@
 -- description = "share in the Molecular/Cellular group"
 SELECT work_id, h['human'] AS human, h['animal'] AS animal,
        h['molecular_cellular'] AS molecular_cellular
-FROM (SELECT work_id, ham_position(array_agg(mesh_tree_numbers(descriptor_ui))) AS h
+FROM (SELECT work_id, ham_position_agg(mesh_tree_numbers(descriptor_ui)) AS h
       FROM work_mesh GROUP BY work_id)

@@ -25,11 +25,13 @@ WITH r AS (
     FROM works
     WHERE is_citable(type) AND subfield_id IS NOT NULL AND cited_by_count IS NOT NULL
     GROUP BY subfield_id, publication_year, type)
+-- The reference sets (a few thousand rows) are the join's build side: the left side, as
+-- `bibflow report` computes views with join reordering off.
 SELECT w.work_id, w.cited_by_count AS citations,
        ncs(w.cited_by_count, r.e) AS ncs,
        top_share(w.cited_by_count, r.thr) AS top10
-FROM works w
-JOIN r ON w.subfield_id = r.subfield_id
+FROM r
+JOIN works w ON w.subfield_id = r.subfield_id
       AND w.publication_year = r.publication_year
       AND w.type = r.type
 WHERE w.cited_by_count IS NOT NULL

@@ -28,14 +28,17 @@ WITH m AS (
 p AS (
     SELECT work_id, array_agg(publication_type) AS types
     FROM work_publication_types GROUP BY work_id),
+mp AS (
+    SELECT coalesce(m.work_id, p.work_id) AS work_id, m.names, p.types
+    FROM m FULL JOIN p ON m.work_id = p.work_id),
+-- Join order: the paper's MeSH and type lists (mp) are the hash join's build side and works, with
+-- its titles and abstracts, streams past them. `bibflow report` computes views with DataFusion's
+-- join reordering off, so the left side of each join here is the build side; with works as the
+-- build side, a 10M-work corpus held every abstract in the join's hash table (10 GB).
 c AS (
     SELECT w.work_id, w.publication_year AS year, w.type,
-           modalities(m.names, w.title, w.abstract) AS mods,
-           clinical_stage(p.types, m.names) AS stage
-    FROM works w
-    LEFT JOIN m ON w.work_id = m.work_id
-    LEFT JOIN p ON w.work_id = p.work_id)
--- No `WHERE cardinality(mods) > 0`: unnesting an empty list gives no row already, and the filter
--- made DataFusion evaluate modalities() twice.
+           modalities(mp.names, w.title, w.abstract) AS mods,
+           clinical_stage(mp.types, mp.names) AS stage
+    FROM mp RIGHT JOIN works w ON w.work_id = mp.work_id)
 SELECT work_id, year, type, unnest(mods) AS modality, stage
 FROM c

@@ -228,6 +228,11 @@ mod tests {
                 .iter()
                 .map(|f| f.name().to_string()),
         );
+        names.extend(
+            crate::classify::aggregate_functions()
+                .iter()
+                .map(|f| f.name().to_string()),
+        );
         let mut seen = HashSet::new();
         for n in &names {
             assert!(

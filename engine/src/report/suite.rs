@@ -13,7 +13,7 @@ use futures::{StreamExt, TryStreamExt};
 
 use arrow::record_batch::RecordBatch;
 use datafusion::datasource::MemTable;
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{DataFrame, SessionContext};
 
 use crate::catalog::header::ReportUse;
 use crate::catalog::{Catalog, SavedQuery};
@@ -109,17 +109,27 @@ pub async fn materialize_views(
 ) -> Result<Vec<(String, u128)>> {
     let mut times = Vec::new();
     for wave in catalog.views_in_waves()? {
-        let computed = futures::future::try_join_all(wave.into_iter().map(|view| async move {
-            let t = Instant::now();
-            let df = ctx.sql(&view.sql).await.map_err(|e| EngineError::Catalog {
-                file: view.origin.to_string(),
-                reason: format!("the view does not plan over this dataset: {e}"),
-            })?;
-            let schema = Arc::new(df.schema().as_arrow().clone());
-            let parts = df.collect_partitioned().await?;
-            Ok::<_, EngineError>((view, schema, parts, t.elapsed().as_millis()))
-        }))
-        .await?;
+        let computed =
+            futures::future::try_join_all(wave.into_iter().map(|view| async move {
+                let t = Instant::now();
+                // Join reordering off: each view's SQL puts its hash joins' build side on the left
+                // (see queries/views/work_modality.sql). DataFusion's reordering goes by row-count
+                // estimates, and it overestimates aggregates (input rows), so it would build the
+                // hash table on `works` with every title and abstract.
+                let mut state = ctx.state();
+                state.config_mut().options_mut().optimizer.join_reordering = false;
+                let plan = state.create_logical_plan(&view.sql).await.map_err(|e| {
+                    EngineError::Catalog {
+                        file: view.origin.to_string(),
+                        reason: format!("the view does not plan over this dataset: {e}"),
+                    }
+                })?;
+                let df = DataFrame::new(state, plan);
+                let schema = Arc::new(df.schema().as_arrow().clone());
+                let parts = df.collect_partitioned().await?;
+                Ok::<_, EngineError>((view, schema, parts, t.elapsed().as_millis()))
+            }))
+            .await?;
         for (view, schema, parts, ms) in computed {
             let table = MemTable::try_new(schema, parts)?;
             ctx.deregister_table(view.name())?;

@@ -97,7 +97,7 @@ pub fn ham_type() -> DataType {
     DataType::Struct(ham_fields())
 }
 
-fn ham_fields() -> Fields {
+pub(super) fn ham_fields() -> Fields {
     Fields::from(vec![
         Field::new("human", DataType::Float64, true),
         Field::new("animal", DataType::Float64, true),
@@ -112,7 +112,7 @@ fn under(tree: &str, root: &str) -> bool {
 }
 
 /// The groups one tree number falls in.
-fn groups_of(tree: &str) -> u8 {
+pub(super) fn groups_of(tree: &str) -> u8 {
     let tree = tree.trim();
     let mut g = 0;
     if under(tree, "M01") || under(tree, HUMANS_TREE) {
@@ -130,11 +130,11 @@ fn groups_of(tree: &str) -> u8 {
 }
 
 /// Counts per group over a paper's descriptors.
-#[derive(Debug, Default)]
-struct Counts([u32; 3]);
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(super) struct Counts(pub(super) [u64; 3]);
 
 impl Counts {
-    fn add(&mut self, groups: u8) {
+    pub(super) fn add(&mut self, groups: u8) {
         for (i, bit) in [HUMAN, ANIMAL, MOLECULAR_CELLULAR].into_iter().enumerate() {
             if groups & bit != 0 {
                 self.0[i] += 1;
@@ -142,13 +142,13 @@ impl Counts {
         }
     }
 
-    fn append_to(&self, out: &mut [Float64Builder; 3]) {
-        let total: u32 = self.0.iter().sum();
+    pub(super) fn append_to(&self, out: &mut [Float64Builder; 3]) {
+        let total: u64 = self.0.iter().sum();
         for (b, &c) in out.iter_mut().zip(&self.0) {
             if total == 0 {
                 b.append_null();
             } else {
-                b.append_value(f64::from(c) / f64::from(total));
+                b.append_value(c as f64 / total as f64);
             }
         }
     }

@@ -6,6 +6,7 @@
 //! | `clinical_stage(publication_types, mesh_names)`        | 'clinical trial', 'clinical (human)', 'basic'   |
 //! | `ham_position(tree_numbers_per_descriptor)`            | `Struct<human, animal, molecular_cellular>`     |
 //! | `mesh_tree_numbers(descriptor_ui)`                     | `List<Utf8>` (NULL for a UI not in the table)   |
+//! | `ham_position_agg(tree_numbers)` (aggregate)           | `ham_position` over one row per descriptor      |
 //!
 //! The modality rules are data: `queries/rules/modalities.tsv` (format in `queries/rules/README.md`)
 //! is compiled in as the default, and `modalities`' fourth argument takes the text of other rules.
@@ -20,7 +21,7 @@
 //!        m.ham                                     AS ham
 //! FROM works w
 //! LEFT JOIN (SELECT work_id, array_agg(descriptor_name) AS names,
-//!                   ham_position(array_agg(mesh_tree_numbers(descriptor_ui))) AS ham
+//!                   ham_position_agg(mesh_tree_numbers(descriptor_ui)) AS ham
 //!            FROM work_mesh GROUP BY work_id) m USING (work_id)
 //! LEFT JOIN (SELECT work_id, array_agg(publication_type) AS types
 //!            FROM work_publication_types GROUP BY work_id) p USING (work_id)
@@ -31,6 +32,7 @@
 mod clinical_stage;
 mod common;
 mod ham_position;
+mod ham_position_agg;
 mod mesh_table;
 mod mesh_tree_numbers;
 mod modalities;
@@ -38,12 +40,13 @@ mod rules;
 
 pub use clinical_stage::{BASIC, CLINICAL_HUMAN, CLINICAL_TRIAL, CLINICAL_TYPES, ClinicalStage};
 pub use ham_position::{HUMANS_TREE, HamPosition, MOLECULAR_CELLULAR_TREES, ham_type};
+pub use ham_position_agg::HamPositionAgg;
 pub use mesh_tree_numbers::MeshTreeNumbers;
 pub use modalities::Modalities;
 pub use rules::DEFAULT_RULES;
 
 use datafusion::error::Result;
-use datafusion::logical_expr::ScalarUDF;
+use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use datafusion::prelude::SessionContext;
 
 /// Lists scalar functions by type, so the list below is the single place that names them.
@@ -58,10 +61,18 @@ macro_rules! scalar_functions {
 
 scalar_functions!(Modalities, ClinicalStage, HamPosition, MeshTreeNumbers);
 
+/// Every aggregate function of this module, freshly constructed.
+pub fn aggregate_functions() -> Vec<AggregateUDF> {
+    vec![AggregateUDF::from(HamPositionAgg::default())]
+}
+
 /// Registers the functions of this module.
 pub fn register(ctx: &SessionContext) -> Result<()> {
     for udf in scalar_functions() {
         ctx.register_udf(udf);
+    }
+    for udaf in aggregate_functions() {
+        ctx.register_udaf(udaf);
     }
     Ok(())
 }
@@ -79,6 +90,10 @@ mod tests {
             assert!(names.insert(f.name().to_string()), "{} twice", f.name());
             assert!(f.documentation().is_some(), "{} undocumented", f.name());
         }
-        assert_eq!(names.len(), 4);
+        for f in aggregate_functions() {
+            assert!(names.insert(f.name().to_string()), "{} twice", f.name());
+            assert!(f.documentation().is_some(), "{} undocumented", f.name());
+        }
+        assert_eq!(names.len(), 5);
     }
 }

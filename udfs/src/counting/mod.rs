@@ -7,6 +7,7 @@
 //! | `country_pairs(countries, mode [, keep_hk_mo])`       | `List<Struct<a Utf8, b Utf8, weight Float64>>` |
 //! | `country_region(code)`, `country_name(code)`          | `Utf8` (NULL for an unknown code)              |
 //! | `is_eu_member(code)`                                  | `Boolean` (NULL for an unknown code)           |
+//! | `country_shares_agg(countries, mode [, keep_hk_mo])` (aggregate) | `country_shares` over one row per author |
 //! | `h_index(citations)` (aggregate)                      | `Int64`                                        |
 //!
 //! The struct lists are meant to be unnested and summed. `unnest` of a list of structs gives one
@@ -30,6 +31,7 @@ mod country_name;
 mod country_pairs;
 mod country_region;
 mod country_shares;
+mod country_shares_agg;
 mod country_table;
 mod h_index;
 mod is_eu_member;
@@ -40,6 +42,7 @@ pub use country_name::CountryName;
 pub use country_pairs::{CountryPairs, PairMode};
 pub use country_region::{CountryRegion, REGIONS};
 pub use country_shares::{CountingMode, CountryShares};
+pub use country_shares_agg::CountrySharesAgg;
 pub use h_index::{HIndex, h_index_of};
 pub use is_eu_member::IsEuMember;
 
@@ -69,7 +72,10 @@ scalar_functions!(
 
 /// Every aggregate function of this module, freshly constructed.
 pub fn aggregate_functions() -> Vec<AggregateUDF> {
-    vec![AggregateUDF::from(HIndex::default())]
+    vec![
+        AggregateUDF::from(HIndex::default()),
+        AggregateUDF::from(CountrySharesAgg::default()),
+    ]
 }
 
 /// Registers the functions of this module.
@@ -100,6 +106,6 @@ mod tests {
             assert!(names.insert(f.name().to_string()), "{} twice", f.name());
             assert!(f.documentation().is_some(), "{} undocumented", f.name());
         }
-        assert_eq!(names.len(), 8);
+        assert_eq!(names.len(), 9);
     }
 }

@@ -227,6 +227,7 @@ pub enum QueryCommand {
 #[derive(Debug, Args)]
 pub struct QueriesArg {
     /// A folder of your own saved queries (same format; one with a built-in's name replaces it).
+    /// Its `views/` sub-folder holds views, which replace built-in views of the same name.
     #[arg(long, value_name = "DIR")]
     pub queries: Option<PathBuf>,
 }

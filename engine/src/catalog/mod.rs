@@ -3,7 +3,8 @@
 //! Every `.sql` file of `queries/` is a saved query and every file of `queries/views/` a view that
 //! saved queries build on (the papers' modalities, country credits, normalised impact). Both are
 //! embedded in the binary; [`Catalog::with_dir`] adds a user's own folder of queries in the same
-//! format (a user query with a built-in's name replaces it). A file is a header block of TOML in
+//! format (a user query with a built-in's name replaces it; its `views/` sub-folder holds views,
+//! which replace built-in views of the same name). A file is a header block of TOML in
 //! `--` comments (see [`header`]) and the SQL, whose `$name` placeholders are the declared
 //! parameters.
 //!
@@ -90,29 +91,47 @@ impl Catalog {
         Ok(catalog)
     }
 
-    /// The built-in queries plus the `.sql` files of `dir` (not recursive); a file with a built-in
-    /// query's name replaces it.
+    /// The built-in queries plus the `.sql` files of `dir`: a file with a built-in query's name
+    /// replaces it. The `.sql` files of `dir/views/` are views: one with a built-in view's name
+    /// replaces that view (for every query that reads it), others are added. A query file named
+    /// like a built-in view is an error that says where views go.
     pub fn with_dir(mut self, dir: &Path) -> Result<Self> {
-        let rd = std::fs::read_dir(dir).map_err(|e| EngineError::io(dir, e))?;
-        let mut files: Vec<PathBuf> = rd
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "sql"))
-            .collect();
-        files.sort();
-        if files.is_empty() {
+        let files = sql_files_in(dir)?;
+        let views_dir = dir.join("views");
+        let view_files = if views_dir.is_dir() {
+            sql_files_in(&views_dir)?
+        } else {
+            Vec::new()
+        };
+        if files.is_empty() && view_files.is_empty() {
             return Err(EngineError::Usage(format!(
                 "{} holds no .sql files; a saved query is a .sql file with a header (see `bibflow query show modality_growth`)",
                 dir.display()
             )));
         }
+        for file in view_files {
+            let q = parse_file(&file)?;
+            match self
+                .views
+                .iter_mut()
+                .find(|v| v.header.name == q.header.name)
+            {
+                Some(builtin) => *builtin = q,
+                None => self.views.push(q),
+            }
+        }
         for file in files {
-            let text = std::fs::read_to_string(&file).map_err(|e| EngineError::io(&file, e))?;
-            let stem = file
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or_default()
-                .to_owned();
-            let q = SavedQuery::parse(&text, Origin::File(file), &stem)?;
+            let q = parse_file(&file)?;
+            if self.views.iter().any(|v| v.header.name == q.header.name) {
+                return Err(EngineError::Catalog {
+                    file: file.display().to_string(),
+                    reason: format!(
+                        "{:?} is the name of a view; to replace the view, put the file in {}",
+                        q.header.name,
+                        views_dir.display()
+                    ),
+                });
+            }
             self.queries.insert(q.header.name.clone(), q);
         }
         Ok(self)
@@ -192,6 +211,28 @@ impl Catalog {
         }
         Ok(waves)
     }
+}
+
+/// The `.sql` files of `dir` (not recursive), sorted.
+fn sql_files_in(dir: &Path) -> Result<Vec<PathBuf>> {
+    let rd = std::fs::read_dir(dir).map_err(|e| EngineError::io(dir, e))?;
+    let mut files: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "sql"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Reads and parses a user's saved query or view file.
+fn parse_file(file: &Path) -> Result<SavedQuery> {
+    let text = std::fs::read_to_string(file).map_err(|e| EngineError::io(file, e))?;
+    let stem = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default()
+        .to_owned();
+    SavedQuery::parse(&text, Origin::File(file.to_path_buf()), &stem)
 }
 
 fn file_stem(path: &str) -> &str {
@@ -535,5 +576,38 @@ mod tests {
                 .contains("known:")
         );
         c.views_in_order().unwrap();
+    }
+
+    #[test]
+    fn user_views_replace_builtin_views_and_queries_cannot_take_their_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let view = "-- name = \"work_ham\"\n-- title = \"t\"\n-- description = \"d\"\n\
+                    SELECT work_id, 1.0 AS human, 0.0 AS animal, 0.0 AS molecular_cellular FROM works\n";
+        std::fs::create_dir(dir.path().join("views")).unwrap();
+        std::fs::write(dir.path().join("views/work_ham.sql"), view).unwrap();
+        std::fs::write(
+            dir.path().join("views/my_view.sql"),
+            view.replace("work_ham", "my_view"),
+        )
+        .unwrap();
+        let c = Catalog::builtin().unwrap().with_dir(dir.path()).unwrap();
+        let builtin = Catalog::builtin().unwrap();
+        assert_eq!(c.views().len(), builtin.views().len() + 1);
+        let ham = c.views().iter().find(|v| v.name() == "work_ham").unwrap();
+        assert!(ham.sql.contains("1.0 AS human"), "{}", ham.sql);
+        assert!(matches!(ham.origin, Origin::File(_)));
+        assert!(c.views().iter().any(|v| v.name() == "my_view"));
+
+        // The same file beside the queries is a clear error naming the views folder.
+        std::fs::write(dir.path().join("work_ham.sql"), view).unwrap();
+        let err = Catalog::builtin()
+            .unwrap()
+            .with_dir(dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("is the name of a view") && err.contains("views"),
+            "{err}"
+        );
     }
 }

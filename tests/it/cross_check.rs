@@ -154,24 +154,29 @@ fn country_shares_equal_plain_sql_on_a_corpus() {
             format!("SELECT work_id, country, 1.0 AS w FROM ({distinct_plain})"),
         ),
     ] {
-        check(
-            &format!("country_shares {mode}"),
-            &format!(
-                "WITH f AS (
-                     SELECT work_id, s['country'] AS country, s['weight'] AS w
-                     FROM (SELECT work_id,
-                                  unnest(country_shares(array_agg(institution_countries), '{mode}')) AS s
-                           FROM authorships GROUP BY work_id)
-                     WHERE s['country'] IS NOT NULL),
-                 p AS ({plain})
-                 SELECT max(abs(f.w - p.w)) AS diff,
-                        sum(CASE WHEN f.work_id IS NULL OR p.work_id IS NULL THEN 1 ELSE 0 END)
-                            AS mismatched,
-                        count(*) AS compared
-                 FROM f FULL JOIN p ON f.work_id = p.work_id AND f.country = p.country"
-            ),
-            20_000,
-        );
+        // The scalar over array_agg, and the aggregate form the work_country view uses.
+        for shares in [
+            format!("country_shares(array_agg(institution_countries), '{mode}')"),
+            format!("country_shares_agg(institution_countries, '{mode}')"),
+        ] {
+            check(
+                &shares,
+                &format!(
+                    "WITH f AS (
+                         SELECT work_id, s['country'] AS country, s['weight'] AS w
+                         FROM (SELECT work_id, unnest({shares}) AS s
+                               FROM authorships GROUP BY work_id)
+                         WHERE s['country'] IS NOT NULL),
+                     p AS ({plain})
+                     SELECT max(abs(f.w - p.w)) AS diff,
+                            sum(CASE WHEN f.work_id IS NULL OR p.work_id IS NULL THEN 1 ELSE 0 END)
+                                AS mismatched,
+                            count(*) AS compared
+                     FROM f FULL JOIN p ON f.work_id = p.work_id AND f.country = p.country"
+                ),
+                20_000,
+            );
+        }
     }
 }
 

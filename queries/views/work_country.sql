@@ -24,28 +24,23 @@
 -- [[columns]]
 -- name = "full_weight"
 -- description = "1"
-WITH a AS (
+WITH ac AS (
+    -- An author's countries: those of their institutions, else those resolved from the raw
+    -- affiliation strings.
+    SELECT work_id,
+           CASE WHEN cardinality(institution_countries) > 0 THEN institution_countries
+                ELSE affiliation_countries END AS c
+    FROM authorships),
+a AS (
     -- The authorships are aggregated in two branches (OpenAlex ids >= 0, PubMed-only ids < 0) joined by
     -- UNION ALL. The result is the same as one GROUP BY, but a UNION drops the "work_id is unique"
     -- property that DataFusion 55 wrongly carries through UNNEST, which would let the optimizer drop a
     -- later DISTINCT or GROUP BY over this view (tests/slt/bug_*.slt fail without it).
-    SELECT work_id,
-           country_shares_agg(CASE WHEN cardinality(institution_countries) > 0
-                                   THEN institution_countries ELSE affiliation_countries END,
-                              'author') AS sa,
-           country_shares_agg(CASE WHEN cardinality(institution_countries) > 0
-                                   THEN institution_countries ELSE affiliation_countries END,
-                              'country') AS sc
-    FROM authorships WHERE work_id >= 0 GROUP BY work_id
+    SELECT work_id, country_shares_agg(c, 'author') AS sa, country_shares_agg(c, 'country') AS sc
+    FROM ac WHERE work_id >= 0 GROUP BY work_id
     UNION ALL
-    SELECT work_id,
-           country_shares_agg(CASE WHEN cardinality(institution_countries) > 0
-                                   THEN institution_countries ELSE affiliation_countries END,
-                              'author') AS sa,
-           country_shares_agg(CASE WHEN cardinality(institution_countries) > 0
-                                   THEN institution_countries ELSE affiliation_countries END,
-                              'country') AS sc
-    FROM authorships WHERE work_id < 0 GROUP BY work_id),
+    SELECT work_id, country_shares_agg(c, 'author') AS sa, country_shares_agg(c, 'country') AS sc
+    FROM ac WHERE work_id < 0 GROUP BY work_id),
 -- The author and country weights come from two lists unnested side by side: both are sorted by
 -- country and hold the same countries; only the author list has a last entry with a NULL country
 -- (the dropped share), which the WHERE removes. (1 / count(*) OVER (PARTITION BY work_id) would

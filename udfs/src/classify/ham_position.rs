@@ -112,7 +112,7 @@ fn under(tree: &str, root: &str) -> bool {
 }
 
 /// The groups one tree number falls in.
-pub(super) fn groups_of(tree: &str) -> u8 {
+fn groups_of(tree: &str) -> u8 {
     let tree = tree.trim();
     let mut g = 0;
     if under(tree, "M01") || under(tree, HUMANS_TREE) {
@@ -127,6 +127,16 @@ pub(super) fn groups_of(tree: &str) -> u8 {
         g |= MOLECULAR_CELLULAR;
     }
     g
+}
+
+/// The groups of one descriptor: those any of its tree numbers falls in.
+pub(super) fn groups_of_trees<'a>(trees: impl IntoIterator<Item = &'a str>) -> u8 {
+    trees.into_iter().fold(0, |g, t| g | groups_of(t))
+}
+
+/// The groups of one descriptor given as one string, tree numbers separated by '|' or ';'.
+pub(super) fn groups_of_joined(trees: &str) -> u8 {
+    groups_of_trees(trees.split(['|', ';']))
 }
 
 /// Counts per group over a paper's descriptors.
@@ -206,10 +216,9 @@ impl ScalarUDFImpl for HamPosition {
             for row in 0..rows {
                 let mut counts = Counts::default();
                 for d in row_range(papers, row) {
-                    let groups = row_range(descriptors, d)
-                        .filter_map(|i| str_at(trees, i))
-                        .fold(0, |g, t| g | groups_of(t));
-                    counts.add(groups);
+                    counts.add(groups_of_trees(
+                        row_range(descriptors, d).filter_map(|i| str_at(trees, i)),
+                    ));
                 }
                 counts.append_to(&mut out);
             }
@@ -223,7 +232,7 @@ impl ScalarUDFImpl for HamPosition {
                 let mut counts = Counts::default();
                 for d in row_range(papers, row) {
                     if let Some(s) = str_at(descriptors, d) {
-                        counts.add(s.split(['|', ';']).fold(0, |g, t| g | groups_of(t)));
+                        counts.add(groups_of_joined(s));
                     }
                 }
                 counts.append_to(&mut out);

@@ -17,7 +17,7 @@ use datafusion::logical_expr::{
 };
 
 use super::common::{DOC_SECTION, coerce_string_list, is_string, row_range, str_at};
-use super::ham_position::{Counts, groups_of, ham_fields, ham_type};
+use super::ham_position::{Counts, groups_of_joined, groups_of_trees, ham_fields, ham_type};
 
 const NAME: &str = "ham_position_agg";
 
@@ -155,17 +155,11 @@ fn row_groups(values: &ArrayRef) -> Result<Vec<u8>> {
             );
         };
         Ok((0..list.len())
-            .map(|row| {
-                row_range(list, row)
-                    .filter_map(|i| str_at(trees, i))
-                    .fold(0, |g, t| g | groups_of(t))
-            })
+            .map(|row| groups_of_trees(row_range(list, row).filter_map(|i| str_at(trees, i))))
             .collect())
     } else if let Some(s) = values.as_string_opt::<i32>() {
         Ok((0..s.len())
-            .map(|row| {
-                str_at(s, row).map_or(0, |v| v.split(['|', ';']).fold(0, |g, t| g | groups_of(t)))
-            })
+            .map(|row| str_at(s, row).map_or(0, groups_of_joined))
             .collect())
     } else {
         exec_err!(

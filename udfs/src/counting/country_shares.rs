@@ -177,8 +177,8 @@ impl ScalarUDFImpl for CountryShares {
     }
 }
 
-/// Builds a `List<Struct<country, weight>>` array row by row.
-struct SharesBuilder {
+/// Builds a `List<Struct<country, weight>>` array row by row (also for `country_shares_agg`).
+pub(super) struct SharesBuilder {
     offsets: Vec<i32>,
     countries: StringBuilder,
     weights: Vec<f64>,
@@ -186,7 +186,7 @@ struct SharesBuilder {
 }
 
 impl SharesBuilder {
-    fn new(rows: usize) -> Self {
+    pub(super) fn new(rows: usize) -> Self {
         let mut offsets = Vec::with_capacity(rows + 1);
         offsets.push(0);
         Self {
@@ -197,12 +197,12 @@ impl SharesBuilder {
         }
     }
 
-    fn push(&mut self, country: Option<&str>, weight: f64) {
+    pub(super) fn push(&mut self, country: Option<&str>, weight: f64) {
         self.countries.append_option(country);
         self.weights.push(weight);
     }
 
-    fn end_row(&mut self, valid: bool) -> Result<()> {
+    pub(super) fn end_row(&mut self, valid: bool) -> Result<()> {
         let Ok(end) = i32::try_from(self.weights.len()) else {
             return exec_err!("{NAME}: more than 2^31 entries in one batch; use smaller batches");
         };
@@ -211,7 +211,7 @@ impl SharesBuilder {
         Ok(())
     }
 
-    fn finish(mut self) -> Result<ArrayRef> {
+    pub(super) fn finish(mut self) -> Result<ArrayRef> {
         let values = StructArray::try_new(
             share_fields(),
             vec![

@@ -6,25 +6,24 @@ use std::mem::size_of;
 use std::sync::{Arc, LazyLock};
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, ListArray, StringArray, StringBuilder,
-    StructArray, UInt64Array,
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, StringArray, UInt64Array,
 };
-use arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, UInt64Type};
 use datafusion::common::{ScalarValue, exec_err};
 use datafusion::error::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator, Signature, Volatility,
+    Accumulator, AggregateUDFImpl, ColumnarValue, Documentation, EmitTo, GroupsAccumulator,
+    Signature, Volatility,
 };
-use datafusion::physical_expr::PhysicalExpr;
-use datafusion::physical_expr::expressions::Literal;
 
 use super::common::{
-    DOC_SECTION, code_at, coerce_code_list, coerce_codes_mode_keep, push_normalized, row_range,
+    DOC_SECTION, code_at, coerce_code_list, coerce_codes_mode_keep, constant_keep_hk_mo,
+    constant_mode, push_normalized, row_range,
 };
-use super::country_shares::{CountingMode, share_fields, share_list_type};
+use super::country_shares::{CountingMode, SharesBuilder, share_list_type};
+use crate::impact::literal_arg;
 
 const NAME: &str = "country_shares_agg";
 
@@ -119,7 +118,7 @@ impl AggregateUDFImpl for CountrySharesAgg {
     }
 
     fn default_value(&self, _data_type: &DataType) -> Result<ScalarValue> {
-        ScalarValue::try_from_array(&Groups::empty_list(), 0)
+        ScalarValue::try_from_array(&Groups::empty_list()?, 0)
     }
 
     fn state_fields(&self, args: StateFieldsArgs<'_>) -> Result<Vec<FieldRef>> {
@@ -162,20 +161,16 @@ impl AggregateUDFImpl for CountrySharesAgg {
     }
 }
 
-/// A constant argument of the aggregate, `None` when it was not given.
-fn literal<'a>(
-    args: &'a AccumulatorArgs<'_>,
+/// A constant argument of the aggregate as a scalar value, `None` when it was not given.
+fn constant_arg(
+    args: &AccumulatorArgs<'_>,
     i: usize,
     argument: &str,
-) -> Result<Option<&'a ScalarValue>> {
-    let Some(expr) = args.exprs.get(i) else {
-        return Ok(None);
-    };
-    let expr: &Arc<dyn PhysicalExpr> = expr;
-    match expr.downcast_ref::<Literal>() {
-        Some(lit) => Ok(Some(lit.value())),
-        None => exec_err!("{NAME}: `{argument}` must be a constant, got the expression {expr}"),
-    }
+) -> Result<Option<ColumnarValue>> {
+    args.exprs
+        .get(i)
+        .map(|e| literal_arg(NAME, argument, e).map(|v| ColumnarValue::Scalar(v.clone())))
+        .transpose()
 }
 
 /// Country codes as small integers: two-letter codes through a direct table, others by hash.
@@ -291,23 +286,11 @@ struct Groups {
 
 impl Groups {
     fn new(args: &AccumulatorArgs<'_>) -> Result<Self> {
-        let mode = match literal(args, 1, "mode")? {
-            Some(v) => match CountingMode::parse(v.try_as_str().flatten()) {
-                Ok(m) => m,
-                Err(msg) => return exec_err!("{NAME}: {msg}"),
-            },
-            None => return exec_err!("{NAME}: expected a mode ('full', 'country' or 'author')"),
+        let Some(mode) = constant_arg(args, 1, "mode")? else {
+            return exec_err!("{NAME}: expected a mode ('full', 'country' or 'author')");
         };
-        let keep_hk_mo = match literal(args, 2, "keep_hk_mo")? {
-            None | Some(ScalarValue::Null) => false,
-            Some(ScalarValue::Boolean(b)) => b.unwrap_or(false),
-            Some(other) => {
-                return exec_err!(
-                    "{NAME}: `keep_hk_mo` must be a boolean, got {}",
-                    other.data_type()
-                );
-            }
-        };
+        let mode = constant_mode(NAME, &mode, CountingMode::parse)?;
+        let keep_hk_mo = constant_keep_hk_mo(NAME, constant_arg(args, 2, "keep_hk_mo")?.as_ref())?;
         Ok(Self {
             mode,
             keep_hk_mo,
@@ -318,16 +301,10 @@ impl Groups {
         })
     }
 
-    fn empty_list() -> ArrayRef {
-        let DataType::List(item) = share_list_type() else {
-            unreachable!("share_list_type is a list")
-        };
-        Arc::new(ListArray::new(
-            item,
-            OffsetBuffer::from_lengths([0]),
-            arrow::array::new_empty_array(&DataType::Struct(share_fields())),
-            None,
-        ))
+    fn empty_list() -> Result<ArrayRef> {
+        let mut out = SharesBuilder::new(1);
+        out.end_row(true)?;
+        out.finish()
     }
 
     /// Adds `weight` for the raw code `raw` to group `g`; false when the code is blank.
@@ -337,11 +314,16 @@ impl Groups {
             return false;
         }
         let id = self.interner.id(&self.buf);
+        self.add_id(g, id, weight);
+        true
+    }
+
+    /// Adds `weight` for country `id` to group `g`, keeping [`Self::heap_bytes`] up to date.
+    fn add_id(&mut self, g: usize, id: u32, weight: f64) {
         let group = &mut self.groups[g];
         let before = group.rest.capacity();
         group.add(id, weight);
         self.heap_bytes += (group.rest.capacity() - before) * size_of::<(u32, f64)>();
-        true
     }
 
     fn update(
@@ -403,10 +385,7 @@ impl Groups {
             for i in row_range(shares, row) {
                 if let Some(code) = code_at(countries, i) {
                     let id = self.interner.id(code);
-                    let group = &mut self.groups[g];
-                    let before = group.rest.capacity();
-                    group.add(id, weights.value(i));
-                    self.heap_bytes += (group.rest.capacity() - before) * size_of::<(u32, f64)>();
+                    self.add_id(g, id, weights.value(i));
                 }
             }
         }
@@ -437,10 +416,7 @@ impl Groups {
         } else {
             Vec::new()
         };
-        let mut offsets = Vec::with_capacity(groups.len() + 1);
-        offsets.push(0i32);
-        let mut countries = StringBuilder::with_capacity(groups.len() * 2, groups.len() * 4);
-        let mut weights = Vec::with_capacity(groups.len() * 2);
+        let mut out = SharesBuilder::new(groups.len());
         let mut scratch: Vec<(u32, f64)> = Vec::new();
         for g in groups {
             scratch.clear();
@@ -450,35 +426,17 @@ impl Groups {
             }
             let k = scratch.len();
             for &(id, w) in &scratch {
-                countries.append_value(&self.interner.names[id as usize]);
-                weights.push(entry_weight(g, w, k));
+                out.push(
+                    Some(&self.interner.names[id as usize]),
+                    entry_weight(g, w, k),
+                );
             }
             if let Some(d) = dropped(g) {
-                countries.append_null();
-                weights.push(d);
+                out.push(None, d);
             }
-            let Ok(end) = i32::try_from(weights.len()) else {
-                return exec_err!("{NAME}: more than 2^31 entries in one batch");
-            };
-            offsets.push(end);
+            out.end_row(true)?;
         }
-        let values = StructArray::try_new(
-            share_fields(),
-            vec![
-                Arc::new(countries.finish()),
-                Arc::new(Float64Array::from(weights)),
-            ],
-            None,
-        )?;
-        let DataType::List(item) = share_list_type() else {
-            unreachable!("share_list_type is a list")
-        };
-        Ok(Arc::new(ListArray::try_new(
-            item,
-            OffsetBuffer::new(ScalarBuffer::from(offsets)),
-            Arc::new(values),
-            None,
-        )?))
+        out.finish()
     }
 
     fn evaluate_groups(&self, groups: &[GroupState]) -> Result<ArrayRef> {

@@ -127,6 +127,11 @@ pub struct EngineArgs {
     /// Memory limit for query operators, e.g. 4GiB or 512MiB; past it sorts and joins spill to disk.
     #[arg(long, value_parser = parse_size)]
     pub memory_limit: Option<usize>,
+
+    /// Compute every window function by sorting on its partition keys (DataFusion's plan), also
+    /// those over PARTITION BY only that bibflow computes by hashing, which does not spill.
+    #[arg(long)]
+    pub sort_windows: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

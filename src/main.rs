@@ -181,6 +181,7 @@ fn session_options(e: &EngineArgs) -> SessionOptions {
     SessionOptions {
         memory_limit: e.memory_limit,
         target_partitions: None,
+        sort_windows: e.sort_windows,
     }
 }
 

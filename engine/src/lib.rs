@@ -33,6 +33,7 @@ pub mod catalog;
 pub mod error;
 pub mod link;
 pub mod output;
+pub mod plan;
 pub mod publish;
 pub mod report;
 pub mod session;

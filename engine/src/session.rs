@@ -6,6 +6,7 @@ use std::sync::Arc;
 use bibflow_datasets::schema::TABLES;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::ListingOptions;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
@@ -18,6 +19,10 @@ pub struct SessionOptions {
     pub memory_limit: Option<usize>,
     /// Parallelism of query plans; defaults to the number of cores.
     pub target_partitions: Option<usize>,
+    /// Plan every window function DataFusion's way (sort by the partition keys), also those over
+    /// `PARTITION BY` only that bibflow otherwise computes by hashing
+    /// ([`crate::plan::hash_window_exec::HashWindowExec`]). For comparisons and as an escape hatch.
+    pub sort_windows: bool,
 }
 
 /// A table registered from a dataset folder.
@@ -41,7 +46,14 @@ pub fn new_session(options: &SessionOptions) -> Result<SessionContext> {
     if let Some(limit) = options.memory_limit {
         runtime = runtime.with_memory_limit(limit, 1.0);
     }
-    let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
+    let mut state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime.build_arc()?)
+        .with_default_features();
+    if !options.sort_windows {
+        state = state.with_physical_optimizer_rules(crate::plan::physical_optimizer_rules());
+    }
+    let ctx = SessionContext::new_with_state(state.build());
     bibflow_udfs::register_all(&ctx)?;
     Ok(ctx)
 }

@@ -3,6 +3,7 @@
 mod common;
 mod cross_check;
 mod generate;
+mod hash_window;
 mod ingest_corrupt;
 mod ingest_fixtures;
 mod ingest_pubmed;

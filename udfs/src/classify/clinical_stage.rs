@@ -160,10 +160,14 @@ impl ScalarUDFImpl for ClinicalStage {
         let mut out = StringBuilder::with_capacity(types.len(), types.len() * 8);
         let mut words = Words::default();
         let mut key = String::new();
-        let mut matches = |raw: &str, keys: &[&str]| {
+        let (humans_set, clinical_set) = (KeySet::new(&HUMANS), KeySet::new(&CLINICAL_TYPES));
+        let mut matches = |raw: &str, keys: &KeySet<'_>| {
+            if !keys.may_contain(raw) {
+                return false;
+            }
             words.tokenize(raw);
             words.joined_into(&mut key);
-            keys.contains(&key.as_str())
+            keys.keys.contains(&key.as_str())
         };
         for row in 0..types.len() {
             if types.is_null(row) && mesh.is_null(row) {
@@ -172,12 +176,12 @@ impl ScalarUDFImpl for ClinicalStage {
             }
             let humans = row_range(mesh, row)
                 .filter_map(|i| str_at(mesh_values, i))
-                .any(|m| matches(m, &HUMANS));
+                .any(|m| matches(m, &humans_set));
             let stage = if !humans {
                 BASIC
             } else if row_range(types, row)
                 .filter_map(|i| str_at(type_values, i))
-                .any(|t| matches(t, &CLINICAL_TYPES))
+                .any(|t| matches(t, &clinical_set))
             {
                 CLINICAL_TRIAL
             } else {
@@ -191,6 +195,34 @@ impl ScalarUDFImpl for ClinicalStage {
     fn documentation(&self) -> Option<&Documentation> {
         Some(&DOCUMENTATION)
     }
+}
+
+/// Comparison keys (normalised words, [`Words::joined_into`]) with an exact quick rejection: an
+/// ASCII name normalises to its alphanumeric characters, lower-cased, in runs joined by spaces, so
+/// it can only equal a key with as many alphanumeric characters as it has. Most names are told
+/// apart by that count alone, without tokenizing them.
+struct KeySet<'a> {
+    keys: &'a [&'a str],
+    /// Bit `n` (`n` capped at 63): some key has `n` alphanumeric characters.
+    lengths: u64,
+}
+
+impl<'a> KeySet<'a> {
+    fn new(keys: &'a [&'a str]) -> Self {
+        let lengths = keys.iter().fold(0u64, |bits, k| {
+            bits | 1 << alphanumeric_count(k).min(63)
+        });
+        Self { keys, lengths }
+    }
+
+    /// False when `raw` cannot normalise to any key; true when it may (tokenize to know).
+    fn may_contain(&self, raw: &str) -> bool {
+        !raw.is_ascii() || self.lengths & (1 << alphanumeric_count(raw).min(63)) != 0
+    }
+}
+
+fn alphanumeric_count(s: &str) -> usize {
+    s.bytes().filter(u8::is_ascii_alphanumeric).count()
 }
 
 #[cfg(test)]
@@ -213,6 +245,24 @@ mod tests {
             .iter()
             .map(|v| v.map(str::to_string))
             .collect()
+    }
+
+    #[test]
+    fn quick_rejection_is_exact() {
+        let set = KeySet::new(&CLINICAL_TYPES);
+        // Same alphanumeric count as a key, in any spelling: must be tokenized.
+        for raw in ["Clinical Trial", "CLINICAL-TRIAL", "clinical_trial!", "Clinical Study"] {
+            assert!(set.may_contain(raw), "{raw}");
+        }
+        // Non-ASCII: always tokenized.
+        assert!(set.may_contain("Ensayo clínico"));
+        // Counts no key has: rejected without tokenizing.
+        for raw in ["Journal Article", "Review", "Case Reports", ""] {
+            assert!(!set.may_contain(raw), "{raw}");
+        }
+        let humans = KeySet::new(&HUMANS);
+        assert!(humans.may_contain("H u m a n s") && humans.may_contain("D006801"));
+        assert!(!humans.may_contain("Human") && !humans.may_contain("Animals, Laboratory"));
     }
 
     #[test]

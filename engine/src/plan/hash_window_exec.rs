@@ -176,7 +176,19 @@ impl HashWindowExec {
 
 impl DisplayAs for HashWindowExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = self.window_expr.iter().map(|e| e.name()).collect();
+        let names: Vec<String> = self
+            .window_expr
+            .iter()
+            .zip(&self.kinds)
+            .map(|(e, k)| {
+                let how = match k {
+                    HashWindowKind::GroupsAccumulator => "grouped",
+                    HashWindowKind::Accumulator => "per partition",
+                    HashWindowKind::EvaluateAll => "whole partition",
+                };
+                format!("{} ({how})", e.name())
+            })
+            .collect();
         let keys: Vec<String> = self.partition_by.iter().map(|e| e.to_string()).collect();
         write!(
             f,

@@ -7,7 +7,7 @@ use datafusion::common::Result;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 use datafusion::physical_plan::windows::{BoundedWindowAggExec, WindowAggExec};
 
 use super::hash_window_exec::HashWindowExec;
@@ -32,6 +32,15 @@ impl HashWindowRule {
         } else {
             return None;
         };
+        // An input already in partition order streams through DataFusion's operator, no sort.
+        if let Some(Some(required)) = plan.required_input_ordering().into_iter().next()
+            && input
+                .equivalence_properties()
+                .ordering_satisfy_requirement(required.into_single())
+                .unwrap_or(false)
+        {
+            return None;
+        }
         let distribution = plan
             .input_distribution_requirements()
             .into_per_child()

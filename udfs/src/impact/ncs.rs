@@ -17,16 +17,18 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
         DOC_SECTION_IMPACT,
         "A paper's normalised citation score NCS = c / e, with e the mean citations of its \
          reference set (field x publication year x document type). NCS is 1 when e = 0 (CWTS \
-         convention) and NULL when c or e is NULL. Compute e with `avg` in a GROUP BY over the \
-         reference sets and join it back. Only citable types are normalised (see `is_citable`).",
+         convention) and NULL when c or e is NULL. Compute e as a window, `avg(c) OVER (PARTITION \
+         BY the reference set)` (bibflow's sessions compute windows over PARTITION BY only by \
+         hashing, no sort), or with a GROUP BY joined back. Only citable types are normalised \
+         (see `is_citable`).",
         "ncs(c, e)",
     )
     .with_sql_example(
         r#"```sql
-WITH r AS (SELECT subfield_id, publication_year, type, avg(cited_by_count) AS e
-           FROM works WHERE is_citable(type) GROUP BY 1, 2, 3)
-SELECT w.work_id, ncs(w.cited_by_count, r.e) AS ncs
-FROM works w JOIN r USING (subfield_id, publication_year, type);
+SELECT work_id,
+       ncs(cited_by_count, avg(cited_by_count) OVER reference_set) AS ncs
+FROM works WHERE is_citable(type)
+WINDOW reference_set AS (PARTITION BY subfield_id, publication_year, type);
 ```"#,
     )
     .with_argument("c", "The paper's citations (integer or float).")

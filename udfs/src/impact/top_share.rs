@@ -23,11 +23,11 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     )
     .with_sql_example(
         r#"```sql
-WITH r AS (SELECT subfield_id, publication_year, type,
-                  top_threshold(cited_by_count, 0.10) AS thr
-           FROM works WHERE is_citable(type) GROUP BY 1, 2, 3)
-SELECT w.work_id, top_share(w.cited_by_count, r.thr) AS top10
-FROM works w JOIN r USING (subfield_id, publication_year, type);
+SELECT work_id,
+       top_share(cited_by_count, top_threshold(cited_by_count, 0.10) OVER reference_set)
+         AS top10
+FROM works WHERE is_citable(type)
+WINDOW reference_set AS (PARTITION BY subfield_id, publication_year, type);
 ```"#,
     )
     .with_argument("c", "The paper's citations (integer or float).")

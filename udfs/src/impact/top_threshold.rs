@@ -22,7 +22,7 @@ static DOCUMENTATION: LazyLock<Documentation> =
     LazyLock::new(|| {
         Documentation::builder(
         DOC_SECTION_IMPACT,
-        "The top-x% threshold of a reference set (a GROUP BY group), as a struct {t, frac}: t is \
+        "The top-x% threshold of a reference set (a GROUP BY group or a window partition), as a struct {t, frac}: t is \
          the smallest citation count v with F(v) >= 1 - x (F(v) = share of the set with c <= v) \
          and frac = (F(t) - (1 - x)) / f(t) (f(t) = share with c = t) is the score of a paper \
          with exactly t citations. Pass it to `top_share` to score each paper; the scores of a \
@@ -33,11 +33,11 @@ static DOCUMENTATION: LazyLock<Documentation> =
     )
     .with_sql_example(
         r#"```sql
-WITH r AS (SELECT subfield_id, publication_year, type,
-                  top_threshold(cited_by_count, 0.10) AS thr
-           FROM works WHERE is_citable(type) GROUP BY 1, 2, 3)
-SELECT w.work_id, top_share(w.cited_by_count, r.thr) AS top10
-FROM works w JOIN r USING (subfield_id, publication_year, type);
+SELECT work_id,
+       top_share(cited_by_count, top_threshold(cited_by_count, 0.10) OVER reference_set)
+         AS top10
+FROM works WHERE is_citable(type)
+WINDOW reference_set AS (PARTITION BY subfield_id, publication_year, type);
 ```"#,
     )
     .with_argument("c", "The paper's citations (integer or float).")

@@ -15,10 +15,14 @@ use bibflow_engine::session::{SessionOptions, new_session};
 
 const ROWS: usize = 20_000;
 
-/// A made-up table `t(id, k1, k2, x, f)` in 3 partitions of 4 batches: `k1` (200 values and NULL)
+/// A made-up table `t(id, k1, k2, x, f)` in 3 partitions of at least 4 batches: `k1` (200 values and NULL)
 /// and `k2` (5 strings and NULL) are partition keys, `x` a nullable count with many ties, `f` a
 /// float.
 fn table() -> Arc<MemTable> {
+    table_of(ROWS)
+}
+
+fn table_of(rows: usize) -> Arc<MemTable> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("id", DataType::Int64, false),
         Field::new("k1", DataType::Int64, true),
@@ -34,9 +38,11 @@ fn table() -> Arc<MemTable> {
         state
     };
     let kinds = ["article", "review", "book", "letter", "preprint"];
-    let batch_rows = ROWS / 12;
+    // At least 12 batches, and none larger than DataFusion's default batch size.
+    let n_batches = (rows / 8192).max(12);
+    let batch_rows = rows / n_batches;
     let mut partitions = vec![Vec::new(), Vec::new(), Vec::new()];
-    for b in 0..12 {
+    for b in 0..n_batches {
         let (mut id, mut k1, mut k2, mut x, mut f) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for i in 0..batch_rows {
@@ -149,7 +155,10 @@ fn same_both_ways(sql: &str, hashed: bool) {
                         );
                     }
                     (None, None) => {}
-                    _ => panic!("{sql}: row id {:?}: {va:?} (hashed) vs {vb:?} (sorted)", ra[0]),
+                    _ => panic!(
+                        "{sql}: row id {:?}: {va:?} (hashed) vs {vb:?} (sorted)",
+                        ra[0]
+                    ),
                 }
             }
         }
@@ -175,7 +184,10 @@ fn plain_aggregates_over_partitions() {
 #[test]
 fn one_key_no_key_and_expressions_as_keys() {
     same_both_ways("SELECT id, avg(f) OVER (PARTITION BY k2) AS a FROM t", true);
-    same_both_ways("SELECT id, avg(f) OVER () AS a, count(x) OVER () AS n FROM t", true);
+    same_both_ways(
+        "SELECT id, avg(f) OVER () AS a, count(x) OVER () AS n FROM t",
+        true,
+    );
     same_both_ways(
         "SELECT id, sum(x) OVER (PARTITION BY k1 % 7, upper(k2)) AS s FROM t WHERE x > 0",
         true,
@@ -253,10 +265,14 @@ fn ordered_framed_and_filtered_windows_stay_sorted() {
     );
     // A frame without an ORDER BY depends on the order rows arrive in: compare the plan only.
     runtime().block_on(async {
-        let sql = "SELECT id, sum(x) OVER (PARTITION BY k1 ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING)
+        let sql =
+            "SELECT id, sum(x) OVER (PARTITION BY k1 ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING)
                    AS s FROM t";
         let p = plan(&session(false), sql).await;
-        assert!(!p.contains("HashWindowExec") && p.contains("WindowAggExec"), "{p}");
+        assert!(
+            !p.contains("HashWindowExec") && p.contains("WindowAggExec"),
+            "{p}"
+        );
     });
     same_both_ways(
         "SELECT id, rank() OVER (PARTITION BY k1 ORDER BY x) AS r FROM t",
@@ -285,6 +301,82 @@ fn a_hashed_window_under_an_order_by_gets_its_sort() {
                 n += 1;
             }
         }
-        assert_eq!(n, ROWS / 12 * 12);
+        assert_eq!(n, ROWS / 12 * 12, "every row");
+    });
+}
+
+#[test]
+fn past_the_memory_limit_a_partition_is_sorted_instead() {
+    // 600k rows (about 27 MB) through a 32 MB pool: the hashed window gives up buffering and sorts
+    // (spilling) instead, and gives what the sorted plan without a limit gives. One partition and
+    // no ORDER BY on top: DataFusion's own sorts, racing for a small pool, fail now and then.
+    let sql = "SELECT count(*) AS n, sum(a) AS sa, sum(p) AS sp
+               FROM (SELECT id, avg(x) OVER (PARTITION BY k1, k2) AS a,
+                            citation_percentile(x) OVER (PARTITION BY k1, k2) AS p FROM t) w";
+    runtime().block_on(async {
+        let limited = new_session(&SessionOptions {
+            memory_limit: Some(32 << 20),
+            target_partitions: Some(1),
+            ..Default::default()
+        })
+        .unwrap();
+        let sorted = session(true);
+        for ctx in [&limited, &sorted] {
+            ctx.deregister_table("t").ok();
+            ctx.register_table("t", table_of(600_000)).unwrap();
+        }
+        limited
+            .sql("SET datafusion.execution.sort_spill_reservation_bytes = 262144")
+            .await
+            .unwrap();
+        let physical = limited
+            .sql(sql)
+            .await
+            .unwrap()
+            .create_physical_plan()
+            .await
+            .unwrap();
+        let got = datafusion::physical_plan::collect(Arc::clone(&physical), limited.task_ctx())
+            .await
+            .unwrap();
+        let shown = datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(
+            physical.as_ref(),
+        )
+        .indent(true)
+        .to_string();
+        assert!(shown.contains("HashWindowExec"), "{shown}");
+        let fallbacks: usize = shown
+            .split("sort_fallbacks=")
+            .skip(1)
+            .map(|rest| {
+                rest.chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+                    .parse::<usize>()
+                    .unwrap()
+            })
+            .sum();
+        assert_eq!(
+            fallbacks, 1,
+            "the one partition did not fall back to sorting:\n{shown}"
+        );
+
+        let want = sorted.sql(sql).await.unwrap().collect().await.unwrap();
+        let values = |batches: &[RecordBatch]| -> Vec<f64> {
+            (0..3)
+                .map(|c| {
+                    let v = cast(batches[0].column(c), &DataType::Float64).unwrap();
+                    v.as_primitive::<Float64Type>().value(0)
+                })
+                .collect()
+        };
+        let (got, want) = (values(&got), values(&want));
+        assert_eq!(got[0], (600_000 / 73 * 73) as f64, "every row");
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                (g - w).abs() <= 1e-9 * g.abs().max(1.0),
+                "{got:?} vs {want:?}"
+            );
+        }
     });
 }

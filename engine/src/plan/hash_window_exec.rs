@@ -18,13 +18,16 @@
 //!
 //! Rows come out in the order they came in, with the window columns appended, exactly the schema of
 //! the window operator it replaces. The input is buffered (as DataFusion's `WindowAggExec` buffers
-//! it) and accounted to the memory pool; it does not spill, so a query over more than the memory
-//! limit fails with the pool's error instead of sorting on disk.
+//! it) and accounted to the memory pool. When the pool refuses more memory (`--memory-limit`), the
+//! partition falls back to DataFusion's own plan, a sort by the partition keys (which spills to
+//! disk) and `WindowAggExec`, fed with the rows buffered so far followed by the rest of the input:
+//! slower, but the query completes wherever the sorted plan would.
 //!
 //! [`GroupValues`]: datafusion::physical_plan::aggregates::group_values::GroupValues
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use arrow::array::{Array, ArrayRef, RecordBatch, UInt32Array};
 use arrow::compute::{concat, take};
@@ -35,16 +38,22 @@ use datafusion::execution::TaskContext;
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::logical_expr::{Accumulator, EmitTo, GroupsAccumulator, PartitionEvaluator};
 use datafusion::physical_expr::window::{PlainAggregateWindowExpr, StandardWindowExpr};
-use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_expr::{
+    EquivalenceProperties, LexOrdering, Partitioning, PhysicalExpr, PhysicalSortExpr,
+};
 use datafusion::physical_plan::aggregates::group_values::{GroupValues, new_group_values};
 use datafusion::physical_plan::aggregates::order::GroupOrdering;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet};
+use datafusion::physical_plan::metrics::{
+    BaselineMetrics, Count, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet,
+};
+use datafusion::physical_plan::sorts::sort::SortExec;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::windows::WindowAggExec;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, ExecutionPlanProperties,
-    InputDistributionRequirements,
-    PlanProperties, ReplaceChildrenOptions, SendableRecordBatchStream, WindowExpr,
+    InputDistributionRequirements, PlanProperties, ReplaceChildrenOptions,
+    SendableRecordBatchStream, WindowExpr,
 };
 use futures::{StreamExt, TryStreamExt, stream};
 
@@ -112,6 +121,9 @@ pub struct HashWindowExec {
     schema: SchemaRef,
     metrics: ExecutionPlanMetricsSet,
     cache: Arc<PlanProperties>,
+    /// Set by the first partition that runs out of memory: the others then sort too, releasing
+    /// what they buffered for the sorts that need it.
+    sorting: Arc<AtomicBool>,
 }
 
 impl HashWindowExec {
@@ -128,7 +140,10 @@ impl HashWindowExec {
         let partition_by = first.partition_by().to_vec();
         let same_partitions = window_expr.iter().all(|e| {
             e.partition_by().len() == partition_by.len()
-                && e.partition_by().iter().zip(&partition_by).all(|(a, b)| a.eq(b))
+                && e.partition_by()
+                    .iter()
+                    .zip(&partition_by)
+                    .all(|(a, b)| a.eq(b))
         });
         if !same_partitions
             || schema.fields().len() != input.schema().fields().len() + window_expr.len()
@@ -149,6 +164,7 @@ impl HashWindowExec {
             schema,
             metrics: ExecutionPlanMetricsSet::new(),
             cache,
+            sorting: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -263,6 +279,7 @@ impl ExecutionPlan for HashWindowExec {
             schema: Arc::clone(&self.schema),
             metrics: ExecutionPlanMetricsSet::new(),
             cache,
+            sorting: Arc::new(AtomicBool::new(false)),
         }))
     }
 
@@ -293,11 +310,12 @@ impl ExecutionPlan for HashWindowExec {
             input_schema: self.input.schema(),
             schema: Arc::clone(&self.schema),
             metrics: BaselineMetrics::new(&self.metrics, partition),
+            fallbacks: MetricBuilder::new(&self.metrics).counter("sort_fallbacks", partition),
             reservation,
+            context,
+            sorting: Arc::clone(&self.sorting),
         };
-        let output = stream::once(state.run(input))
-            .map_ok(|batches| stream::iter(batches.into_iter().map(Ok)))
-            .try_flatten();
+        let output = stream::once(state.run(input)).try_flatten();
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             Arc::clone(&self.schema),
             output,
@@ -323,11 +341,15 @@ struct PartitionState {
     input_schema: SchemaRef,
     schema: SchemaRef,
     metrics: BaselineMetrics,
+    /// Partitions that ran out of memory and were computed by sorting instead.
+    fallbacks: Count,
     reservation: MemoryReservation,
+    context: Arc<TaskContext>,
+    sorting: Arc<AtomicBool>,
 }
 
 impl PartitionState {
-    async fn run(self, mut input: SendableRecordBatchStream) -> Result<Vec<RecordBatch>> {
+    async fn run(self, mut input: SendableRecordBatchStream) -> Result<SendableRecordBatchStream> {
         let mut group_values: Option<Box<dyn GroupValues>> = if self.partition_by.is_empty() {
             None
         } else {
@@ -357,7 +379,10 @@ impl PartitionState {
                     HashWindowKind::GroupsAccumulator => {
                         let Some(agg) = w.as_any().downcast_ref::<PlainAggregateWindowExpr>()
                         else {
-                            return internal_err!("HashWindowExec: {} is not an aggregate", w.name());
+                            return internal_err!(
+                                "HashWindowExec: {} is not an aggregate",
+                                w.name()
+                            );
                         };
                         Gather::Groups(agg.get_aggregate_expr().create_groups_accumulator()?)
                     }
@@ -372,13 +397,18 @@ impl PartitionState {
         let mut batch_groups: Vec<Vec<u32>> = Vec::new();
         let mut groups: Vec<usize> = Vec::new();
         let mut n_groups = 0usize;
+        let mut buffered_bytes = 0usize;
         while let Some(batch) = input.next().await {
             let batch = batch?;
             if batch.num_rows() == 0 {
                 continue;
             }
             let timer = self.metrics.elapsed_compute().timer();
-            self.reservation.try_grow(batch.get_array_memory_size())?;
+            let args = self
+                .window_expr
+                .iter()
+                .map(|w| w.evaluate_args(&batch))
+                .collect::<Result<Vec<_>>>()?;
             match group_values.as_mut() {
                 Some(gv) => {
                     let keys = self
@@ -395,26 +425,45 @@ impl PartitionState {
                     n_groups = 1;
                 }
             }
-            for (w, gather) in self.window_expr.iter().zip(gathers.iter_mut()) {
-                let args = w.evaluate_args(&batch)?;
+            // Held from here on: the batch, its group ids and the arguments kept for the
+            // functions evaluated per partition, plus the group table and the accumulators.
+            buffered_bytes += batch.get_array_memory_size() + batch.num_rows() * 4;
+            for (args, gather) in args.into_iter().zip(gathers.iter_mut()) {
                 match gather {
                     Gather::Groups(acc) => acc.update_batch(&args, &groups, None, n_groups)?,
                     Gather::Args(all) => {
-                        self.reservation.try_grow(
-                            args.iter().map(|a| a.get_array_memory_size()).sum::<usize>(),
-                        )?;
+                        buffered_bytes += args
+                            .iter()
+                            .map(|a| a.get_array_memory_size())
+                            .sum::<usize>();
                         all.push(args);
                     }
                 }
             }
-            let ids: Vec<u32> = groups.iter().map(|&g| g as u32).collect();
-            self.reservation.try_grow(ids.len() * 4)?;
-            batch_groups.push(ids);
+            batch_groups.push(groups.iter().map(|&g| g as u32).collect());
             batches.push(batch);
             timer.done();
+            let state_bytes = group_values.as_ref().map_or(0, |g| g.size())
+                + gathers
+                    .iter()
+                    .map(|g| match g {
+                        Gather::Groups(acc) => acc.size(),
+                        Gather::Args(_) => 0,
+                    })
+                    .sum::<usize>();
+            // Past the pool's limit, sort instead (see the module documentation).
+            if self.sorting.load(Ordering::Relaxed)
+                || self
+                    .reservation
+                    .try_resize(buffered_bytes + state_bytes)
+                    .is_err()
+            {
+                self.sorting.store(true, Ordering::Relaxed);
+                return self.sort_instead(batches, input);
+            }
         }
         if batches.is_empty() {
-            return Ok(Vec::new());
+            return Ok(self.batches_stream(Vec::new()));
         }
         let _timer = self.metrics.elapsed_compute().timer();
         if n_groups > u32::MAX as usize {
@@ -456,7 +505,116 @@ impl PartitionState {
         }
         self.metrics.record_output(row_offset);
         self.reservation.free();
-        Ok(out)
+        Ok(self.batches_stream(out))
+    }
+
+    fn batches_stream(&self, batches: Vec<RecordBatch>) -> SendableRecordBatchStream {
+        Box::pin(RecordBatchStreamAdapter::new(
+            Arc::clone(&self.schema),
+            stream::iter(batches.into_iter().map(Ok)),
+        ))
+    }
+
+    /// DataFusion's plan for this partition: sort by the partition keys (spilling as the memory
+    /// pool requires), then `WindowAggExec`, over the rows buffered so far and the rest of `input`.
+    fn sort_instead(
+        self,
+        buffered: Vec<RecordBatch>,
+        input: SendableRecordBatchStream,
+    ) -> Result<SendableRecordBatchStream> {
+        self.fallbacks.add(1);
+        self.reservation.free();
+        let rows = stream::iter(buffered.into_iter().map(Ok)).chain(input);
+        let source = Arc::new(OnceStreamExec::new(Box::pin(
+            RecordBatchStreamAdapter::new(Arc::clone(&self.input_schema), rows),
+        )));
+        let plan: Arc<dyn ExecutionPlan> = match LexOrdering::new(
+            self.partition_by
+                .iter()
+                .map(|e| PhysicalSortExpr::new_default(Arc::clone(e))),
+        ) {
+            Some(ordering) => Arc::new(SortExec::new(ordering, source)),
+            None => source,
+        };
+        let window = WindowAggExec::try_new(self.window_expr.clone(), plan, false)?;
+        window.execute(0, Arc::clone(&self.context))
+    }
+}
+
+/// A plan that yields one stream once: the input of [`PartitionState::sort_instead`].
+struct OnceStreamExec {
+    stream: Mutex<Option<SendableRecordBatchStream>>,
+    cache: Arc<PlanProperties>,
+}
+
+impl fmt::Debug for OnceStreamExec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OnceStreamExec")
+    }
+}
+
+impl OnceStreamExec {
+    fn new(stream: SendableRecordBatchStream) -> Self {
+        let cache = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(stream.schema()),
+            Partitioning::UnknownPartitioning(1),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        ));
+        Self {
+            stream: Mutex::new(Some(stream)),
+            cache,
+        }
+    }
+}
+
+impl DisplayAs for OnceStreamExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OnceStreamExec")
+    }
+}
+
+impl ExecutionPlan for OnceStreamExec {
+    fn name(&self) -> &str {
+        "OnceStreamExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.cache
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        Vec::new()
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if children.is_empty() {
+            Ok(self)
+        } else {
+            internal_err!("OnceStreamExec has no children")
+        }
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        _context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let taken = self.stream.lock().ok().and_then(|mut s| s.take());
+        match (partition, taken) {
+            (0, Some(stream)) => Ok(stream),
+            _ => internal_err!("OnceStreamExec: partition {partition} executed twice or missing"),
+        }
     }
 }
 
@@ -542,8 +700,10 @@ fn evaluate_by_partition(
             let mut parts: Vec<ArrayRef> = Vec::with_capacity(n_groups);
             for g in 0..n_groups {
                 let (start, end) = (order.offsets[g], order.offsets[g + 1]);
-                let slice: Vec<ArrayRef> =
-                    sorted_args.iter().map(|a| a.slice(start, end - start)).collect();
+                let slice: Vec<ArrayRef> = sorted_args
+                    .iter()
+                    .map(|a| a.slice(start, end - start))
+                    .collect();
                 let mut evaluator: Box<dyn PartitionEvaluator> = func.create_evaluator()?;
                 let part = evaluator.evaluate_all(&slice, end - start)?;
                 if part.len() != end - start {
@@ -571,8 +731,10 @@ fn evaluate_by_partition(
             let mut per_group: Vec<ScalarValue> = Vec::with_capacity(n_groups);
             for g in 0..n_groups {
                 let (start, end) = (order.offsets[g], order.offsets[g + 1]);
-                let slice: Vec<ArrayRef> =
-                    sorted_args.iter().map(|a| a.slice(start, end - start)).collect();
+                let slice: Vec<ArrayRef> = sorted_args
+                    .iter()
+                    .map(|a| a.slice(start, end - start))
+                    .collect();
                 let mut acc: Box<dyn Accumulator> = aggregate.create_accumulator()?;
                 acc.update_batch(&slice)?;
                 per_group.push(acc.evaluate()?);
@@ -593,7 +755,9 @@ fn evaluate_by_partition(
             take(values.as_ref(), &UInt32Array::from(idx), None)?
         }
         HashWindowKind::GroupsAccumulator => {
-            return internal_err!("HashWindowExec: a groups accumulator is not evaluated by partition");
+            return internal_err!(
+                "HashWindowExec: a groups accumulator is not evaluated by partition"
+            );
         }
     };
     Ok(take(sorted_out.as_ref(), &order.inverse(), None)?)

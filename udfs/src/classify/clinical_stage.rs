@@ -209,9 +209,9 @@ struct KeySet<'a> {
 
 impl<'a> KeySet<'a> {
     fn new(keys: &'a [&'a str]) -> Self {
-        let lengths = keys.iter().fold(0u64, |bits, k| {
-            bits | 1 << alphanumeric_count(k).min(63)
-        });
+        let lengths = keys
+            .iter()
+            .fold(0u64, |bits, k| bits | 1 << alphanumeric_count(k).min(63));
         Self { keys, lengths }
     }
 
@@ -251,7 +251,12 @@ mod tests {
     fn quick_rejection_is_exact() {
         let set = KeySet::new(&CLINICAL_TYPES);
         // Same alphanumeric count as a key, in any spelling: must be tokenized.
-        for raw in ["Clinical Trial", "CLINICAL-TRIAL", "clinical_trial!", "Clinical Study"] {
+        for raw in [
+            "Clinical Trial",
+            "CLINICAL-TRIAL",
+            "clinical_trial!",
+            "Clinical Study",
+        ] {
             assert!(set.may_contain(raw), "{raw}");
         }
         // Non-ASCII: always tokenized.

@@ -19,8 +19,9 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
          reference set (field x publication year x document type). NCS is 1 when e = 0 (CWTS \
          convention) and NULL when c or e is NULL. Compute e as a window, `avg(c) OVER (PARTITION \
          BY the reference set)` (bibflow's sessions compute windows over PARTITION BY only by \
-         hashing, no sort), or with a GROUP BY joined back. Only citable types are normalised \
-         (see `is_citable`).",
+         hashing, no sort, but hold the rows in memory), or with a GROUP BY joined back (which \
+         streams, for inputs larger than memory). Only citable types are normalised (see \
+         `is_citable`).",
         "ncs(c, e)",
     )
     .with_sql_example(

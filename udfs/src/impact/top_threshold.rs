@@ -18,9 +18,8 @@ use datafusion::logical_expr::{
 
 use super::{DOC_SECTION_IMPACT, coerce_float64, literal_arg, threshold_type};
 
-static DOCUMENTATION: LazyLock<Documentation> =
-    LazyLock::new(|| {
-        Documentation::builder(
+static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
+    Documentation::builder(
         DOC_SECTION_IMPACT,
         "The top-x% threshold of a reference set (a GROUP BY group or a window partition), as a struct {t, frac}: t is \
          the smallest citation count v with F(v) >= 1 - x (F(v) = share of the set with c <= v) \
@@ -44,7 +43,7 @@ WINDOW reference_set AS (PARTITION BY subfield_id, publication_year, type);
     .with_argument("x", "The top share, a constant strictly between 0 and 1 (0.10 for top 10%).")
     .with_related_udf("top_share")
     .build()
-    });
+});
 
 /// `top_threshold(c, x)` -> `Struct<t Float64, frac Float64>`, an aggregate over a reference set.
 ///

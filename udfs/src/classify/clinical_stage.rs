@@ -162,8 +162,10 @@ impl ScalarUDFImpl for ClinicalStage {
         let mut key = String::new();
         let (humans_set, clinical_set) = (KeySet::new(&HUMANS), KeySet::new(&CLINICAL_TYPES));
         let mut matches = |raw: &str, keys: &KeySet<'_>| {
-            if !keys.may_contain(raw) {
-                return false;
+            match keys.quick(raw) {
+                Quick::No => return false,
+                Quick::Yes => return true,
+                Quick::Tokenize => {}
             }
             words.tokenize(raw);
             words.joined_into(&mut key);
@@ -197,32 +199,81 @@ impl ScalarUDFImpl for ClinicalStage {
     }
 }
 
-/// Comparison keys (normalised words, [`Words::joined_into`]) with an exact quick rejection: an
-/// ASCII name normalises to its alphanumeric characters, lower-cased, in runs joined by spaces, so
-/// it can only equal a key with as many alphanumeric characters as it has. Most names are told
-/// apart by that count alone, without tokenizing them.
+/// Comparison keys (normalised words, [`Words::joined_into`]) with exact shortcuts for ASCII names,
+/// which normalise to their alphanumeric characters, lower-cased, in runs joined by spaces:
+/// - a name can only equal a key with as many alphanumeric characters as it has, so most names are
+///   rejected by counting them (and the count stops past the longest key);
+/// - a name of alphanumeric characters only is one word: it equals a key exactly when the two are
+///   equal ignoring ASCII case.
+///
+/// Only the remaining names (punctuation or spaces and a matching count, or non-ASCII) are
+/// tokenized.
 struct KeySet<'a> {
     keys: &'a [&'a str],
-    /// Bit `n` (`n` capped at 63): some key has `n` alphanumeric characters.
+    /// Bit `n`: some key has `n` alphanumeric characters (every key has fewer than 64).
     lengths: u64,
+    /// The most alphanumeric characters of a key.
+    longest: usize,
+}
+
+/// What the shortcuts tell about a name.
+#[derive(Debug, PartialEq, Eq)]
+enum Quick {
+    /// It is not a key.
+    No,
+    /// It is a key.
+    Yes,
+    /// Tokenize it to know.
+    Tokenize,
 }
 
 impl<'a> KeySet<'a> {
     fn new(keys: &'a [&'a str]) -> Self {
-        let lengths = keys
+        let counts: Vec<usize> = keys
             .iter()
-            .fold(0u64, |bits, k| bits | 1 << alphanumeric_count(k).min(63));
-        Self { keys, lengths }
+            .map(|k| k.bytes().filter(u8::is_ascii_alphanumeric).count())
+            .collect();
+        let longest = counts.iter().copied().max().unwrap_or(0);
+        assert!(
+            longest < 64,
+            "clinical_stage: a key of 64 or more characters"
+        );
+        let lengths = counts.iter().fold(0u64, |bits, &n| bits | 1 << n);
+        Self {
+            keys,
+            lengths,
+            longest,
+        }
     }
 
-    /// False when `raw` cannot normalise to any key; true when it may (tokenize to know).
-    fn may_contain(&self, raw: &str) -> bool {
-        !raw.is_ascii() || self.lengths & (1 << alphanumeric_count(raw).min(63)) != 0
+    fn quick(&self, raw: &str) -> Quick {
+        let mut n = 0usize;
+        let mut one_word = true;
+        for &b in raw.as_bytes() {
+            if !b.is_ascii() {
+                return Quick::Tokenize;
+            }
+            if b.is_ascii_alphanumeric() {
+                n += 1;
+                if n > self.longest {
+                    return Quick::No;
+                }
+            } else {
+                one_word = false;
+            }
+        }
+        if self.lengths & (1 << n) == 0 {
+            Quick::No
+        } else if one_word {
+            if self.keys.iter().any(|k| k.eq_ignore_ascii_case(raw)) {
+                Quick::Yes
+            } else {
+                Quick::No
+            }
+        } else {
+            Quick::Tokenize
+        }
     }
-}
-
-fn alphanumeric_count(s: &str) -> usize {
-    s.bytes().filter(u8::is_ascii_alphanumeric).count()
 }
 
 #[cfg(test)]
@@ -248,26 +299,73 @@ mod tests {
     }
 
     #[test]
-    fn quick_rejection_is_exact() {
+    fn shortcuts_agree_with_tokenizing() {
         let set = KeySet::new(&CLINICAL_TYPES);
-        // Same alphanumeric count as a key, in any spelling: must be tokenized.
+        // A matching count with separators: tokenized.
         for raw in [
             "Clinical Trial",
             "CLINICAL-TRIAL",
             "clinical_trial!",
             "Clinical Study",
         ] {
-            assert!(set.may_contain(raw), "{raw}");
+            assert_eq!(set.quick(raw), Quick::Tokenize, "{raw}");
         }
-        // Non-ASCII: always tokenized.
-        assert!(set.may_contain("Ensayo clínico"));
-        // Counts no key has: rejected without tokenizing.
-        for raw in ["Journal Article", "Review", "Case Reports", ""] {
-            assert!(!set.may_contain(raw), "{raw}");
+        // Non-ASCII: tokenized.
+        assert_eq!(set.quick("Ensayo clínico"), Quick::Tokenize);
+        // Counts no key has, or past the longest key: rejected.
+        for raw in [
+            "Journal Article",
+            "Review",
+            "Case Reports",
+            "",
+            "Research Support, N.I.H., Extramural",
+        ] {
+            assert_eq!(set.quick(raw), Quick::No, "{raw}");
         }
         let humans = KeySet::new(&HUMANS);
-        assert!(humans.may_contain("H u m a n s") && humans.may_contain("D006801"));
-        assert!(!humans.may_contain("Human") && !humans.may_contain("Animals, Laboratory"));
+        // One word: decided without tokenizing, ignoring case.
+        for raw in ["Humans", "HUMANS", "d006801"] {
+            assert_eq!(humans.quick(raw), Quick::Yes, "{raw}");
+        }
+        for raw in [
+            "Animal",
+            "Humanx",
+            "Human",
+            "Animals, Laboratory",
+            "Hematopoietic Stem Cells",
+        ] {
+            assert_eq!(humans.quick(raw), Quick::No, "{raw}");
+        }
+        assert_eq!(humans.quick("H u m a n s"), Quick::Tokenize);
+        // Every shortcut agrees with tokenizing, on names around the keys.
+        let mut words = Words::default();
+        let mut key = String::new();
+        for set in [&set, &humans] {
+            for raw in [
+                "Humans",
+                "humans.",
+                "Hu-mans",
+                "D006801",
+                "Clinical Trial, Phase II",
+                "clinical trial phase 2",
+                "Randomized Controlled Trial",
+                "Observational Study",
+                "Observationalstudy",
+                "Review",
+                "Clinical Trial Protocol",
+                "Æ",
+                "",
+            ] {
+                words.tokenize(raw);
+                words.joined_into(&mut key);
+                let truth = set.keys.contains(&key.as_str());
+                match set.quick(raw) {
+                    Quick::Yes => assert!(truth, "{raw}"),
+                    Quick::No => assert!(!truth, "{raw}"),
+                    Quick::Tokenize => {}
+                }
+            }
+        }
     }
 
     #[test]

@@ -2,7 +2,9 @@
 
 use std::sync::{Arc, LazyLock};
 
-use datafusion::arrow::array::{Array, ArrayAccessor, ArrayRef, AsArray, BooleanArray};
+use datafusion::arrow::array::{
+    Array, ArrayAccessor, ArrayRef, AsArray, BooleanArray, StringViewArray,
+};
 use datafusion::arrow::buffer::BooleanBuffer;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, exec_err, plan_err};
@@ -120,7 +122,7 @@ impl ScalarUDFImpl for IsCitable {
             Ok(match a.data_type() {
                 DataType::Utf8 => citable(a.as_string::<i32>()),
                 DataType::LargeUtf8 => citable(a.as_string::<i64>()),
-                DataType::Utf8View => citable(a.as_string_view()),
+                DataType::Utf8View => citable_view(a.as_string_view()),
                 other => return exec_err!("is_citable: unexpected type {other}"),
             })
         })
@@ -141,6 +143,32 @@ fn citable<'a, A: ArrayAccessor<Item = &'a str>>(types: A) -> ArrayRef {
 
 /// Whether `t` is one of [`CITABLE_TYPES`], ignoring case, surrounding spaces and the choice of
 /// separator (space, `-`, `_`). Compares in place, without allocating.
+/// `Utf8View` (how DataFusion reads Parquet text): a type of at most 12 bytes is held whole in its
+/// 16-byte view, so equal views are equal types. A column holds a handful of types, so the answer
+/// for each short view is remembered in a small table and most rows cost one lookup.
+fn citable_view(types: &StringViewArray) -> ArrayRef {
+    const SLOTS: usize = 64;
+    let mut keys = [0u128; SLOTS];
+    let mut known = [0u8; SLOTS]; // 0: empty, 1: not citable, 2: citable
+    let views = types.views();
+    let values = BooleanBuffer::collect_bool(types.len(), |i| {
+        let view = views[i];
+        if (view as u32) > 12 {
+            return is_citable_type(types.value(i));
+        }
+        let h = ((view as u64) ^ ((view >> 64) as u64)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let slot = (h >> 58) as usize;
+        if known[slot] != 0 && keys[slot] == view {
+            return known[slot] == 2;
+        }
+        let answer = is_citable_type(types.value(i));
+        keys[slot] = view;
+        known[slot] = 1 + u8::from(answer);
+        answer
+    });
+    Arc::new(BooleanArray::new(values, types.nulls().cloned()))
+}
+
 pub fn is_citable_type(t: &str) -> bool {
     let t = t.trim().as_bytes();
     CITABLE_TYPES.iter().any(|want| {
@@ -190,6 +218,51 @@ mod tests {
             "articles",
         ] {
             assert!(!is_citable_type(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn views_remembered_per_type_agree_row_by_row() {
+        // Short (inline) and long types, repeated in varying order, with NULLs: the remembered
+        // answers must be each row's own.
+        let kinds = [
+            "article",
+            "editorial",
+            "Book Chapter",
+            "book-chapter",
+            "letter",
+            "review",
+            "conference-paper",
+            "Conference Paper",
+            " ARTICLE ",
+            "",
+            "preprint",
+            "erratum",
+            "systematic-review",
+            "paratext",
+            "book",
+            "dataset",
+            "articles",
+            "Journal Article",
+        ];
+        let mut rows: Vec<Option<String>> = Vec::new();
+        for i in 0..5000usize {
+            let k = (i * 7 + i / 13) % (kinds.len() + 1);
+            rows.push(kinds.get(k).map(|s| (*s).to_string()));
+        }
+        // Many distinct short types as well, so that slots of the table are reused.
+        for i in 0..500 {
+            rows.push(Some(format!("t{i}")));
+            rows.push(Some("article".into()));
+        }
+        let array = StringViewArray::from_iter(rows.iter().map(|r| r.as_deref()));
+        let got = citable_view(&array);
+        let got = got.as_boolean();
+        for (i, row) in rows.iter().enumerate() {
+            match row {
+                None => assert!(got.is_null(i), "row {i}"),
+                Some(t) => assert_eq!(got.value(i), is_citable_type(t), "row {i}: {t:?}"),
+            }
         }
     }
 

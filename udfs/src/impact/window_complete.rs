@@ -4,8 +4,8 @@ use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
 use datafusion::arrow::buffer::{BooleanBuffer, NullBuffer};
-use datafusion::arrow::datatypes::{DataType, Int64Type};
-use datafusion::common::{Result, plan_err};
+use datafusion::arrow::datatypes::{DataType, Int32Type, Int64Type};
+use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
@@ -91,9 +91,14 @@ impl ScalarUDFImpl for WindowComplete {
                 arg_types.len()
             );
         };
-        // Int64 so that the sum cannot overflow.
+        // Int64 so that the sum cannot overflow; an Int32 year stays Int32 (no cast of the
+        // column) for the usual constant n and data_year, compared as `pub_year <= data_year - n`.
         Ok(vec![
-            coerce_integer("window_complete", "pub_year", pub_year, DataType::Int64)?,
+            if *pub_year == DataType::Int32 {
+                DataType::Int32
+            } else {
+                coerce_integer("window_complete", "pub_year", pub_year, DataType::Int64)?
+            },
             coerce_integer("window_complete", "n", n, DataType::Int64)?,
             coerce_integer("window_complete", "data_year", data_year, DataType::Int64)?,
         ])
@@ -104,12 +109,70 @@ impl ScalarUDFImpl for WindowComplete {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        invoke_arrays(&args.args, args.number_rows, complete_kernel)
+        if let [
+            ColumnarValue::Array(years),
+            ColumnarValue::Scalar(n),
+            ColumnarValue::Scalar(d),
+        ] = args.args.as_slice()
+        {
+            return Ok(ColumnarValue::Array(constant_window_kernel(years, n, d)?));
+        }
+        let rows = args.number_rows;
+        let mut args = args.args;
+        if let Some(year) = args.first_mut() {
+            *year = year.cast_to(&DataType::Int64, None)?;
+        }
+        invoke_arrays(&args, rows, complete_kernel)
     }
 
     fn documentation(&self) -> Option<&Documentation> {
         Some(&DOCUMENTATION)
     }
+}
+
+/// `pub_year + n <= data_year` for constant n and data_year: one comparison a row against
+/// `data_year - n` (in i128, so nothing overflows), NULL where the year is NULL, all NULL when n or
+/// data_year is.
+fn constant_window_kernel(
+    years: &ArrayRef,
+    n: &ScalarValue,
+    data_year: &ScalarValue,
+) -> Result<ArrayRef> {
+    let constant = |v: &ScalarValue| -> Result<Option<i128>> {
+        Ok(match v.cast_to(&DataType::Int64)? {
+            ScalarValue::Int64(v) => v.map(i128::from),
+            other => return exec_err!("window_complete: expected an integer, got {other}"),
+        })
+    };
+    let len = years.len();
+    let (Some(n), Some(d)) = (constant(n)?, constant(data_year)?) else {
+        return Ok(Arc::new(BooleanArray::new_null(len)));
+    };
+    let limit = d - n;
+    let values = match years.data_type() {
+        DataType::Int32 => {
+            let y = years.as_primitive::<Int32Type>().values();
+            let limit = limit.clamp(i128::from(i32::MIN) - 1, i128::from(i32::MAX));
+            if limit < i128::from(i32::MIN) {
+                BooleanBuffer::new_unset(len)
+            } else {
+                let limit = limit as i32;
+                BooleanBuffer::collect_bool(len, |i| y[i] <= limit)
+            }
+        }
+        DataType::Int64 => {
+            let y = years.as_primitive::<Int64Type>().values();
+            let limit = limit.clamp(i128::from(i64::MIN) - 1, i128::from(i64::MAX));
+            if limit < i128::from(i64::MIN) {
+                BooleanBuffer::new_unset(len)
+            } else {
+                let limit = limit as i64;
+                BooleanBuffer::collect_bool(len, |i| y[i] <= limit)
+            }
+        }
+        other => return exec_err!("window_complete: unexpected year type {other}"),
+    };
+    Ok(Arc::new(BooleanArray::new(values, years.nulls().cloned())))
 }
 
 fn complete_kernel(args: &[ArrayRef]) -> Result<ArrayRef> {
@@ -127,6 +190,58 @@ fn complete_kernel(args: &[ArrayRef]) -> Result<ArrayRef> {
 mod tests {
     use super::*;
     use crate::impact::test_util::{batches, session};
+
+    #[tokio::test]
+    async fn constant_and_column_windows_agree() -> Result<()> {
+        // The constant-n path (Int32 and Int64 years), the column path, extreme values and NULLs.
+        let ctx = session(
+            "CREATE TABLE w (y INT, y64 BIGINT, n BIGINT, d BIGINT) AS VALUES \
+             (2020, 2020, 3, 2024), (2021, 2021, 3, 2024), (2022, 2022, 3, 2024), \
+             (NULL, NULL, 3, 2024), (-2147483648, 9223372036854775807, 3, 2024), \
+             (2147483647, -9223372036854775808, 3, 2024)",
+        )
+        .await?;
+        let got = batches(
+            &ctx,
+            "SELECT count(*) FILTER (WHERE a IS NOT DISTINCT FROM b) AS same32, \
+                    count(*) FILTER (WHERE c IS NOT DISTINCT FROM e) AS same64, \
+                    count(*) FILTER (WHERE a) AS complete32, count(*) FILTER (WHERE c) AS complete64, \
+                    count(*) FILTER (WHERE f IS NULL) AS null_n \
+             FROM (SELECT window_complete(y, 3, 2024) AS a, window_complete(y, n, d) AS b, \
+                          window_complete(y64, 3, 2024) AS c, window_complete(y64, n, d) AS e, \
+                          window_complete(y, NULL, 2024) AS f FROM w)",
+        )
+        .await?;
+        datafusion::assert_batches_eq!(
+            [
+                "+--------+--------+------------+------------+--------+",
+                "| same32 | same64 | complete32 | complete64 | null_n |",
+                "+--------+--------+------------+------------+--------+",
+                "| 6      | 6      | 3          | 3          | 6      |",
+                "+--------+--------+------------+------------+--------+",
+            ],
+            &got
+        );
+        // Far past any year: every window complete; far before: none.
+        let got = batches(
+            &ctx,
+            "SELECT count(*) FILTER (WHERE window_complete(y, -9223372036854775807, 9223372036854775807)) AS all_done, \
+                    count(*) FILTER (WHERE window_complete(y64, 9223372036854775807, -9223372036854775807)) AS none_done \
+             FROM w",
+        )
+        .await?;
+        datafusion::assert_batches_eq!(
+            [
+                "+----------+-----------+",
+                "| all_done | none_done |",
+                "+----------+-----------+",
+                "| 5        | 0         |",
+                "+----------+-----------+",
+            ],
+            &got
+        );
+        Ok(())
+    }
 
     #[tokio::test]
     async fn flags_incomplete_windows() -> Result<()> {

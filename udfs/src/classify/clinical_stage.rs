@@ -201,8 +201,9 @@ impl ScalarUDFImpl for ClinicalStage {
 
 /// Comparison keys (normalised words, [`Words::joined_into`]) with exact shortcuts for ASCII names,
 /// which normalise to their alphanumeric characters, lower-cased, in runs joined by spaces:
-/// - a name can only equal a key with as many alphanumeric characters as it has, so most names are
-///   rejected by counting them (and the count stops past the longest key);
+/// - a name can only equal a key that starts with its first alphanumeric character, lower-cased,
+///   and has as many alphanumeric characters as it has, so most names are rejected by their first
+///   letter or by counting (which stops past the longest key);
 /// - a name of alphanumeric characters only is one word: it equals a key exactly when the two are
 ///   equal ignoring ASCII case.
 ///
@@ -214,6 +215,8 @@ struct KeySet<'a> {
     lengths: u64,
     /// The most alphanumeric characters of a key.
     longest: usize,
+    /// Bit `b` (an ASCII byte): some key starts with `b`.
+    first: u128,
 }
 
 /// What the shortcuts tell about a name.
@@ -239,10 +242,15 @@ impl<'a> KeySet<'a> {
             "clinical_stage: a key of 64 or more characters"
         );
         let lengths = counts.iter().fold(0u64, |bits, &n| bits | 1 << n);
+        let first = keys.iter().fold(0u128, |bits, k| match k.bytes().next() {
+            Some(b) if b.is_ascii() => bits | 1 << b,
+            _ => bits,
+        });
         Self {
             keys,
             lengths,
             longest,
+            first,
         }
     }
 
@@ -255,7 +263,7 @@ impl<'a> KeySet<'a> {
             }
             if b.is_ascii_alphanumeric() {
                 n += 1;
-                if n > self.longest {
+                if n > self.longest || (n == 1 && self.first & (1 << b.to_ascii_lowercase()) == 0) {
                     return Quick::No;
                 }
             } else {
@@ -311,7 +319,9 @@ mod tests {
             assert_eq!(set.quick(raw), Quick::Tokenize, "{raw}");
         }
         // Non-ASCII: tokenized.
-        assert_eq!(set.quick("Ensayo clínico"), Quick::Tokenize);
+        assert_eq!(set.quick("Clínical trial"), Quick::Tokenize);
+        // A first letter no key starts with: rejected, ASCII or not.
+        assert_eq!(set.quick("Ensayo clínico"), Quick::No);
         // Counts no key has, or past the longest key: rejected.
         for raw in [
             "Journal Article",

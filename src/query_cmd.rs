@@ -4,6 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use bibflow_engine::catalog::{Catalog, SavedQuery};
+use bibflow_engine::report::suite::materialize_views_read_by;
 use bibflow_engine::session::open_dataset;
 use bibflow_engine::{EngineError, Result};
 
@@ -49,6 +50,17 @@ async fn run_query(args: QueryRunArgs, explain: bool, notes: &Notes) -> Result<E
     let bindings = q.bind(&args.params)?;
     let (ctx, _) = open_dataset(&args.dataset, &session_options(&args.engine)).await?;
     catalog.register_views(&ctx).await?;
+    // The views the query reads are computed first, each with its own join order, as `bibflow
+    // report` does: inlined into the query's plan, DataFusion's join reordering would build hash
+    // tables on `works` (see queries/views/work_modality.sql).
+    let computed = materialize_views_read_by(&ctx, &catalog, &q.sql).await?;
+    if !computed.is_empty() {
+        let list: Vec<String> = computed
+            .iter()
+            .map(|(name, ms)| format!("{name} {:.2} s", *ms as f64 / 1000.0))
+            .collect();
+        notes.say(format!("views computed first: {}", list.join(", ")));
+    }
     let df = q.dataframe(&ctx, &bindings).await?;
     let df = if explain {
         df.explain(false, true)?

@@ -482,3 +482,47 @@ fn example_notebook_runs_on_the_report() {
         "{stdout}"
     );
 }
+
+#[test]
+fn query_run_computes_the_views_it_reads_first_and_agrees_with_the_report() {
+    // `query run` materialises the views a query reads (each planned with its own join order),
+    // as the report does; only those views, and the same rows as the report's export.
+    let fx = fixture();
+    let ds = fx.dataset.to_str().unwrap();
+    let out = bibflow(&[
+        "query",
+        "run",
+        "clinical_translation",
+        "--dataset",
+        ds,
+        "--format",
+        "csv",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("views computed first:"))
+        .unwrap_or_else(|| panic!("no views line in:\n{stderr}"));
+    assert!(
+        line.contains("work_modality") && line.contains("work_ham"),
+        "{line}"
+    );
+    assert!(
+        !line.contains("work_country") && !line.contains("work_impact"),
+        "{line}"
+    );
+    let rows = String::from_utf8(out.stdout).unwrap().lines().count() - 1;
+    assert!(rows > 3, "{rows} rows");
+    let exported =
+        std::fs::read_to_string(fx.report.join("data/clinical_translation.csv")).unwrap();
+    assert_eq!(
+        exported.lines().count() - 1,
+        rows,
+        "rows of the report's export"
+    );
+}

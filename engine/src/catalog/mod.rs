@@ -176,6 +176,41 @@ impl Catalog {
         Ok(())
     }
 
+    /// The views `sql` reads, directly or through other views, in waves as
+    /// [`Catalog::views_in_waves`] gives them (each view after the views it reads).
+    pub fn views_read_by(&self, sql: &str) -> Result<Vec<Vec<&SavedQuery>>> {
+        let names: BTreeSet<&str> = self.views.iter().map(|v| v.header.name.as_str()).collect();
+        let mut needed: BTreeSet<String> = identifiers(sql)
+            .into_iter()
+            .filter(|i| names.contains(i.as_str()))
+            .collect();
+        loop {
+            let before = needed.len();
+            for v in &self.views {
+                if needed.contains(v.header.name.as_str()) {
+                    needed.extend(
+                        identifiers(&v.sql)
+                            .into_iter()
+                            .filter(|i| names.contains(i.as_str())),
+                    );
+                }
+            }
+            if needed.len() == before {
+                break;
+            }
+        }
+        Ok(self
+            .views_in_waves()?
+            .into_iter()
+            .map(|wave| {
+                wave.into_iter()
+                    .filter(|v| needed.contains(v.header.name.as_str()))
+                    .collect::<Vec<_>>()
+            })
+            .filter(|wave| !wave.is_empty())
+            .collect())
+    }
+
     /// Views sorted so that each comes after the views it reads.
     pub fn views_in_order(&self) -> Result<Vec<&SavedQuery>> {
         Ok(self.views_in_waves()?.into_iter().flatten().collect())
@@ -477,6 +512,40 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("given twice"), "{err}");
+    }
+
+    #[test]
+    fn views_read_by_a_query_come_with_their_dependencies_in_order() {
+        let c = Catalog::builtin().unwrap();
+        let names = |waves: Vec<Vec<&SavedQuery>>| -> Vec<Vec<String>> {
+            waves
+                .into_iter()
+                .map(|w| w.into_iter().map(|v| v.name().to_owned()).collect())
+                .collect()
+        };
+        // work_collab reads work_country: both, work_country in the earlier wave.
+        assert_eq!(
+            names(c.views_read_by("SELECT * FROM work_collab").unwrap()),
+            [
+                vec!["work_country".to_owned()],
+                vec!["work_collab".to_owned()]
+            ]
+        );
+        assert!(
+            c.views_read_by("SELECT count(*) FROM works")
+                .unwrap()
+                .is_empty()
+        );
+        // A saved query: every view it names, each once.
+        let q = c.get("country_impact").unwrap();
+        let read: Vec<String> = names(c.views_read_by(&q.sql).unwrap()).concat();
+        for v in ["work_modality", "work_country", "work_impact"] {
+            assert!(read.contains(&v.to_owned()), "{v} not in {read:?}");
+        }
+        let mut unique = read.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), read.len(), "{read:?}");
     }
 
     #[tokio::test]

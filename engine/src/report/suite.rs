@@ -107,8 +107,26 @@ pub async fn materialize_views(
     ctx: &SessionContext,
     catalog: &Catalog,
 ) -> Result<Vec<(String, u128)>> {
+    materialize_waves(ctx, catalog.views_in_waves()?).await
+}
+
+/// Computes the views `sql` reads (directly or through other views), as [`materialize_views`]
+/// does for all of them: `bibflow query run` does this before the query, so that each view is
+/// planned with its own join order rather than inlined into the query's plan.
+pub async fn materialize_views_read_by(
+    ctx: &SessionContext,
+    catalog: &Catalog,
+    sql: &str,
+) -> Result<Vec<(String, u128)>> {
+    materialize_waves(ctx, catalog.views_read_by(sql)?).await
+}
+
+async fn materialize_waves(
+    ctx: &SessionContext,
+    waves: Vec<Vec<&crate::catalog::SavedQuery>>,
+) -> Result<Vec<(String, u128)>> {
     let mut times = Vec::new();
-    for wave in catalog.views_in_waves()? {
+    for wave in waves {
         let computed =
             futures::future::try_join_all(wave.into_iter().map(|view| async move {
                 let t = Instant::now();

@@ -278,6 +278,11 @@ fn ordered_framed_and_filtered_windows_stay_sorted() {
         "SELECT id, rank() OVER (PARTITION BY k1 ORDER BY x) AS r FROM t",
         false,
     );
+    // FILTER on a window aggregate: computed DataFusion's way, with the filter applied.
+    same_both_ways(
+        "SELECT id, count(*) FILTER (WHERE x > 3) OVER (PARTITION BY k1) AS n FROM t",
+        false,
+    );
 }
 
 #[test]

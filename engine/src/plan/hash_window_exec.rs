@@ -86,10 +86,11 @@ pub fn hash_window_kind(expr: &Arc<dyn WindowExpr>) -> Option<HashWindowKind> {
         );
         let aggregate = agg.get_aggregate_expr();
         // DataFusion does not export `AggregateWindowExpr::filter_expr`; the derived Debug of the
-        // window expression is the one public view of a FILTER clause. If its format changes, every
+        // window expression is the one public view of a FILTER clause, its last field (so an
+        // argument's own Debug text cannot be mistaken for it). If the format changes, every
         // aggregate falls back to DataFusion's operators (safe), and the tests that assert this
         // operator is chosen fail.
-        let no_filter = format!("{agg:?}").contains("filter: None");
+        let no_filter = format!("{agg:?}").ends_with("filter: None }");
         if !whole_partition || aggregate.is_distinct() || aggregate.ignore_nulls() || !no_filter {
             return None;
         }

@@ -184,23 +184,19 @@ impl Catalog {
             .into_iter()
             .filter(|i| names.contains(i.as_str()))
             .collect();
-        loop {
-            let before = needed.len();
-            for v in &self.views {
-                if needed.contains(v.header.name.as_str()) {
-                    needed.extend(
-                        identifiers(&v.sql)
-                            .into_iter()
-                            .filter(|i| names.contains(i.as_str())),
-                    );
-                }
-            }
-            if needed.len() == before {
-                break;
+        // A view reads only views of earlier waves: walking the waves backwards adds each needed
+        // view's own views before their turn comes.
+        let waves = self.views_in_waves()?;
+        for v in waves.iter().rev().flatten() {
+            if needed.contains(v.header.name.as_str()) {
+                needed.extend(
+                    identifiers(&v.sql)
+                        .into_iter()
+                        .filter(|i| names.contains(i.as_str())),
+                );
             }
         }
-        Ok(self
-            .views_in_waves()?
+        Ok(waves
             .into_iter()
             .map(|wave| {
                 wave.into_iter()

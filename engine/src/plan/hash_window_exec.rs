@@ -169,16 +169,6 @@ impl HashWindowExec {
         })
     }
 
-    /// The window expressions, in output column order.
-    pub fn window_expr(&self) -> &[Arc<dyn WindowExpr>] {
-        &self.window_expr
-    }
-
-    /// How each window expression is computed.
-    pub fn kinds(&self) -> &[HashWindowKind] {
-        &self.kinds
-    }
-
     fn compute_properties(schema: &SchemaRef, input: &Arc<dyn ExecutionPlan>) -> PlanProperties {
         // Rows keep their input order, but no ordering is claimed: the optimizer adds a sort where
         // a parent needs one. The partitioning is the input's (the columns keep their indices).
@@ -419,6 +409,9 @@ impl PartitionState {
                         .collect::<Result<Vec<_>>>()?;
                     gv.intern(&keys, &mut groups)?;
                     n_groups = gv.len();
+                    if n_groups > u32::MAX as usize {
+                        return internal_err!("HashWindowExec: more than 2^32 partitions");
+                    }
                 }
                 None => {
                     groups.clear();
@@ -467,9 +460,6 @@ impl PartitionState {
             return Ok(self.batches_stream(Vec::new()));
         }
         let _timer = self.metrics.elapsed_compute().timer();
-        if n_groups > u32::MAX as usize {
-            return internal_err!("HashWindowExec: more than 2^32 partitions");
-        }
 
         // The group-order permutation, built only when an expression needs it.
         let needs_order = gathers.iter().any(|g| matches!(g, Gather::Args(_)));
@@ -484,7 +474,7 @@ impl PartitionState {
                     let Some(order) = order.as_ref() else {
                         return internal_err!("HashWindowExec: no group order");
                     };
-                    ColumnResult::PerRow(evaluate_by_partition(w, *kind, &args, order)?)
+                    evaluate_by_partition(w, *kind, &args, order)?
                 }
             });
         }
@@ -673,16 +663,15 @@ impl GroupOrder {
     }
 }
 
-/// Evaluates one expression partition by partition over the rows in group order, and returns the
-/// results in input row order.
+/// Evaluates one expression partition by partition over the rows in group order: one value per
+/// partition for an aggregate, one per row (put back in input order) for a window function.
 fn evaluate_by_partition(
     w: &Arc<dyn WindowExpr>,
     kind: HashWindowKind,
     args: &[Vec<ArrayRef>],
     order: &GroupOrder,
-) -> Result<ArrayRef> {
+) -> Result<ColumnResult> {
     let n_args = args.first().map_or(0, Vec::len);
-    let total = order.perm.len();
     // Each argument across all batches, then in group order.
     let sorted_args = (0..n_args)
         .map(|i| {
@@ -691,75 +680,60 @@ fn evaluate_by_partition(
             Ok(take(whole.as_ref(), &order.perm, None)?)
         })
         .collect::<Result<Vec<ArrayRef>>>()?;
-    let n_groups = order.offsets.len() - 1;
-    let sorted_out: ArrayRef = match kind {
+    // The arguments of each partition, in group order.
+    let partitions = order.offsets.windows(2).map(|r| {
+        let args: Vec<ArrayRef> = sorted_args
+            .iter()
+            .map(|a| a.slice(r[0], r[1] - r[0]))
+            .collect();
+        (args, r[1] - r[0])
+    });
+    match kind {
         HashWindowKind::EvaluateAll => {
             let Some(standard) = w.as_any().downcast_ref::<StandardWindowExpr>() else {
                 return internal_err!("HashWindowExec: {} is not a window function", w.name());
             };
             let func = standard.get_standard_func_expr();
-            let mut parts: Vec<ArrayRef> = Vec::with_capacity(n_groups);
-            for g in 0..n_groups {
-                let (start, end) = (order.offsets[g], order.offsets[g + 1]);
-                let slice: Vec<ArrayRef> = sorted_args
-                    .iter()
-                    .map(|a| a.slice(start, end - start))
-                    .collect();
-                let mut evaluator: Box<dyn PartitionEvaluator> = func.create_evaluator()?;
-                let part = evaluator.evaluate_all(&slice, end - start)?;
-                if part.len() != end - start {
-                    return internal_err!(
-                        "HashWindowExec: {} returned {} values for a partition of {} rows",
-                        w.name(),
-                        part.len(),
-                        end - start
-                    );
-                }
-                parts.push(part);
-            }
+            let parts = partitions
+                .map(|(args, rows)| {
+                    let mut evaluator: Box<dyn PartitionEvaluator> = func.create_evaluator()?;
+                    let part = evaluator.evaluate_all(&args, rows)?;
+                    if part.len() != rows {
+                        return internal_err!(
+                            "HashWindowExec: {} returned {} values for a partition of {rows} rows",
+                            w.name(),
+                            part.len()
+                        );
+                    }
+                    Ok(part)
+                })
+                .collect::<Result<Vec<ArrayRef>>>()?;
             let refs: Vec<&dyn Array> = parts.iter().map(|p| p.as_ref()).collect();
-            if refs.is_empty() {
-                arrow::array::new_empty_array(w.field()?.data_type())
-            } else {
-                concat(&refs)?
-            }
+            let sorted_out = concat(&refs)?;
+            Ok(ColumnResult::PerRow(take(
+                sorted_out.as_ref(),
+                &order.inverse(),
+                None,
+            )?))
         }
         HashWindowKind::Accumulator => {
             let Some(agg) = w.as_any().downcast_ref::<PlainAggregateWindowExpr>() else {
                 return internal_err!("HashWindowExec: {} is not an aggregate", w.name());
             };
             let aggregate = agg.get_aggregate_expr();
-            let mut per_group: Vec<ScalarValue> = Vec::with_capacity(n_groups);
-            for g in 0..n_groups {
-                let (start, end) = (order.offsets[g], order.offsets[g + 1]);
-                let slice: Vec<ArrayRef> = sorted_args
-                    .iter()
-                    .map(|a| a.slice(start, end - start))
-                    .collect();
-                let mut acc: Box<dyn Accumulator> = aggregate.create_accumulator()?;
-                acc.update_batch(&slice)?;
-                per_group.push(acc.evaluate()?);
-            }
-            let values = if per_group.is_empty() {
-                arrow::array::new_empty_array(w.field()?.data_type())
-            } else {
-                ScalarValue::iter_to_array(per_group)?
-            };
-            // Expand to one value per row in group order.
-            let mut idx = Vec::with_capacity(total);
-            for g in 0..n_groups {
-                idx.extend(std::iter::repeat_n(
-                    g as u32,
-                    order.offsets[g + 1] - order.offsets[g],
-                ));
-            }
-            take(values.as_ref(), &UInt32Array::from(idx), None)?
+            let per_group = partitions
+                .map(|(args, _)| {
+                    let mut acc: Box<dyn Accumulator> = aggregate.create_accumulator()?;
+                    acc.update_batch(&args)?;
+                    acc.evaluate()
+                })
+                .collect::<Result<Vec<ScalarValue>>>()?;
+            Ok(ColumnResult::PerGroup(ScalarValue::iter_to_array(
+                per_group,
+            )?))
         }
         HashWindowKind::GroupsAccumulator => {
-            return internal_err!(
-                "HashWindowExec: a groups accumulator is not evaluated by partition"
-            );
+            internal_err!("HashWindowExec: a groups accumulator is not evaluated by partition")
         }
-    };
-    Ok(take(sorted_out.as_ref(), &order.inverse(), None)?)
+    }
 }

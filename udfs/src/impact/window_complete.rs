@@ -2,9 +2,9 @@
 
 use std::sync::{Arc, LazyLock};
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, PrimitiveArray};
 use datafusion::arrow::buffer::{BooleanBuffer, NullBuffer};
-use datafusion::arrow::datatypes::{DataType, Int32Type, Int64Type};
+use datafusion::arrow::datatypes::{ArrowPrimitiveType, DataType, Int32Type, Int64Type};
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
@@ -150,29 +150,26 @@ fn constant_window_kernel(
     };
     let limit = d - n;
     let values = match years.data_type() {
-        DataType::Int32 => {
-            let y = years.as_primitive::<Int32Type>().values();
-            let limit = limit.clamp(i128::from(i32::MIN) - 1, i128::from(i32::MAX));
-            if limit < i128::from(i32::MIN) {
-                BooleanBuffer::new_unset(len)
-            } else {
-                let limit = limit as i32;
-                BooleanBuffer::collect_bool(len, |i| y[i] <= limit)
-            }
-        }
-        DataType::Int64 => {
-            let y = years.as_primitive::<Int64Type>().values();
-            let limit = limit.clamp(i128::from(i64::MIN) - 1, i128::from(i64::MAX));
-            if limit < i128::from(i64::MIN) {
-                BooleanBuffer::new_unset(len)
-            } else {
-                let limit = limit as i64;
-                BooleanBuffer::collect_bool(len, |i| y[i] <= limit)
-            }
-        }
+        DataType::Int32 => years_at_most(years.as_primitive::<Int32Type>(), limit),
+        DataType::Int64 => years_at_most(years.as_primitive::<Int64Type>(), limit),
         other => return exec_err!("window_complete: unexpected year type {other}"),
     };
     Ok(Arc::new(BooleanArray::new(values, years.nulls().cloned())))
+}
+
+/// `year <= limit` for every slot, in the years' own type: a limit outside the type's range makes
+/// every year (above it) or none (below it) at most the limit.
+fn years_at_most<T>(years: &PrimitiveArray<T>, limit: i128) -> BooleanBuffer
+where
+    T: ArrowPrimitiveType,
+    T::Native: TryFrom<i128> + PartialOrd,
+{
+    let y = years.values();
+    match T::Native::try_from(limit) {
+        Ok(limit) => BooleanBuffer::collect_bool(y.len(), |i| y[i] <= limit),
+        Err(_) if limit < 0 => BooleanBuffer::new_unset(y.len()),
+        Err(_) => BooleanBuffer::new_set(y.len()),
+    }
 }
 
 fn complete_kernel(args: &[ArrayRef]) -> Result<ArrayRef> {

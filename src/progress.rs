@@ -2,16 +2,19 @@
 //! Hidden with `--quiet` and when stderr is not a terminal.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use bibflow_datasets::ingest::Progress;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// A bar redrawn every 100 ms by `update` until dropped.
+/// A bar redrawn every 100 ms by `update` until dropped. Dropping it stops the thread at once
+/// (it does not wait out the 100 ms), so a short command is not held up by its bar.
 pub struct PollingBar {
-    stop: Arc<AtomicBool>,
+    /// Dropped to stop the thread.
+    stop: Option<mpsc::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -29,21 +32,22 @@ impl PollingBar {
         };
         let bar = ProgressBar::with_draw_target(Some(0), target);
         bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
+        let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::spawn(move || {
             loop {
-                let done = flag.load(Ordering::Relaxed);
                 update(&bar);
-                if done {
-                    bar.finish_and_clear();
-                    break;
+                match stopped.recv_timeout(Duration::from_millis(100)) {
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    _ => {
+                        update(&bar);
+                        bar.finish_and_clear();
+                        break;
+                    }
                 }
-                std::thread::sleep(Duration::from_millis(100));
             }
         });
         Self {
-            stop,
+            stop: Some(stop),
             thread: Some(thread),
         }
     }
@@ -71,7 +75,7 @@ impl PollingBar {
 
 impl Drop for PollingBar {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.stop = None;
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }

@@ -21,10 +21,11 @@ use crate::builders::TableBuilders;
 use crate::error::{DatasetError, Result};
 use crate::input::{self, InputFile, Inputs, OpenedInput};
 use crate::schema::TABLE_COUNT;
-use crate::writer::{Location, ParquetFile, PartWriter, RejectsWriter};
+use crate::stage_writer::{StageTarget, StageWriter};
+use crate::writer::{Location, ParquetFile, RejectsWriter};
 
 /// Works buffered before a batch is handed to the Parquet writers.
-const FLUSH_WORKS: usize = 8 * 1024;
+const FLUSH_WORKS: usize = 2 * 1024;
 /// Works per part file before a new part is started.
 const PART_MAX_WORKS: u64 = 1_000_000;
 /// Folder of the per-work version side table in a staging folder.
@@ -162,12 +163,10 @@ pub struct FileContext<'a> {
     source: &'static str,
     staging: &'a Path,
     progress: &'a Progress,
-    part: PartWriter,
-    part_roll: u32,
-    part_works: u64,
+    /// The Parquet writer thread, started at the first flush.
+    writer: Option<StageWriter>,
     versions_w: Int64Builder,
     versions_v: Int64Builder,
-    versions_file: Option<ParquetFile>,
     deletes_w: Int64Builder,
     deletes_v: Int64Builder,
     deletions: u64,
@@ -203,12 +202,9 @@ impl<'a> FileContext<'a> {
             source,
             staging,
             progress,
-            part: part_writer(staging, file_index, 0),
-            part_roll: 0,
-            part_works: 0,
+            writer: None,
             versions_w: Int64Builder::new(),
             versions_v: Int64Builder::new(),
-            versions_file: None,
             deletes_w: Int64Builder::new(),
             deletes_v: Int64Builder::new(),
             deletions: 0,
@@ -334,8 +330,6 @@ impl<'a> FileContext<'a> {
             return Ok(());
         }
         let batches = self.builders.finish()?;
-        self.part.write_all(&batches)?;
-        self.part_works += works;
         let versions = RecordBatch::try_new(
             versions_schema(),
             vec![
@@ -347,25 +341,22 @@ impl<'a> FileContext<'a> {
             table: VERSIONS_DIR,
             source,
         })?;
-        if self.versions_file.is_none() {
-            let path = self
-                .staging
-                .join(VERSIONS_DIR)
-                .join(format!("part-{:05}.parquet", self.file_index));
-            self.versions_file = Some(ParquetFile::create(&path, versions_schema())?);
+        if self.writer.is_none() {
+            self.writer = Some(StageWriter::start(StageTarget {
+                staging: self.staging.to_path_buf(),
+                file_index: self.file_index,
+                part_max_works: PART_MAX_WORKS,
+                versions_path: self
+                    .staging
+                    .join(VERSIONS_DIR)
+                    .join(format!("part-{:05}.parquet", self.file_index)),
+                versions_schema: versions_schema(),
+            })?);
         }
-        self.versions_file
+        self.writer
             .as_mut()
-            .expect("opened above")
-            .write(&versions)?;
-        if self.part_works >= PART_MAX_WORKS {
-            self.part_roll += 1;
-            let next = part_writer(self.staging, self.file_index, self.part_roll);
-            let done = std::mem::replace(&mut self.part, next);
-            self.add_rows(done.close()?);
-            self.part_works = 0;
-        }
-        Ok(())
+            .expect("started above")
+            .send(batches, versions, works)
     }
 
     fn add_rows(&mut self, rows: [u64; TABLE_COUNT]) {
@@ -376,10 +367,9 @@ impl<'a> FileContext<'a> {
 
     fn close(mut self) -> Result<FileOutcome> {
         self.flush()?;
-        let part = std::mem::replace(&mut self.part, part_writer(self.staging, 0, 0));
-        self.add_rows(part.close()?);
-        if let Some(v) = self.versions_file.take() {
-            v.close()?;
+        if let Some(writer) = self.writer.take() {
+            let rows = writer.finish()?;
+            self.add_rows(rows);
         }
         if !self.deletes_w.is_empty() {
             let batch = RecordBatch::try_new(
@@ -424,14 +414,6 @@ impl<'a> FileContext<'a> {
 
 /// A finished file: its report and the rows it wrote per table.
 type FileOutcome = (FileReport, [u64; TABLE_COUNT]);
-
-fn part_writer(staging: &Path, file_index: usize, roll: u32) -> PartWriter {
-    PartWriter::new(
-        staging,
-        format!("file_index={file_index}"),
-        format!("part-{file_index:05}-{roll:03}.parquet"),
-    )
-}
 
 /// Reads every input file into `staging`, `threads` files at a time.
 pub fn stage(

@@ -28,6 +28,7 @@ pub mod manifest;
 pub mod openalex;
 pub mod pubmed;
 pub mod schema;
+mod stage_writer;
 pub mod writer;
 
 pub use error::{DatasetError, Result};

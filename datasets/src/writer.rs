@@ -9,6 +9,7 @@ use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 
 use crate::error::{DatasetError, Result};
 use crate::schema::{TABLE_COUNT, TABLES, Table};
@@ -19,16 +20,31 @@ pub const ROW_GROUP_ROWS: usize = 512 * 1024;
 /// A writer buffers one row group per open file, so this bounds ingest memory per table.
 pub const ROW_GROUP_BYTES: usize = 64 * 1024 * 1024;
 
+/// Text columns whose values are (nearly) all distinct, as Parquet column paths: a dictionary
+/// there only costs time to build (it fills up and falls back to plain encoding anyway) and space.
+pub const DISTINCT_TEXT_COLUMNS: &[&[&str]] = &[
+    &["doi"],
+    &["title"],
+    &["abstract"],
+    &["author_name"],
+    &["orcid"],
+    &["raw_affiliations", "list", "item"],
+];
+
 /// The writer properties used for every canonical table.
 pub fn writer_properties() -> WriterProperties {
-    WriterProperties::builder()
+    let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(1).expect("valid level"),
         ))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
-        .set_statistics_enabled(EnabledStatistics::Page)
-        .build()
+        .set_statistics_enabled(EnabledStatistics::Page);
+    for path in DISTINCT_TEXT_COLUMNS {
+        let path = ColumnPath::new(path.iter().map(|p| p.to_string()).collect());
+        b = b.set_column_dictionary_enabled(path, false);
+    }
+    b.build()
 }
 
 /// Writes one batch stream into a single Parquet file.

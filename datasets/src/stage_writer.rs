@@ -1,34 +1,50 @@
-//! The Parquet side of staging one input file, on a thread of its own.
+//! The Parquet side of staging one input file, on threads of its own.
 //!
 //! Encoding and compressing Parquet is about a third of an ingest's CPU. Done on the thread that
 //! appends records, it stalls the whole per-file pipeline at every flush (the readers and parsers
 //! wait for chunks to come back), and the file's last flush runs alone at the end. A
-//! [`StageWriter`] hands each flush's batches to a writer thread instead, through a channel that
-//! holds at most [`IN_FLUSH`] flushes besides the one being written, which bounds the memory it adds. Batches are written in the
-//! order they are sent, so the files do not depend on the timing.
+//! [`StageWriter`] hands each flush's batches to writer threads instead, one per *lane*: `works`
+//! (the long titles and abstracts) and the version rows on one, the other tables on the other, so
+//! that the last flushes are written on two cores. Each lane's channel holds at most [`IN_FLUSH`]
+//! flushes besides the one being written, which bounds the memory this adds. Each lane writes its
+//! tables in the order the flushes were sent, so the files do not depend on the timing.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
+use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
 use crate::error::{DatasetError, Result};
-use crate::schema::TABLE_COUNT;
+use crate::schema::{TABLE_COUNT, Table};
 use crate::writer::{ParquetFile, PartWriter};
 
-/// Flushes queued for the writer thread beyond the one it is writing: at most `IN_FLUSH + 1`
-/// flushes are alive between the appending thread and the files.
+/// Flushes queued for a writer thread beyond the one it is writing.
 const IN_FLUSH: usize = 1;
 
-/// One flush: a batch per table, the works' version rows, and the number of works.
+/// What a lane writes: `works` and the version rows, or every other table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    Works,
+    Others,
+}
+
+impl Lane {
+    fn writes(self, table: Table) -> bool {
+        (table == Table::Works) == (self == Lane::Works)
+    }
+}
+
+/// One flush: a batch per table (shared by the lanes), the works' version rows, and the number of
+/// works.
 struct Flush {
     tables: [RecordBatch; TABLE_COUNT],
-    versions: RecordBatch,
+    versions: Option<RecordBatch>,
     works: u64,
 }
 
-/// Where the writer thread puts a file's parts and version rows.
+/// Where the writer threads put a file's parts and version rows.
 #[derive(Debug, Clone)]
 pub struct StageTarget {
     pub staging: PathBuf,
@@ -38,54 +54,57 @@ pub struct StageTarget {
     /// `_versions/part-N.parquet` for this file.
     pub versions_path: PathBuf,
     /// The versions table's schema.
-    pub versions_schema: arrow::datatypes::SchemaRef,
+    pub versions_schema: SchemaRef,
 }
 
-/// Sends a file's flushes to its writer thread; [`StageWriter::finish`] returns the rows written
+type LaneThread = JoinHandle<Result<[u64; TABLE_COUNT]>>;
+
+/// Sends a file's flushes to its writer threads; [`StageWriter::finish`] returns the rows written
 /// per table.
 #[derive(Debug)]
 pub struct StageWriter {
-    tx: Option<mpsc::SyncSender<Flush>>,
-    thread: Option<JoinHandle<Result<[u64; TABLE_COUNT]>>>,
+    lanes: Vec<(mpsc::SyncSender<Flush>, LaneThread)>,
 }
 
 impl StageWriter {
-    /// Starts the writer thread. Nothing is created on disk before the first flush.
+    /// Starts the writer threads. Nothing is created on disk before the first flush.
     pub fn start(target: StageTarget) -> Result<Self> {
-        let (tx, rx) = mpsc::sync_channel::<Flush>(IN_FLUSH);
-        let thread = std::thread::Builder::new()
-            .name(format!("bibflow-write-{}", target.file_index))
-            .spawn(move || write_all(&target, &rx))
-            .map_err(|e| DatasetError::Worker(format!("cannot start a writer thread: {e}")))?;
-        Ok(Self {
-            tx: Some(tx),
-            thread: Some(thread),
-        })
+        let mut lanes = Vec::with_capacity(2);
+        for lane in [Lane::Works, Lane::Others] {
+            let (tx, rx) = mpsc::sync_channel::<Flush>(IN_FLUSH);
+            let target = target.clone();
+            let thread = std::thread::Builder::new()
+                .name(format!("bibflow-write-{}", target.file_index))
+                .spawn(move || write_lane(&target, lane, &rx))
+                .map_err(|e| DatasetError::Worker(format!("cannot start a writer thread: {e}")))?;
+            lanes.push((tx, thread));
+        }
+        Ok(Self { lanes })
     }
 
-    /// Queues one flush; blocks while [`IN_FLUSH`] flushes are already queued.
+    /// Queues one flush on every lane; blocks while a lane has [`IN_FLUSH`] flushes queued.
     pub fn send(
         &mut self,
         tables: [RecordBatch; TABLE_COUNT],
         versions: RecordBatch,
         works: u64,
     ) -> Result<()> {
-        let flush = Flush {
-            tables,
-            versions,
-            works,
-        };
-        let sent = self.tx.as_ref().map(|tx| tx.send(flush).is_ok());
-        if sent == Some(true) {
-            return Ok(());
+        let mut versions = Some(versions);
+        for (i, (tx, _)) in self.lanes.iter().enumerate() {
+            let flush = Flush {
+                tables: tables.clone(),
+                // The works lane writes the version rows.
+                versions: if i == 0 { versions.take() } else { None },
+                works,
+            };
+            if tx.send(flush).is_err() {
+                // A writer stopped early: its error says why.
+                return Err(self.join().err().unwrap_or_else(|| {
+                    DatasetError::Worker("a Parquet writer thread stopped early".into())
+                }));
+            }
         }
-        // The writer stopped early: its error says why.
-        match self.join() {
-            Err(e) => Err(e),
-            Ok(_) => Err(DatasetError::Worker(
-                "the Parquet writer thread stopped early".into(),
-            )),
-        }
+        Ok(())
     }
 
     /// Waits for every queued flush to be written and the files closed; rows written per table.
@@ -93,67 +112,77 @@ impl StageWriter {
         self.join()
     }
 
+    /// Closes the channels and joins every lane; the first error, else the rows per table.
     fn join(&mut self) -> Result<[u64; TABLE_COUNT]> {
-        self.tx = None;
-        match self.thread.take() {
-            Some(t) => t
+        let (senders, threads): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.lanes).into_iter().unzip();
+        drop(senders);
+        let mut rows = [0u64; TABLE_COUNT];
+        let mut first_error = None;
+        for t in threads {
+            let lane = t
                 .join()
-                .map_err(|_| DatasetError::Worker("the Parquet writer thread panicked".into()))?,
-            None => Err(DatasetError::Worker(
-                "the Parquet writer thread was already joined".into(),
-            )),
+                .map_err(|_| DatasetError::Worker("a Parquet writer thread panicked".into()))
+                .and_then(|r| r);
+            match lane {
+                Ok(r) => rows.iter_mut().zip(r).for_each(|(a, b)| *a += b),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(rows),
         }
     }
 }
 
 impl Drop for StageWriter {
-    /// On an error path the writer still closes what it has and stops before the staging folder
-    /// is removed.
+    /// On an error path the writers still close what they have and stop before the staging
+    /// folder is removed.
     fn drop(&mut self) {
-        self.tx = None;
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        let _ = self.join();
     }
 }
 
-fn part_writer(staging: &Path, file_index: usize, roll: u32) -> PartWriter {
+fn part_writer(target: &StageTarget, roll: u32) -> PartWriter {
+    let i = target.file_index;
     PartWriter::new(
-        staging,
-        format!("file_index={file_index}"),
-        format!("part-{file_index:05}-{roll:03}.parquet"),
+        &target.staging,
+        format!("file_index={i}"),
+        format!("part-{i:05}-{roll:03}.parquet"),
     )
 }
 
-/// The writer thread: writes every flush, rolls parts, closes everything when the channel closes.
-fn write_all(target: &StageTarget, rx: &mpsc::Receiver<Flush>) -> Result<[u64; TABLE_COUNT]> {
+/// A writer thread: writes its lane's tables of every flush, rolls parts (at the same works as
+/// the other lane), closes everything when the channel closes.
+fn write_lane(
+    target: &StageTarget,
+    lane: Lane,
+    rx: &mpsc::Receiver<Flush>,
+) -> Result<[u64; TABLE_COUNT]> {
     let mut rows = [0u64; TABLE_COUNT];
-    let mut add = |r: [u64; TABLE_COUNT]| {
-        for (a, b) in rows.iter_mut().zip(r) {
-            *a += b;
-        }
-    };
+    let mut add = |r: [u64; TABLE_COUNT]| rows.iter_mut().zip(r).for_each(|(a, b)| *a += b);
     let mut roll = 0;
-    let mut part = part_writer(&target.staging, target.file_index, roll);
+    let mut part = part_writer(target, roll);
     let mut part_works = 0;
     let mut versions: Option<ParquetFile> = None;
     for flush in rx {
-        part.write_all(&flush.tables)?;
+        part.write_tables(&flush.tables, |t| lane.writes(t))?;
         part_works += flush.works;
-        if versions.is_none() {
-            versions = Some(ParquetFile::create(
-                &target.versions_path,
-                target.versions_schema.clone(),
-            )?);
+        if let Some(batch) = &flush.versions {
+            if versions.is_none() {
+                versions = Some(ParquetFile::create(
+                    &target.versions_path,
+                    target.versions_schema.clone(),
+                )?);
+            }
+            versions.as_mut().expect("opened above").write(batch)?;
         }
-        versions
-            .as_mut()
-            .expect("opened above")
-            .write(&flush.versions)?;
         if part_works >= target.part_max_works {
             roll += 1;
-            let next = part_writer(&target.staging, target.file_index, roll);
-            add(std::mem::replace(&mut part, next).close()?);
+            add(std::mem::replace(&mut part, part_writer(target, roll)).close()?);
             part_works = 0;
         }
     }

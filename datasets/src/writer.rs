@@ -20,8 +20,9 @@ pub const ROW_GROUP_ROWS: usize = 512 * 1024;
 /// A writer buffers one row group per open file, so this bounds ingest memory per table.
 pub const ROW_GROUP_BYTES: usize = 64 * 1024 * 1024;
 
-/// Text columns whose values are (nearly) all distinct, as Parquet column paths: a dictionary
-/// there only costs time to build (it fills up and falls back to plain encoding anyway) and space.
+/// Text columns whose values are (nearly) all distinct, as Parquet column paths. A dictionary
+/// there only costs time to build (it fills up and falls back to plain encoding anyway) and space,
+/// and min/max statistics of titles and abstracts prune nothing while comparing long strings.
 pub const DISTINCT_TEXT_COLUMNS: &[&[&str]] = &[
     &["doi"],
     &["title"],
@@ -42,7 +43,9 @@ pub fn writer_properties() -> WriterProperties {
         .set_statistics_enabled(EnabledStatistics::Page);
     for path in DISTINCT_TEXT_COLUMNS {
         let path = ColumnPath::new(path.iter().map(|p| p.to_string()).collect());
-        b = b.set_column_dictionary_enabled(path, false);
+        b = b
+            .set_column_dictionary_enabled(path.clone(), false)
+            .set_column_statistics_enabled(path, EnabledStatistics::None);
     }
     b.build()
 }
@@ -143,8 +146,18 @@ impl PartWriter {
 
     /// Writes one batch per table (empty ones are skipped).
     pub fn write_all(&mut self, batches: &[RecordBatch; TABLE_COUNT]) -> Result<()> {
+        self.write_tables(batches, |_| true)
+    }
+
+    /// Writes the batches of the tables `keep` selects (empty ones are skipped); the part's file
+    /// of another table is neither opened nor counted.
+    pub fn write_tables(
+        &mut self,
+        batches: &[RecordBatch; TABLE_COUNT],
+        keep: impl Fn(Table) -> bool,
+    ) -> Result<()> {
         for (table, batch) in TABLES.iter().zip(batches) {
-            if batch.num_rows() == 0 {
+            if batch.num_rows() == 0 || !keep(*table) {
                 continue;
             }
             let i = table.index();

@@ -267,7 +267,8 @@ fn parse_chunks(work: &Mutex<mpsc::Receiver<Chunk>>, done: &mpsc::Sender<Chunk>)
             meta.outcome = if meta.broken.is_some() {
                 Outcome::None
             } else {
-                match std::str::from_utf8(&data[meta.start..meta.end]) {
+                // SIMD validation (runtime-detected AVX2), like the Parquet reader's.
+                match simdutf8::compat::from_utf8(&data[meta.start..meta.end]) {
                     Err(e) => Outcome::BadUtf8(e.valid_up_to()),
                     Ok(text) => match parser.parse(text, meta.kind, rec) {
                         Ok(()) => Outcome::Parsed,

@@ -192,3 +192,131 @@ fn write_lane(
     }
     Ok(rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{
+        ArrayRef, BooleanArray, Int32Array, Int64Array, ListArray, StringArray, new_empty_array,
+        new_null_array,
+    };
+    use arrow::buffer::OffsetBuffer;
+    use arrow::datatypes::{DataType, Field, Schema};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    use super::*;
+    use crate::schema::TABLES;
+
+    /// `n` rows of `schema`: NULL where allowed, else ids from `first` (empty lists, "x" texts).
+    fn rows(schema: &Schema, first: i64, n: usize) -> RecordBatch {
+        let column = |f: &Arc<Field>| -> ArrayRef {
+            if f.is_nullable() {
+                return new_null_array(f.data_type(), n);
+            }
+            match f.data_type() {
+                DataType::Int64 => Arc::new(Int64Array::from_iter_values(first..first + n as i64)),
+                DataType::Int32 => Arc::new(Int32Array::from(vec![1; n])),
+                DataType::Boolean => Arc::new(BooleanArray::from(vec![true; n])),
+                DataType::Utf8 => Arc::new(StringArray::from(vec!["x"; n])),
+                DataType::List(item) => Arc::new(ListArray::new(
+                    item.clone(),
+                    OffsetBuffer::new_zeroed(n),
+                    new_empty_array(item.data_type()),
+                    None,
+                )),
+                other => panic!("no filler for {other}"),
+            }
+        };
+        let columns = schema.fields().iter().map(column).collect();
+        RecordBatch::try_new(Arc::new(schema.clone()), columns).expect("valid batch")
+    }
+
+    fn flush(first: i64, works: usize) -> ([RecordBatch; TABLE_COUNT], RecordBatch) {
+        // Two child rows per work in every other table.
+        let tables = TABLES.map(|t| {
+            let n = if t == Table::Works { works } else { 2 * works };
+            rows(&t.schema(), first, n)
+        });
+        (tables, rows(&versions_schema(), first, works))
+    }
+
+    fn versions_schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("work_id", DataType::Int64, false),
+            Field::new("version", DataType::Int64, false),
+        ]))
+    }
+
+    fn target(dir: &std::path::Path, part_max_works: u64) -> StageTarget {
+        StageTarget {
+            staging: dir.to_path_buf(),
+            file_index: 7,
+            part_max_works,
+            versions_path: dir.join("_versions").join("part-00007.parquet"),
+            versions_schema: versions_schema(),
+        }
+    }
+
+    fn parquet_rows(path: &std::path::Path) -> usize {
+        let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .expect("a Parquet file")
+            .build()
+            .expect("a reader");
+        reader.map(|b| b.expect("a batch").num_rows()).sum()
+    }
+
+    #[test]
+    fn both_lanes_roll_parts_at_the_same_works_and_rows_add_up() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut w = StageWriter::start(target(dir.path(), 4)).expect("writer");
+        // 3 + 3 works: past 4 after the second flush, so part 000 holds 6 works, part 001 the last 2.
+        for (first, works) in [(0, 3), (3, 3), (6, 2)] {
+            let (tables, versions) = flush(first, works);
+            w.send(tables, versions, works as u64).expect("send");
+        }
+        let written = w.finish().expect("finish");
+        for t in TABLES {
+            let per_work = if t == Table::Works { 1 } else { 2 };
+            assert_eq!(written[t.index()], 8 * per_work, "{}", t.name());
+            let folder = dir.path().join(t.name()).join("file_index=7");
+            let first = parquet_rows(&folder.join("part-00007-000.parquet"));
+            let second = parquet_rows(&folder.join("part-00007-001.parquet"));
+            assert_eq!(
+                (first as u64, second as u64),
+                (6 * per_work, 2 * per_work),
+                "{}",
+                t.name()
+            );
+        }
+        assert_eq!(
+            parquet_rows(&dir.path().join("_versions/part-00007.parquet")),
+            8
+        );
+    }
+
+    #[test]
+    fn a_write_error_is_returned_with_its_path_and_nothing_hangs() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // A file where the works lane wants a folder.
+        std::fs::write(dir.path().join("works"), "not a folder").expect("write");
+        let mut w = StageWriter::start(target(dir.path(), 1_000)).expect("writer");
+        let mut error = None;
+        for first in 0..8 {
+            let (tables, versions) = flush(first * 10, 10);
+            if let Err(e) = w.send(tables, versions, 10) {
+                error = Some(e);
+                break;
+            }
+        }
+        let error = match error {
+            Some(e) => e,
+            None => w
+                .finish()
+                .expect_err("the works lane cannot create its file"),
+        };
+        let message = error.to_string();
+        assert!(message.contains("works"), "{message}");
+    }
+}

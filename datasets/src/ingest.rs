@@ -163,7 +163,7 @@ pub struct FileContext<'a> {
     source: &'static str,
     staging: &'a Path,
     progress: &'a Progress,
-    /// The Parquet writer thread, started at the first flush.
+    /// The Parquet writer threads ([`StageWriter`]), started at the first flush.
     writer: Option<StageWriter>,
     versions_w: Int64Builder,
     versions_v: Int64Builder,

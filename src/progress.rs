@@ -34,17 +34,13 @@ impl PollingBar {
         bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::spawn(move || {
-            loop {
+            update(&bar);
+            while let Err(RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(Duration::from_millis(100))
+            {
                 update(&bar);
-                match stopped.recv_timeout(Duration::from_millis(100)) {
-                    Err(RecvTimeoutError::Timeout) => continue,
-                    _ => {
-                        update(&bar);
-                        bar.finish_and_clear();
-                        break;
-                    }
-                }
             }
+            bar.finish_and_clear();
         });
         Self {
             stop: Some(stop),

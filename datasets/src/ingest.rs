@@ -346,11 +346,6 @@ impl<'a> FileContext<'a> {
                 staging: self.staging.to_path_buf(),
                 file_index: self.file_index,
                 part_max_works: PART_MAX_WORKS,
-                versions_path: self
-                    .staging
-                    .join(VERSIONS_DIR)
-                    .join(format!("part-{:05}.parquet", self.file_index)),
-                versions_schema: versions_schema(),
             })?);
         }
         self.writer

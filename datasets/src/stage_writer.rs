@@ -13,10 +13,10 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
-use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
 use crate::error::{DatasetError, Result};
+use crate::ingest::{VERSIONS_DIR, versions_schema};
 use crate::schema::{TABLE_COUNT, Table};
 use crate::writer::{ParquetFile, PartWriter};
 
@@ -51,10 +51,15 @@ pub struct StageTarget {
     pub file_index: usize,
     /// Works per part before the next part is started.
     pub part_max_works: u64,
+}
+
+impl StageTarget {
     /// `_versions/part-N.parquet` for this file.
-    pub versions_path: PathBuf,
-    /// The versions table's schema.
-    pub versions_schema: SchemaRef,
+    fn versions_path(&self) -> PathBuf {
+        self.staging
+            .join(VERSIONS_DIR)
+            .join(format!("part-{:05}.parquet", self.file_index))
+    }
 }
 
 type LaneThread = JoinHandle<Result<[u64; TABLE_COUNT]>>;
@@ -174,8 +179,8 @@ fn write_lane(
         if let Some(batch) = &flush.versions {
             if versions.is_none() {
                 versions = Some(ParquetFile::create(
-                    &target.versions_path,
-                    target.versions_schema.clone(),
+                    &target.versions_path(),
+                    versions_schema(),
                 )?);
             }
             versions.as_mut().expect("opened above").write(batch)?;
@@ -241,20 +246,11 @@ mod tests {
         (tables, rows(&versions_schema(), first, works))
     }
 
-    fn versions_schema() -> SchemaRef {
-        Arc::new(Schema::new(vec![
-            Field::new("work_id", DataType::Int64, false),
-            Field::new("version", DataType::Int64, false),
-        ]))
-    }
-
     fn target(dir: &std::path::Path, part_max_works: u64) -> StageTarget {
         StageTarget {
             staging: dir.to_path_buf(),
             file_index: 7,
             part_max_works,
-            versions_path: dir.join("_versions").join("part-00007.parquet"),
-            versions_schema: versions_schema(),
         }
     }
 

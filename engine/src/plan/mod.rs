@@ -3,6 +3,9 @@
 //! - [`hash_window_exec::HashWindowExec`] and [`hash_window_rule::HashWindowRule`]: window
 //!   functions over `PARTITION BY` only (a reference set's mean, a paper's percentile in its set)
 //!   computed by hashing the partition keys instead of sorting every row by them.
+//! - [`select_literal_expr::SelectLiteralExpr`] and [`select_literal_rule::SelectLiteralRule`]:
+//!   `CASE WHEN p THEN 1 ELSE 0 END` (two numeric literals) in projections computed a bit word of
+//!   `p` at a time instead of through arrow's element-by-element `zip`.
 //!
 //! Sessions built by [`crate::session::new_session`] use [`physical_optimizer_rules`]; set
 //! [`crate::session::SessionOptions::sort_windows`] to plan every window DataFusion's way.
@@ -14,9 +17,12 @@ use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
 
 pub mod hash_window_exec;
 pub mod hash_window_rule;
+pub mod select_literal_expr;
+pub mod select_literal_rule;
 
-/// DataFusion's physical optimizer rules with bibflow's inserted: [`hash_window_rule::HashWindowRule`]
-/// just before `EnsureRequirements`, which adds the repartitioning and sorts operators ask for.
+/// DataFusion's physical optimizer rules with bibflow's inserted: [`select_literal_rule::SelectLiteralRule`]
+/// first, and [`hash_window_rule::HashWindowRule`] just before `EnsureRequirements`, which adds the
+/// repartitioning and sorts operators ask for.
 pub fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
     let mut rules = PhysicalOptimizer::new().rules;
     let at = rules
@@ -24,5 +30,7 @@ pub fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + 
         .position(|r| r.name() == "EnsureRequirements")
         .unwrap_or(0);
     rules.insert(at, Arc::new(hash_window_rule::HashWindowRule::new()));
+    // First, so that ProjectionPushdown moves the rewritten projection into the scan.
+    rules.insert(0, Arc::new(select_literal_rule::SelectLiteralRule::new()));
     rules
 }

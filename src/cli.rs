@@ -159,6 +159,12 @@ pub struct SqlArgs {
     #[arg(long, short)]
     pub out: Option<PathBuf>,
 
+    /// Run the query this many times in one session and print each run's time (planning and
+    /// execution, results held in memory) on stderr, also with --quiet; the last run's result is
+    /// written. For timing queries without process start-up and first-read costs.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+
     #[command(flatten)]
     pub engine: EngineArgs,
 }

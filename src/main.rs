@@ -106,7 +106,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             bibflow_engine::catalog::Catalog::builtin()?
                 .register_views(&ctx)
                 .await?;
-            let df = ctx.sql(&args.query).await?;
+            let df = if args.repeat > 1 {
+                let (schema, batches) = timed_runs(&ctx, &args.query, args.repeat).await?;
+                let table = datafusion::datasource::MemTable::try_new(schema, vec![batches])?;
+                ctx.read_table(Arc::new(table))?
+            } else {
+                ctx.sql(&args.query).await?
+            };
             emit(df, format_of(args.format), args.out.as_deref(), &notes).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -143,6 +149,47 @@ async fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 /// Writes a query result to `out` (or stdout) in `format`; returns the rows written.
+/// `bibflow sql --repeat n`: runs `query` `n` times, prints each run's time and their median on
+/// stderr, and returns the last run's schema and batches.
+#[allow(clippy::print_stderr)]
+async fn timed_runs(
+    ctx: &datafusion::prelude::SessionContext,
+    query: &str,
+    n: u32,
+) -> Result<(arrow::datatypes::SchemaRef, Vec<arrow::array::RecordBatch>)> {
+    let mut times = Vec::with_capacity(n as usize);
+    let mut last = Vec::new();
+    let mut schema = None;
+    for i in 1..=n {
+        let t = std::time::Instant::now();
+        let df = ctx.sql(query).await?;
+        schema = Some(Arc::new(df.schema().as_arrow().clone()));
+        last = df.collect().await?;
+        let s = t.elapsed().as_secs_f64();
+        eprintln!("run {i}/{n}: {s:.4} s");
+        times.push(s);
+    }
+    times.sort_by(f64::total_cmp);
+    let mid = times.len() / 2;
+    let median = if times.len() % 2 == 0 {
+        (times[mid - 1] + times[mid]) / 2.0
+    } else {
+        times[mid]
+    };
+    eprintln!(
+        "median of {n} runs: {median:.4} s (min {:.4} s, max {:.4} s)",
+        times[0],
+        times[times.len() - 1]
+    );
+    // The batches' own schema where there are any (it can differ from the plan's in
+    // nullability); the plan's for an empty result, so its columns are still named.
+    let schema = match last.first() {
+        Some(b) => b.schema(),
+        None => schema.expect("n >= 1 runs"),
+    };
+    Ok((schema, last))
+}
+
 async fn emit(
     df: datafusion::dataframe::DataFrame,
     format: Format,

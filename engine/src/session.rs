@@ -35,10 +35,18 @@ pub struct RegisteredTable {
 }
 
 /// A fresh DataFusion session with bibflow's functions registered.
+///
+/// DataFusion's settings can be given as environment variables, as in datafusion-cli:
+/// `DATAFUSION_EXECUTION_BATCH_SIZE=32768` sets `datafusion.execution.batch_size`; a value that
+/// does not parse is an error naming the setting.
 pub fn new_session(options: &SessionOptions) -> Result<SessionContext> {
-    let mut config = SessionConfig::new()
-        .with_information_schema(true)
-        .with_parquet_pruning(true);
+    let env = SessionConfig::from_env().map_err(|e| {
+        EngineError::Usage(format!(
+            "a DATAFUSION_* environment variable: {}",
+            e.strip_backtrace()
+        ))
+    })?;
+    let mut config = env.with_information_schema(true).with_parquet_pruning(true);
     if let Some(n) = options.target_partitions {
         config = config.with_target_partitions(n.max(1));
     }

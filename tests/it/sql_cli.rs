@@ -1,5 +1,6 @@
 //! `bibflow sql` and `bibflow tables`: formats, user tables, errors; the dataset's atomicity.
 
+use std::process::Command;
 use std::sync::OnceLock;
 
 use crate::common::*;
@@ -189,4 +190,33 @@ fn an_existing_dataset_is_never_damaged() {
     // With --overwrite the new dataset replaces it.
     let second = ingest(&[&openalex_fixtures()], &ds, &["--overwrite"]);
     assert_eq!(second["records"]["read"], 182);
+}
+
+#[test]
+fn datafusion_settings_come_from_the_environment() {
+    let ds = dataset().to_str().unwrap();
+    let q = "SELECT value FROM information_schema.df_settings \
+             WHERE name = 'datafusion.execution.batch_size'";
+    let run = |v: &str| {
+        Command::new(env!("CARGO_BIN_EXE_bibflow"))
+            .args(["--quiet", "sql", ds, q, "--format", "csv"])
+            .env("DATAFUSION_EXECUTION_BATCH_SIZE", v)
+            .output()
+            .unwrap()
+    };
+    let out = run("1000");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "value\n1000\n");
+
+    let out = run("many");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("DATAFUSION_") && err.contains("datafusion.execution.batch_size"),
+        "{err}"
+    );
 }

@@ -4,15 +4,16 @@
 //! DataFusion evaluates this form with arrow's `zip`, which builds the output one element at a
 //! time through the condition's iterator. The form is everywhere in bibliometric SQL
 //! (`sum(CASE WHEN international THEN 1 ELSE 0 END)`, a 0/1 flag per paper), so bibflow computes
-//! it with a branch-free loop over the condition's bit words instead. NULL conditions count as
-//! false, as in SQL's CASE.
+//! it from a table, made once per expression, of the eight output values for each of the 256
+//! bytes a condition's bit word can hold: a row's output costs an eighth of one table copy, with
+//! no branch. NULL conditions count as false, as in SQL's CASE.
 
 use std::fmt;
 use std::hash::Hash;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, ArrowPrimitiveType, AsArray, PrimitiveArray};
-use arrow::buffer::{BooleanBuffer, ScalarBuffer};
+use arrow::buffer::{BooleanBuffer, Buffer, ScalarBuffer};
 use arrow::datatypes::{
     DataType, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, Schema,
     UInt8Type, UInt16Type, UInt32Type, UInt64Type,
@@ -25,11 +26,25 @@ use datafusion::physical_expr::expressions::{CaseExpr, Literal};
 
 /// `CASE WHEN when THEN then ELSE otherwise END` where `then` and `otherwise` are non-NULL
 /// literals of one numeric type.
-#[derive(Debug, Eq)]
+#[derive(Eq)]
 pub struct SelectLiteralExpr {
     when: Arc<dyn PhysicalExpr>,
     then: ScalarValue,
     otherwise: ScalarValue,
+    /// For each byte `k` of the condition, the eight outputs of its bits (least significant bit
+    /// first), as native values of the literals' type: `256 * 8` values, made from `then` and
+    /// `otherwise`.
+    table: Buffer,
+}
+
+impl fmt::Debug for SelectLiteralExpr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SelectLiteralExpr")
+            .field("when", &self.when)
+            .field("then", &self.then)
+            .field("otherwise", &self.otherwise)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PartialEq for SelectLiteralExpr {
@@ -79,10 +94,38 @@ impl SelectLiteralExpr {
         if then.is_null() || otherwise.is_null() || !supported(&t) || otherwise.data_type() != t {
             return None;
         }
-        Some(Self {
-            when: Arc::clone(when),
-            then: then.clone(),
-            otherwise: otherwise.clone(),
+        Self::try_new(Arc::clone(when), then.clone(), otherwise.clone()).ok()
+    }
+
+    /// `CASE WHEN when THEN then ELSE otherwise END`; an error unless `then` and `otherwise` are
+    /// non-NULL values of one supported numeric type.
+    pub fn try_new(
+        when: Arc<dyn PhysicalExpr>,
+        then: ScalarValue,
+        otherwise: ScalarValue,
+    ) -> Result<Self> {
+        let (a, b) = (&then, &otherwise);
+        if a.is_null() || b.is_null() || a.data_type() != b.data_type() {
+            return exec_err!("CASE literals {a} and {b} are not two non-NULL values of one type");
+        }
+        let table = match a.data_type() {
+            DataType::Int8 => table::<Int8Type>(a, b),
+            DataType::Int16 => table::<Int16Type>(a, b),
+            DataType::Int32 => table::<Int32Type>(a, b),
+            DataType::Int64 => table::<Int64Type>(a, b),
+            DataType::UInt8 => table::<UInt8Type>(a, b),
+            DataType::UInt16 => table::<UInt16Type>(a, b),
+            DataType::UInt32 => table::<UInt32Type>(a, b),
+            DataType::UInt64 => table::<UInt64Type>(a, b),
+            DataType::Float32 => table::<Float32Type>(a, b),
+            DataType::Float64 => table::<Float64Type>(a, b),
+            other => exec_err!("CASE literal of unsupported type {other}"),
+        }?;
+        Ok(Self {
+            when,
+            then,
+            otherwise,
+            table,
         })
     }
 }
@@ -97,30 +140,40 @@ impl fmt::Display for SelectLiteralExpr {
     }
 }
 
-/// `a` where `mask` is set, else `b`, a bit word at a time (the loop over a word's 64 bits has no
-/// branch and compiles to vector selects).
-fn select<T: ArrowPrimitiveType>(mask: &BooleanBuffer, a: T::Native, b: T::Native) -> ArrayRef {
+/// The byte table of [`SelectLiteralExpr::table`] for literals `a` (bit set) and `b`.
+fn table<T: ArrowPrimitiveType>(a: &ScalarValue, b: &ScalarValue) -> Result<Buffer> {
+    let (a, b) = (native::<T>(a)?, native::<T>(b)?);
+    let values: Vec<T::Native> = (0..256 * 8)
+        .map(|k| if (k / 8) >> (k % 8) & 1 == 1 { a } else { b })
+        .collect();
+    Ok(Buffer::from_vec(values))
+}
+
+/// The outputs for `mask`: the table's eight values for each byte of each bit word.
+fn select<T: ArrowPrimitiveType>(mask: &BooleanBuffer, table: &Buffer) -> ArrayRef {
+    let table = table.typed_data::<T::Native>();
+    let eight = |byte: u8| {
+        let k = usize::from(byte) * 8;
+        &table[k..k + 8]
+    };
     let chunks = mask.bit_chunks();
-    let mut out: Vec<T::Native> = Vec::with_capacity(mask.len());
+    let mut out: Vec<T::Native> = Vec::with_capacity(mask.len() + 8);
     for word in chunks.iter() {
-        out.extend((0..64).map(|j| if (word >> j) & 1 == 1 { a } else { b }));
+        for byte in word.to_le_bytes() {
+            out.extend_from_slice(eight(byte));
+        }
     }
-    let rest = chunks.remainder_bits();
-    out.extend((0..chunks.remainder_len()).map(|j| if (rest >> j) & 1 == 1 { a } else { b }));
+    let rest = chunks.remainder_bits().to_le_bytes();
+    for &byte in &rest[..chunks.remainder_len().div_ceil(8)] {
+        out.extend_from_slice(eight(byte));
+    }
+    out.truncate(mask.len());
     Arc::new(PrimitiveArray::<T>::new(ScalarBuffer::from(out), None))
 }
 
 fn native<T: ArrowPrimitiveType>(v: &ScalarValue) -> Result<T::Native> {
     let a = v.to_array_of_size(1)?;
     Ok(a.as_primitive::<T>().value(0))
-}
-
-fn select_typed<T: ArrowPrimitiveType>(
-    mask: &BooleanBuffer,
-    a: &ScalarValue,
-    b: &ScalarValue,
-) -> Result<ArrayRef> {
-    Ok(select::<T>(mask, native::<T>(a)?, native::<T>(b)?))
 }
 
 impl PhysicalExpr for SelectLiteralExpr {
@@ -155,18 +208,18 @@ impl PhysicalExpr for SelectLiteralExpr {
             Some(n) if n.null_count() > 0 => when.values() & n.inner(),
             _ => when.values().clone(),
         };
-        let (a, b) = (&self.then, &self.otherwise);
-        let out = match a.data_type() {
-            DataType::Int8 => select_typed::<Int8Type>(&mask, a, b),
-            DataType::Int16 => select_typed::<Int16Type>(&mask, a, b),
-            DataType::Int32 => select_typed::<Int32Type>(&mask, a, b),
-            DataType::Int64 => select_typed::<Int64Type>(&mask, a, b),
-            DataType::UInt8 => select_typed::<UInt8Type>(&mask, a, b),
-            DataType::UInt16 => select_typed::<UInt16Type>(&mask, a, b),
-            DataType::UInt32 => select_typed::<UInt32Type>(&mask, a, b),
-            DataType::UInt64 => select_typed::<UInt64Type>(&mask, a, b),
-            DataType::Float32 => select_typed::<Float32Type>(&mask, a, b),
-            DataType::Float64 => select_typed::<Float64Type>(&mask, a, b),
+        let t = &self.table;
+        let out = match self.then.data_type() {
+            DataType::Int8 => Ok(select::<Int8Type>(&mask, t)),
+            DataType::Int16 => Ok(select::<Int16Type>(&mask, t)),
+            DataType::Int32 => Ok(select::<Int32Type>(&mask, t)),
+            DataType::Int64 => Ok(select::<Int64Type>(&mask, t)),
+            DataType::UInt8 => Ok(select::<UInt8Type>(&mask, t)),
+            DataType::UInt16 => Ok(select::<UInt16Type>(&mask, t)),
+            DataType::UInt32 => Ok(select::<UInt32Type>(&mask, t)),
+            DataType::UInt64 => Ok(select::<UInt64Type>(&mask, t)),
+            DataType::Float32 => Ok(select::<Float32Type>(&mask, t)),
+            DataType::Float64 => Ok(select::<Float64Type>(&mask, t)),
             other => exec_err!("CASE literal of unsupported type {other}"),
         }?;
         Ok(ColumnarValue::Array(out))
@@ -190,6 +243,7 @@ impl PhysicalExpr for SelectLiteralExpr {
             when,
             then: self.then.clone(),
             otherwise: self.otherwise.clone(),
+            table: self.table.clone(),
         }))
     }
 
@@ -261,6 +315,35 @@ mod tests {
     }
 
     #[test]
+    fn every_length_and_offset_of_a_partial_byte_and_word() {
+        let all: BooleanArray = (0..200).map(|i| Some((i * 7919) % 5 < 2)).collect();
+        let e = SelectLiteralExpr::try_new(
+            col("p", &batch().schema()).unwrap(),
+            ScalarValue::Int16(Some(-3)),
+            ScalarValue::Int16(Some(9)),
+        )
+        .unwrap();
+        let schema = batch().schema();
+        for offset in 0..9 {
+            for len in 0..=131 {
+                let p = all.slice(offset, len);
+                let want: Vec<i16> = p
+                    .iter()
+                    .map(|v| if v == Some(true) { -3 } else { 9 })
+                    .collect();
+                let b = RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(p)]).unwrap();
+                let got = e.evaluate(&b).unwrap().into_array(len).unwrap();
+                let got = got.as_primitive::<Int16Type>();
+                assert_eq!(
+                    got.values().as_ref(),
+                    want.as_slice(),
+                    "offset {offset}, {len} rows"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn other_forms_stay_datafusions() {
         let int = |v| ScalarValue::Int64(Some(v));
         // No ELSE (NULL for false), a NULL literal, a string.
@@ -281,10 +364,13 @@ mod tests {
     #[test]
     fn scalar_conditions_pick_one_literal() {
         let b = batch();
-        let when = |v: Option<bool>| SelectLiteralExpr {
-            when: lit(ScalarValue::Boolean(v)),
-            then: ScalarValue::Int64(Some(1)),
-            otherwise: ScalarValue::Int64(Some(0)),
+        let when = |v: Option<bool>| {
+            SelectLiteralExpr::try_new(
+                lit(ScalarValue::Boolean(v)),
+                ScalarValue::Int64(Some(1)),
+                ScalarValue::Int64(Some(0)),
+            )
+            .unwrap()
         };
         for (v, want) in [(Some(true), 1), (Some(false), 0), (None, 0)] {
             let got = when(v).evaluate(&b).unwrap().into_array(1).unwrap();

@@ -4,8 +4,9 @@
 //!   functions over `PARTITION BY` only (a reference set's mean, a paper's percentile in its set)
 //!   computed by hashing the partition keys instead of sorting every row by them.
 //! - [`select_literal_expr::SelectLiteralExpr`] and [`select_literal_rule::SelectLiteralRule`]:
-//!   `CASE WHEN p THEN 1 ELSE 0 END` (two numeric literals) in projections computed a bit word of
-//!   `p` at a time instead of through arrow's element-by-element `zip`.
+//!   `CASE WHEN p THEN 1 ELSE 0 END` (two numeric literals) in projections and aggregate
+//!   functions' arguments computed from a byte table instead of through arrow's
+//!   element-by-element `zip`.
 //!
 //! Sessions built by [`crate::session::new_session`] use [`physical_optimizer_rules`]; set
 //! [`crate::session::SessionOptions::sort_windows`] to plan every window DataFusion's way.

@@ -1,5 +1,6 @@
 //! [`SelectLiteralRule`]: plans `CASE WHEN p THEN a ELSE b END` over two numeric literals as
-//! [`SelectLiteralExpr`] in projections.
+//! [`SelectLiteralExpr`], in projections and in aggregate functions' arguments
+//! (`sum(CASE WHEN international THEN 1 ELSE 0 END)`).
 
 use std::sync::Arc;
 
@@ -10,13 +11,15 @@ use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::CaseExpr;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::aggregates::AggregateExec;
 use datafusion::physical_plan::projection::{ProjectionExec, ProjectionExpr};
 
 use super::select_literal_expr::SelectLiteralExpr;
 
 /// The physical optimizer rule. It runs before DataFusion's `ProjectionPushdown`, which then moves
 /// the rewritten projection into the Parquet scan as it would have moved the CASE
-/// ([`super::physical_optimizer_rules`] puts it first).
+/// ([`super::physical_optimizer_rules`] puts it first). In aggregates it rewrites the arguments of
+/// every mode alike, so that a partial and its final aggregate keep equal expressions.
 #[derive(Debug, Default)]
 pub struct SelectLiteralRule;
 
@@ -41,7 +44,37 @@ impl SelectLiteralRule {
         })
     }
 
+    /// An aggregate with its functions' arguments rewritten, or `None` when none changed.
+    fn try_replace_aggregate(a: &AggregateExec) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+        let mut changed = false;
+        let mut functions = Vec::with_capacity(a.aggr_expr().len());
+        for f in a.aggr_expr() {
+            let mut args = Vec::new();
+            let mut arg_changed = false;
+            for e in f.expressions() {
+                let t = Self::rewrite_expr(e)?;
+                arg_changed |= t.transformed;
+                args.push(t.data);
+            }
+            let order_by = f.order_bys().iter().map(|s| Arc::clone(&s.expr)).collect();
+            match arg_changed
+                .then(|| f.with_new_expressions(args, order_by))
+                .flatten()
+            {
+                Some(new) => {
+                    changed = true;
+                    functions.push(Arc::new(new));
+                }
+                None => functions.push(Arc::clone(f)),
+            }
+        }
+        Ok(changed.then(|| Arc::new(a.with_new_aggr_exprs(functions)) as Arc<dyn ExecutionPlan>))
+    }
+
     fn try_replace(plan: &Arc<dyn ExecutionPlan>) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+        if let Some(a) = plan.downcast_ref::<AggregateExec>() {
+            return Self::try_replace_aggregate(a);
+        }
         let Some(p) = plan.downcast_ref::<ProjectionExec>() else {
             return Ok(None);
         };
@@ -86,5 +119,69 @@ impl PhysicalOptimizerRule for SelectLiteralRule {
 
     fn schema_check(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::common::tree_node::TreeNodeRecursion;
+    use datafusion::physical_plan::displayable;
+    use datafusion::prelude::SessionContext;
+
+    use crate::session::{SessionOptions, new_session};
+
+    /// CASEs of the literal form in aggregate arguments (partial and final aggregates alike) are
+    /// planned fast, and the results are DataFusion's.
+    #[tokio::test]
+    async fn aggregate_arguments_are_rewritten_with_equal_results() {
+        let setup = "CREATE TABLE t (k INT, x BIGINT, y TINYINT UNSIGNED) AS VALUES \
+                     (1, 1, 3), (1, 3, NULL), (1, NULL, 255), (2, -4, 0), (2, 9007199254740993, 7), \
+                     (3, NULL, NULL)";
+        let sql = "SELECT k, sum(CAST(x AS DOUBLE)) AS s, avg(CAST(y AS FLOAT)) AS a, \
+                          sum(CASE WHEN x > 0 THEN 1 ELSE 0 END) AS p, count(*) AS n, \
+                          max(CAST(x AS DOUBLE) / 2) AS m \
+                   FROM t GROUP BY k ORDER BY k";
+        let ours = new_session(&SessionOptions::default()).unwrap();
+        let plain = SessionContext::new();
+        let mut out = Vec::new();
+        for ctx in [&ours, &plain] {
+            ctx.sql(setup).await.unwrap().collect().await.unwrap();
+            let b = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+            out.push(arrow::compute::concat_batches(&b[0].schema(), &b).unwrap());
+        }
+        assert_eq!(out[0].num_rows(), 3);
+        assert_eq!(out[0], out[1]);
+
+        let plan = ours
+            .sql(sql)
+            .await
+            .unwrap()
+            .create_physical_plan()
+            .await
+            .unwrap();
+        let mut selects = 0;
+        plan.apply(|n| {
+            if let Some(a) = n.downcast_ref::<AggregateExec>() {
+                for f in a.aggr_expr() {
+                    for e in f.expressions() {
+                        e.apply(|x| {
+                            selects += usize::from(x.is::<SelectLiteralExpr>());
+                            Ok(TreeNodeRecursion::Continue)
+                        })
+                        .unwrap();
+                    }
+                }
+            }
+            Ok(TreeNodeRecursion::Continue)
+        })
+        .unwrap();
+        let shown = displayable(plan.as_ref()).indent(true).to_string();
+        // The CASE in sum(...), in the partial and in the final aggregate.
+        assert_eq!(selects, 2, "{shown}");
+        assert!(
+            shown.contains("CASE WHEN"),
+            "plans show DataFusion's text:\n{shown}"
+        );
     }
 }

@@ -149,37 +149,33 @@ async fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 /// Writes a query result to `out` (or stdout) in `format`; returns the rows written.
-/// `bibflow sql --repeat n`: runs `query` `n` times, prints each run's time and their median on
-/// stderr, and returns the last run's schema and batches.
+/// `bibflow sql --repeat n`: runs `query` `n` times, prints each run's time (and the part of it
+/// spent planning) and their medians on stderr, and returns the last run's schema and batches.
 #[allow(clippy::print_stderr)]
 async fn timed_runs(
     ctx: &datafusion::prelude::SessionContext,
     query: &str,
     n: u32,
 ) -> Result<(arrow::datatypes::SchemaRef, Vec<arrow::array::RecordBatch>)> {
-    let mut times = Vec::with_capacity(n as usize);
+    let (mut times, mut planning) = (Vec::new(), Vec::new());
     let mut last = Vec::new();
     let mut schema = None;
     for i in 1..=n {
         let t = std::time::Instant::now();
         let df = ctx.sql(query).await?;
         schema = Some(Arc::new(df.schema().as_arrow().clone()));
-        last = df.collect().await?;
+        let plan = df.create_physical_plan().await?;
+        let p = t.elapsed().as_secs_f64();
+        last = datafusion::physical_plan::collect(plan, ctx.task_ctx()).await?;
         let s = t.elapsed().as_secs_f64();
-        eprintln!("run {i}/{n}: {s:.4} s");
+        eprintln!("run {i}/{n}: {s:.4} s (planning {p:.4} s)");
         times.push(s);
+        planning.push(p);
     }
-    times.sort_by(f64::total_cmp);
-    let mid = times.len() / 2;
-    let median = if times.len() % 2 == 0 {
-        (times[mid - 1] + times[mid]) / 2.0
-    } else {
-        times[mid]
-    };
+    let (median, min, max) = spread(&mut times);
+    let (planning, _, _) = spread(&mut planning);
     eprintln!(
-        "median of {n} runs: {median:.4} s (min {:.4} s, max {:.4} s)",
-        times[0],
-        times[times.len() - 1]
+        "median of {n} runs: {median:.4} s (min {min:.4} s, max {max:.4} s; planning {planning:.4} s)"
     );
     // The batches' own schema where there are any (it can differ from the plan's in
     // nullability); the plan's for an empty result, so its columns are still named.
@@ -188,6 +184,18 @@ async fn timed_runs(
         None => schema.expect("n >= 1 runs"),
     };
     Ok((schema, last))
+}
+
+/// Median, min and max of a non-empty list of times.
+fn spread(times: &mut [f64]) -> (f64, f64, f64) {
+    times.sort_by(f64::total_cmp);
+    let mid = times.len() / 2;
+    let median = if times.len().is_multiple_of(2) {
+        (times[mid - 1] + times[mid]) / 2.0
+    } else {
+        times[mid]
+    };
+    (median, times[0], times[times.len() - 1])
 }
 
 async fn emit(

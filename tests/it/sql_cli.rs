@@ -220,3 +220,35 @@ fn datafusion_settings_come_from_the_environment() {
         "{err}"
     );
 }
+
+#[test]
+fn repeat_times_every_run_and_writes_the_result_once() {
+    let ds = dataset().to_str().unwrap();
+    let q = "SELECT count(*) AS n FROM works";
+    let once = bibflow_ok(&["--quiet", "sql", ds, q, "--format", "csv"]);
+    let out = bibflow(&["--quiet", "sql", ds, q, "--format", "csv", "--repeat", "3"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), once);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let runs: Vec<&str> = err.lines().filter(|l| l.starts_with("run ")).collect();
+    assert_eq!(runs.len(), 3, "{err}");
+    assert!(
+        runs[2].starts_with("run 3/3: ") && runs[2].contains("(planning "),
+        "{err}"
+    );
+    assert!(err.contains("median of 3 runs: "), "{err}");
+
+    // An empty result keeps its columns.
+    let empty = "SELECT work_id, title FROM works WHERE false";
+    let out = bibflow(&[
+        "--quiet", "sql", ds, empty, "--format", "csv", "--repeat", "2",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "work_id,title\n");
+
+    let out = bibflow(&["sql", ds, q, "--repeat", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+}

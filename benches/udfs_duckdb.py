@@ -19,6 +19,7 @@ Needs `pip install duckdb==2.0.1`. The corpus is SYNTHETIC (benches/udfs/data.rs
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -41,6 +42,25 @@ def corpus_dir(rows):
     else:
         base = Path(tempfile.gettempdir()) / "bibflow-bench-data"
     return base / f"udfs-synthetic-v{DATA_VERSION}-{rows}"
+
+
+def linked_corpus(rows, prefix):
+    """The bench corpus at `rows` papers as a folder `bibflow sql` can open: `bench_works` and
+    `countries` linked into a temporary folder (`bibflow sql` gives a folder named `works` the
+    canonical works schema; the bench corpus's works table has its own columns). Exits when the
+    corpus has not been written yet."""
+    data = corpus_dir(rows)
+    if not (data / "COMPLETE").exists():
+        sys.exit(f"no bench corpus at {data}: run BIBFLOW_BENCH_ROWS={rows} cargo bench --bench udfs")
+    linked = Path(tempfile.mkdtemp(prefix=prefix))
+    (linked / "bench_works").symlink_to(data / "works")
+    (linked / "countries").symlink_to(data / "countries")
+    return data, linked
+
+
+def for_bibflow(sql):
+    """A case's SQL over the linked corpus of `linked_corpus`."""
+    return re.sub(r"\bworks\b", "bench_works", sql)
 
 
 def parse_cases(text):

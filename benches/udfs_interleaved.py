@@ -17,12 +17,12 @@ first, which writes it.
     BIBFLOW=$CARGO_TARGET_DIR/release/bibflow python3 benches/udfs_interleaved.py \\
         --rows 10000000 --rounds 7 --repeat 5 --cases window_complete,is_citable
 """
-import argparse, os, re, statistics, subprocess, sys, tempfile, time
+import argparse, os, re, statistics, subprocess, sys, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import duckdb  # noqa: E402
-from udfs_duckdb import close, corpus_dir, parse_cases, timed  # noqa: E402
+from udfs_duckdb import close, for_bibflow, linked_corpus, parse_cases, timed  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 MEDIAN = re.compile(r"^median of \d+ runs: ([0-9.]+) s", re.M)
@@ -30,9 +30,7 @@ MEDIAN = re.compile(r"^median of \d+ runs: ([0-9.]+) s", re.M)
 
 def bibflow_median(bib, data, sql, repeat):
     """Median of `repeat` runs in one `bibflow sql` process, and the result's (n, sum)."""
-    # `bibflow sql` gives a folder named `works` the canonical works schema; the bench corpus's
-    # works table has its own columns, so it is linked in as `bench_works`.
-    sql = re.sub(r"\bworks\b", "bench_works", sql)
+    sql = for_bibflow(sql)
     r = subprocess.run([bib, "-q", "sql", str(data), timed(sql), "--format", "csv",
                         "--repeat", str(repeat)], capture_output=True, text=True)
     if r.returncode != 0:
@@ -63,12 +61,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2, help="DuckDB threads")
     args = ap.parse_args()
     bib = os.environ.get("BIBFLOW") or sys.exit("set BIBFLOW to a release bibflow binary")
-    data = corpus_dir(args.rows)
-    if not (data / "COMPLETE").exists():
-        sys.exit(f"no bench corpus at {data}: run BIBFLOW_BENCH_ROWS={args.rows} cargo bench --bench udfs")
-    linked = Path(tempfile.mkdtemp(prefix="udfs-interleaved-"))
-    (linked / "bench_works").symlink_to(data / "works")
-    (linked / "countries").symlink_to(data / "countries")
+    data, linked = linked_corpus(args.rows, "udfs-interleaved-")
     cases = {c["name"]: c for c in parse_cases((HERE / "udfs" / "cases.sql").read_text())}
     unknown = [c for c in args.cases.split(",") if c not in cases]
     if unknown:

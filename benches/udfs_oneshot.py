@@ -14,20 +14,18 @@ bench once at the same row count first, which writes it.
     export CARGO_TARGET_DIR=$HOME/.cache/bibflow-target
     BIBFLOW=<release bibflow> python3 benches/udfs_oneshot.py --rows 10000000 --cases collab_type,h_index
 """
-import argparse, os, re, subprocess, sys, tempfile, time
+import argparse, os, subprocess, sys, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import duckdb  # noqa: E402
-from udfs_duckdb import close, corpus_dir, parse_cases, timed  # noqa: E402
+from udfs_duckdb import close, for_bibflow, linked_corpus, parse_cases, timed  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
 
 def bibflow_run(bib, data, sql, timeout):
-    # `bibflow sql` gives a folder named `works` the canonical works schema; the bench corpus's
-    # works table has its own columns, so it is linked in as `bench_works`.
-    sql = re.sub(r"\bworks\b", "bench_works", sql)
+    sql = for_bibflow(sql)
     t = time.perf_counter()
     r = subprocess.run([bib, "-q", "sql", str(data), timed(sql), "--format", "csv"],
                        capture_output=True, text=True, timeout=timeout)
@@ -45,12 +43,7 @@ def main():
     ap.add_argument("--timeout", type=int, default=600, help="seconds per DataFusion query")
     args = ap.parse_args()
     bib = os.environ.get("BIBFLOW") or sys.exit("set BIBFLOW to a release bibflow binary")
-    data = corpus_dir(args.rows)
-    if not (data / "COMPLETE").exists():
-        sys.exit(f"no bench corpus at {data}: run BIBFLOW_BENCH_ROWS={args.rows} cargo bench --bench udfs")
-    linked = Path(tempfile.mkdtemp(prefix="udfs-oneshot-"))
-    (linked / "bench_works").symlink_to(data / "works")
-    (linked / "countries").symlink_to(data / "countries")
+    data, linked = linked_corpus(args.rows, "udfs-oneshot-")
     wanted = args.cases.split(",")
     cases = {c["name"]: c for c in parse_cases((HERE / "udfs" / "cases.sql").read_text())}
     con = duckdb.connect()

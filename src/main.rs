@@ -148,7 +148,6 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// Writes a query result to `out` (or stdout) in `format`; returns the rows written.
 /// `bibflow sql --repeat n`: runs `query` `n` times, prints each run's time (and the part of it
 /// spent planning) and their medians on stderr, and returns the last run's schema and batches.
 #[allow(clippy::print_stderr)]
@@ -198,6 +197,7 @@ fn spread(times: &mut [f64]) -> (f64, f64, f64) {
     (median, times[0], times[times.len() - 1])
 }
 
+/// Writes a query result to `out` (or stdout) in `format`; returns the rows written.
 async fn emit(
     df: datafusion::dataframe::DataFrame,
     format: Format,

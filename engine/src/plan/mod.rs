@@ -35,3 +35,32 @@ pub fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + 
     rules.insert(0, Arc::new(select_literal_rule::SelectLiteralRule::new()));
     rules
 }
+
+/// For tests: `sql` after `setup` in a bibflow session and in a plain DataFusion one, each result
+/// as one batch, and bibflow's physical plan of `sql`.
+#[cfg(test)]
+pub(crate) async fn ours_and_plain(
+    setup: &str,
+    sql: &str,
+) -> (
+    [arrow::record_batch::RecordBatch; 2],
+    Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+) {
+    let ours = crate::session::new_session(&Default::default()).unwrap();
+    let plain = datafusion::prelude::SessionContext::new();
+    let mut out = Vec::new();
+    for ctx in [&ours, &plain] {
+        ctx.sql(setup).await.unwrap().collect().await.unwrap();
+        let b = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        out.push(arrow::compute::concat_batches(&b[0].schema(), &b).unwrap());
+    }
+    let plan = ours
+        .sql(sql)
+        .await
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
+    let [a, b] = <[_; 2]>::try_from(out).unwrap();
+    ([a, b], plan)
+}

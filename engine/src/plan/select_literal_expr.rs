@@ -35,7 +35,12 @@ pub struct SelectLiteralExpr {
     /// first), as native values of the literals' type: `256 * 8` values, made from `then` and
     /// `otherwise`.
     table: Buffer,
+    /// [`select`] for the literals' type.
+    select: SelectFn,
 }
+
+/// [`select`] for one native type.
+type SelectFn = fn(&BooleanBuffer, &Buffer) -> ArrayRef;
 
 impl fmt::Debug for SelectLiteralExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -61,23 +66,6 @@ impl Hash for SelectLiteralExpr {
     }
 }
 
-/// Whether [`SelectLiteralExpr`] computes values of this type.
-fn supported(t: &DataType) -> bool {
-    matches!(
-        t,
-        DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32
-            | DataType::UInt64
-            | DataType::Float32
-            | DataType::Float64
-    )
-}
-
 impl SelectLiteralExpr {
     /// The fast form of `case`, or `None` when `case` is not `CASE WHEN p THEN a ELSE b END` with
     /// `a` and `b` non-NULL literals of one supported numeric type.
@@ -90,10 +78,6 @@ impl SelectLiteralExpr {
         };
         let then = then.downcast_ref::<Literal>()?.value();
         let otherwise = case.else_expr()?.downcast_ref::<Literal>()?.value();
-        let t = then.data_type();
-        if then.is_null() || otherwise.is_null() || !supported(&t) || otherwise.data_type() != t {
-            return None;
-        }
         Self::try_new(Arc::clone(when), then.clone(), otherwise.clone()).ok()
     }
 
@@ -108,17 +92,17 @@ impl SelectLiteralExpr {
         if a.is_null() || b.is_null() || a.data_type() != b.data_type() {
             return exec_err!("CASE literals {a} and {b} are not two non-NULL values of one type");
         }
-        let table = match a.data_type() {
-            DataType::Int8 => table::<Int8Type>(a, b),
-            DataType::Int16 => table::<Int16Type>(a, b),
-            DataType::Int32 => table::<Int32Type>(a, b),
-            DataType::Int64 => table::<Int64Type>(a, b),
-            DataType::UInt8 => table::<UInt8Type>(a, b),
-            DataType::UInt16 => table::<UInt16Type>(a, b),
-            DataType::UInt32 => table::<UInt32Type>(a, b),
-            DataType::UInt64 => table::<UInt64Type>(a, b),
-            DataType::Float32 => table::<Float32Type>(a, b),
-            DataType::Float64 => table::<Float64Type>(a, b),
+        let (table, select) = match a.data_type() {
+            DataType::Int8 => typed::<Int8Type>(a, b),
+            DataType::Int16 => typed::<Int16Type>(a, b),
+            DataType::Int32 => typed::<Int32Type>(a, b),
+            DataType::Int64 => typed::<Int64Type>(a, b),
+            DataType::UInt8 => typed::<UInt8Type>(a, b),
+            DataType::UInt16 => typed::<UInt16Type>(a, b),
+            DataType::UInt32 => typed::<UInt32Type>(a, b),
+            DataType::UInt64 => typed::<UInt64Type>(a, b),
+            DataType::Float32 => typed::<Float32Type>(a, b),
+            DataType::Float64 => typed::<Float64Type>(a, b),
             other => exec_err!("CASE literal of unsupported type {other}"),
         }?;
         Ok(Self {
@@ -126,6 +110,7 @@ impl SelectLiteralExpr {
             then,
             otherwise,
             table,
+            select,
         })
     }
 }
@@ -138,6 +123,11 @@ impl fmt::Display for SelectLiteralExpr {
             self.when, self.then, self.otherwise
         )
     }
+}
+
+/// The byte table and the select function for literals `a` (bit set) and `b` of type `T`.
+fn typed<T: ArrowPrimitiveType>(a: &ScalarValue, b: &ScalarValue) -> Result<(Buffer, SelectFn)> {
+    Ok((table::<T>(a, b)?, select::<T>))
 }
 
 /// The byte table of [`SelectLiteralExpr::table`] for literals `a` (bit set) and `b`.
@@ -208,21 +198,7 @@ impl PhysicalExpr for SelectLiteralExpr {
             Some(n) if n.null_count() > 0 => when.values() & n.inner(),
             _ => when.values().clone(),
         };
-        let t = &self.table;
-        let out = match self.then.data_type() {
-            DataType::Int8 => Ok(select::<Int8Type>(&mask, t)),
-            DataType::Int16 => Ok(select::<Int16Type>(&mask, t)),
-            DataType::Int32 => Ok(select::<Int32Type>(&mask, t)),
-            DataType::Int64 => Ok(select::<Int64Type>(&mask, t)),
-            DataType::UInt8 => Ok(select::<UInt8Type>(&mask, t)),
-            DataType::UInt16 => Ok(select::<UInt16Type>(&mask, t)),
-            DataType::UInt32 => Ok(select::<UInt32Type>(&mask, t)),
-            DataType::UInt64 => Ok(select::<UInt64Type>(&mask, t)),
-            DataType::Float32 => Ok(select::<Float32Type>(&mask, t)),
-            DataType::Float64 => Ok(select::<Float64Type>(&mask, t)),
-            other => exec_err!("CASE literal of unsupported type {other}"),
-        }?;
-        Ok(ColumnarValue::Array(out))
+        Ok(ColumnarValue::Array((self.select)(&mask, &self.table)))
     }
 
     fn children(&self) -> Vec<&Arc<dyn PhysicalExpr>> {
@@ -244,6 +220,7 @@ impl PhysicalExpr for SelectLiteralExpr {
             then: self.then.clone(),
             otherwise: self.otherwise.clone(),
             table: self.table.clone(),
+            select: self.select,
         }))
     }
 
@@ -263,9 +240,6 @@ mod tests {
     use datafusion::physical_expr::expressions::{col, lit};
     use datafusion::physical_plan::displayable;
     use datafusion::physical_plan::projection::ProjectionExec;
-    use datafusion::prelude::SessionContext;
-
-    use crate::session::{SessionOptions, new_session};
 
     /// 200 conditions (three bit words and a remainder), every third NULL, as a slice at offset 3
     /// so that the bit words do not start at a byte boundary.
@@ -386,23 +360,9 @@ mod tests {
                    FROM t ORDER BY k, x NULLS FIRST";
         let setup = "CREATE TABLE t (k INT, x BIGINT) AS VALUES \
                      (1, 1), (1, 3), (1, NULL), (2, -4), (2, 2), (2, 8), (3, NULL)";
-        let ours = new_session(&SessionOptions::default()).unwrap();
-        let plain = SessionContext::new();
-        let mut out = Vec::new();
-        for ctx in [&ours, &plain] {
-            ctx.sql(setup).await.unwrap().collect().await.unwrap();
-            let b = ctx.sql(sql).await.unwrap().collect().await.unwrap();
-            out.push(arrow::compute::concat_batches(&b[0].schema(), &b).unwrap());
-        }
+        let (out, plan) = crate::plan::ours_and_plain(setup, sql).await;
         assert_eq!(out[0].num_rows(), 7);
         // bibflow's plan computes the two CASEs of the projection the fast way.
-        let plan = ours
-            .sql(sql)
-            .await
-            .unwrap()
-            .create_physical_plan()
-            .await
-            .unwrap();
         let mut fast = 0;
         plan.apply(|n| {
             if let Some(p) = n.downcast_ref::<ProjectionExec>() {

@@ -127,9 +127,6 @@ mod tests {
     use super::*;
     use datafusion::common::tree_node::TreeNodeRecursion;
     use datafusion::physical_plan::displayable;
-    use datafusion::prelude::SessionContext;
-
-    use crate::session::{SessionOptions, new_session};
 
     /// CASEs of the literal form in aggregate arguments (partial and final aggregates alike) are
     /// planned fast, and the results are DataFusion's.
@@ -142,24 +139,10 @@ mod tests {
                           sum(CASE WHEN x > 0 THEN 1 ELSE 0 END) AS p, count(*) AS n, \
                           max(CAST(x AS DOUBLE) / 2) AS m \
                    FROM t GROUP BY k ORDER BY k";
-        let ours = new_session(&SessionOptions::default()).unwrap();
-        let plain = SessionContext::new();
-        let mut out = Vec::new();
-        for ctx in [&ours, &plain] {
-            ctx.sql(setup).await.unwrap().collect().await.unwrap();
-            let b = ctx.sql(sql).await.unwrap().collect().await.unwrap();
-            out.push(arrow::compute::concat_batches(&b[0].schema(), &b).unwrap());
-        }
+        let (out, plan) = crate::plan::ours_and_plain(setup, sql).await;
         assert_eq!(out[0].num_rows(), 3);
         assert_eq!(out[0], out[1]);
 
-        let plan = ours
-            .sql(sql)
-            .await
-            .unwrap()
-            .create_physical_plan()
-            .await
-            .unwrap();
         let mut selects = 0;
         plan.apply(|n| {
             if let Some(a) = n.downcast_ref::<AggregateExec>() {

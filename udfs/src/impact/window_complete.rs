@@ -6,8 +6,10 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Primitive
 use datafusion::arrow::buffer::{BooleanBuffer, NullBuffer};
 use datafusion::arrow::datatypes::{ArrowPrimitiveType, DataType, Int32Type, Int64Type};
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
 use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Documentation, Expr, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+    lit,
 };
 
 use super::{DOC_SECTION_IMPACT, check_lengths, coerce_integer, invoke_arrays};
@@ -125,9 +127,40 @@ impl ScalarUDFImpl for WindowComplete {
         invoke_arrays(&args, rows, complete_kernel)
     }
 
+    /// With constant `n` and `data_year` the function is the comparison `pub_year <= data_year - n`,
+    /// and is planned as that: in a WHERE clause DataFusion then skips Parquet row groups and pages
+    /// by the year's statistics. Anything else (NULL constants, a limit outside the year's type,
+    /// column arguments) stays a call of this function.
+    fn simplify(&self, args: Vec<Expr>, info: &SimplifyContext) -> Result<ExprSimplifyResult> {
+        let [year, Expr::Literal(n, _), Expr::Literal(d, _)] = args.as_slice() else {
+            return Ok(ExprSimplifyResult::Original(args));
+        };
+        let (Some(n), Some(d)) = (integer_constant(n)?, integer_constant(d)?) else {
+            return Ok(ExprSimplifyResult::Original(args));
+        };
+        let limit = match info.get_data_type(year) {
+            Ok(DataType::Int32) => i32::try_from(d - n).ok().map(ScalarValue::from),
+            Ok(DataType::Int64) => i64::try_from(d - n).ok().map(ScalarValue::from),
+            _ => None,
+        };
+        Ok(match limit {
+            Some(limit) => ExprSimplifyResult::Simplified(year.clone().lt_eq(lit(limit))),
+            None => ExprSimplifyResult::Original(args),
+        })
+    }
+
     fn documentation(&self) -> Option<&Documentation> {
         Some(&DOCUMENTATION)
     }
+}
+
+/// An integer constant argument widened to i128 (so that `data_year - n` cannot overflow); None
+/// when it is NULL.
+fn integer_constant(v: &ScalarValue) -> Result<Option<i128>> {
+    Ok(match v.cast_to(&DataType::Int64)? {
+        ScalarValue::Int64(v) => v.map(i128::from),
+        other => return exec_err!("window_complete: expected an integer, got {other}"),
+    })
 }
 
 /// `pub_year + n <= data_year` for constant n and data_year: one comparison a row against
@@ -138,14 +171,8 @@ fn constant_window_kernel(
     n: &ScalarValue,
     data_year: &ScalarValue,
 ) -> Result<ArrayRef> {
-    let constant = |v: &ScalarValue| -> Result<Option<i128>> {
-        Ok(match v.cast_to(&DataType::Int64)? {
-            ScalarValue::Int64(v) => v.map(i128::from),
-            other => return exec_err!("window_complete: expected an integer, got {other}"),
-        })
-    };
     let len = years.len();
-    let (Some(n), Some(d)) = (constant(n)?, constant(data_year)?) else {
+    let (Some(n), Some(d)) = (integer_constant(n)?, integer_constant(data_year)?) else {
         return Ok(Arc::new(BooleanArray::new_null(len)));
     };
     let limit = d - n;
@@ -265,5 +292,47 @@ mod tests {
             &got
         );
         Ok(())
+    }
+
+    #[tokio::test]
+    async fn constant_windows_filter_parquet_by_statistics() -> Result<()> {
+        // Two row groups, one per year range: the filter is planned as `y <= 2021`, so the row
+        // group of 2022-2023 is skipped by its statistics and never read.
+        let dir =
+            std::env::temp_dir().join(format!("bibflow-window-complete-{}", std::process::id()));
+        let file = dir.join("w.parquet");
+        let ctx = session("").await?;
+        batches(
+            &ctx,
+            &format!(
+                "COPY (SELECT CAST(column1 AS INT) AS y FROM (VALUES (2020), (2021), (2022), (2023)) \
+                 ORDER BY y) TO '{}' STORED AS PARQUET OPTIONS ('format.max_row_group_size' '2')",
+                file.display()
+            ),
+        )
+        .await?;
+        ctx.register_parquet("w", file.to_str().unwrap_or_default(), Default::default())
+            .await?;
+        let sql = "SELECT count(*) AS n FROM w WHERE window_complete(y, 3, 2024)";
+        let plan = arrow_text(&batches(&ctx, &format!("EXPLAIN {sql}")).await?)?;
+        let analyzed = arrow_text(&batches(&ctx, &format!("EXPLAIN ANALYZE {sql}")).await?)?;
+        let got = batches(&ctx, sql).await?;
+        std::fs::remove_dir_all(&dir).ok();
+        assert!(!plan.contains("window_complete"), "not simplified:\n{plan}");
+        assert!(
+            plan.contains("pruning_predicate="),
+            "no pruning predicate:\n{plan}"
+        );
+        assert!(
+            analyzed.contains("row_groups_pruned_statistics=2 total \u{2192} 1 matched"),
+            "no row group skipped:\n{analyzed}"
+        );
+        datafusion::assert_batches_eq!(["+---+", "| n |", "+---+", "| 2 |", "+---+"], &got);
+        Ok(())
+    }
+
+    /// The batches as one pretty-printed table.
+    fn arrow_text(batches: &[datafusion::arrow::array::RecordBatch]) -> Result<String> {
+        Ok(datafusion::arrow::util::pretty::pretty_format_batches(batches)?.to_string())
     }
 }

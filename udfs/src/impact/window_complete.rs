@@ -19,7 +19,9 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
         DOC_SECTION_IMPACT,
         "Whether the citation window `pub_year .. pub_year + n` is complete in data whose last \
          complete year is `data_year`: pub_year + n <= data_year. A paper whose window is not \
-         complete is flagged, not dropped (docs/indicators.md). NULL when any argument is NULL.",
+         complete is flagged, not dropped (docs/indicators.md). NULL when any argument is NULL. \
+         With constant n and data_year it is planned as `pub_year <= data_year - n`, so that in a \
+         WHERE clause Parquet row groups are skipped by their publication-year statistics.",
         "window_complete(pub_year, n, data_year)",
     )
     .with_sql_example(

@@ -11,7 +11,8 @@ the round. The table gives, per case and plain variant, the median over rounds o
 its range. Every variant's count(*) and sum(v) must equal the UDF's (relative 1e-9).
 
 The corpus is SYNTHETIC (benches/udfs/data.rs); run the criterion bench once at the same row count
-first, which writes it.
+first, which writes it. BIBFLOW may be the portable release binary or one built for this CPU
+(`RUSTFLAGS="-C target-cpu=native"`, README "Development"); say which beside the table.
 
     export CARGO_TARGET_DIR=$HOME/.cache/bibflow-target
     BIBFLOW=$CARGO_TARGET_DIR/release/bibflow python3 benches/udfs_interleaved.py \\

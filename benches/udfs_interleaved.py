@@ -12,7 +12,9 @@ its range. Every variant's count(*) and sum(v) must equal the UDF's (relative 1e
 
 The corpus is SYNTHETIC (benches/udfs/data.rs); run the criterion bench once at the same row count
 first, which writes it. BIBFLOW may be the portable release binary or one built for this CPU
-(`RUSTFLAGS="-C target-cpu=native"`, README "Development"); say which beside the table.
+(`RUSTFLAGS="-C target-cpu=native"`, README "Development"); say which beside the table. With
+`--baseline BIN` each round also times the UDF with a second bibflow binary, for a build against
+build comparison in the same rounds.
 
     export CARGO_TARGET_DIR=$HOME/.cache/bibflow-target
     BIBFLOW=$CARGO_TARGET_DIR/release/bibflow python3 benches/udfs_interleaved.py \\
@@ -60,6 +62,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--repeat", type=int, default=5, help="runs per query per round and engine")
     ap.add_argument("--threads", type=int, default=2, help="DuckDB threads")
+    ap.add_argument("--baseline", metavar="BIN",
+                    help="a second bibflow binary (e.g. the portable build when BIBFLOW is the native "
+                         "one): its UDF time is taken in the same rounds and compared with BIBFLOW's")
     args = ap.parse_args()
     bib = os.environ.get("BIBFLOW") or sys.exit("set BIBFLOW to a release bibflow binary")
     data, linked = linked_corpus(args.rows, "udfs-interleaved-")
@@ -75,13 +80,18 @@ def main():
     rows, bad = [], []
     for name in args.cases.split(","):
         (_, udf_sql), *plains = cases[name]["variants"]
-        per = {v: {"udf": [], "df": [], "dk": []} for v, _ in plains}
+        per = {v: {"udf": [], "df": [], "dk": [], "base": []} for v, _ in plains}
         for r in range(args.rounds):
             for variant, sql in plains:
                 udf_t, n0, s0 = bibflow_median(bib, linked, udf_sql, args.repeat)
                 df_t, n1, s1 = bibflow_median(bib, linked, sql, args.repeat)
                 dk_t, n2, s2 = duckdb_median(con, sql, args.repeat)
-                for who, n, s in (("DataFusion", n1, s1), ("DuckDB", n2, s2)):
+                checks = [("DataFusion", n1, s1), ("DuckDB", n2, s2)]
+                if args.baseline:
+                    base_t, n3, s3 = bibflow_median(args.baseline, linked, udf_sql, args.repeat)
+                    checks.append(("the baseline binary", n3, s3))
+                    per[variant]["base"].append(base_t)
+                for who, n, s in checks:
                     if n != n0 or not close(s, s0):
                         bad.append(f"{name}/{variant} in {who}: {n}, {s} against the UDF's {n0}, {s0}")
                 p = per[variant]
@@ -105,6 +115,15 @@ def main():
         print(f"| {name} | {variant} | {med(p['udf']):.4f} | {med(p['df']):.4f} | {med(p['dk']):.4f} | "
               f"{med(rdf):.2f} ({min(rdf):.2f}-{max(rdf):.2f}) | {med(rdk):.2f} ({min(rdk):.2f}-{max(rdk):.2f}) | "
               f"{wins} of {len(rdk)} | {met} |")
+    if args.baseline:
+        print(f"\nThe UDF in the same rounds with BIBFLOW={bib} and --baseline {args.baseline}:\n")
+        print("| function (case) | plain variant's round | UDF, BIBFLOW (s) | UDF, baseline (s) | "
+              "baseline / BIBFLOW (range) | rounds BIBFLOW faster |")
+        print("|---|---|---|---|---|---|")
+        for name, variant, p, _, _ in rows:
+            rb = [b / u for b, u in zip(p["base"], p["udf"])]
+            print(f"| {name} | {variant} | {med(p['udf']):.4f} | {med(p['base']):.4f} | "
+                  f"{med(rb):.2f} ({min(rb):.2f}-{max(rb):.2f}) | {sum(1 for x in rb if x >= 1.0)} of {len(rb)} |")
     if bad:
         print("\nDISAGREEMENTS:\n" + "\n".join(bad))
         sys.exit(1)

@@ -2,6 +2,7 @@
 //! Results go to stdout; progress, summaries and errors go to stderr.
 
 mod cli;
+mod cpu;
 mod demo;
 mod progress;
 mod query_cmd;
@@ -28,6 +29,12 @@ use crate::cli::{
 const EXIT_STRICT: u8 = 3;
 
 fn main() -> ExitCode {
+    // Before anything else: a build for newer CPUs stops here with an error, not later with
+    // "illegal instruction" (src/cpu.rs).
+    let missing = cpu::missing();
+    if missing != 0 {
+        cpu::exit_unsupported(missing);
+    }
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,6 +1,7 @@
 //! bibflow's integration tests: one binary (one link) for all of them.
 
 mod common;
+mod cpu_check;
 mod cross_check;
 mod generate;
 mod hash_window;

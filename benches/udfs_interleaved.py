@@ -66,6 +66,9 @@ def main():
                     help="a second bibflow binary (e.g. the portable build when BIBFLOW is the native "
                          "one): its UDF time is taken in the same rounds and compared with BIBFLOW's")
     args = ap.parse_args()
+    if args.repeat < 2:
+        # `bibflow sql --repeat 1` is a plain run and prints no timing.
+        ap.error("--repeat must be at least 2")
     bib = os.environ.get("BIBFLOW") or sys.exit("set BIBFLOW to a release bibflow binary")
     data, linked = linked_corpus(args.rows, "udfs-interleaved-")
     cases = {c["name"]: c for c in parse_cases((HERE / "udfs" / "cases.sql").read_text())}

@@ -49,90 +49,52 @@ struct Feature {
     avx_state: bool,
 }
 
-const fn feature(name: &'static str, compiled: bool, reg: Reg, bit: u32, avx: bool) -> Feature {
-    Feature {
-        name,
-        compiled,
-        reg,
-        mask: 1 << bit,
-        result: 0,
-        avx_state: avx,
-    }
+/// `feature!("avx2", L7Ebx, 5, true)`: name, CPUID register, bit, needs the OS to save the AVX
+/// registers. The name is written once and used both as the name and in
+/// `cfg!(target_feature = ...)`.
+macro_rules! feature {
+    ($name:literal, $reg:ident, $bit:literal, $avx_state:literal) => {
+        Feature {
+            name: $name,
+            compiled: cfg!(target_feature = $name),
+            reg: Reg::$reg,
+            mask: 1 << $bit,
+            result: 0,
+            avx_state: $avx_state,
+        }
+    };
 }
 
 /// Every feature up to x86-64-v3, plus the AVX-512 ones a `target-cpu=native` build on a recent
 /// server turns on. Bits: Intel SDM vol. 2A, CPUID; levels: the x86-64 psABI. A `static`, read in
 /// place (a `const` array taken by value is copied with vector moves).
 static FEATURES: [Feature; 22] = {
-    use Reg::{ExtEcx, L1Ecx, L7Ebx, L7Ecx};
     let mut all = [
         // x86-64-v2
-        feature("sse3", cfg!(target_feature = "sse3"), L1Ecx, 0, false),
-        feature("ssse3", cfg!(target_feature = "ssse3"), L1Ecx, 9, false),
-        feature("sse4.1", cfg!(target_feature = "sse4.1"), L1Ecx, 19, false),
-        feature("sse4.2", cfg!(target_feature = "sse4.2"), L1Ecx, 20, false),
-        feature("popcnt", cfg!(target_feature = "popcnt"), L1Ecx, 23, false),
-        feature(
-            "cmpxchg16b",
-            cfg!(target_feature = "cmpxchg16b"),
-            L1Ecx,
-            13,
-            false,
-        ),
-        feature(
-            "lahfsahf",
-            cfg!(target_feature = "lahfsahf"),
-            ExtEcx,
-            0,
-            false,
-        ),
+        feature!("sse3", L1Ecx, 0, false),
+        feature!("ssse3", L1Ecx, 9, false),
+        feature!("sse4.1", L1Ecx, 19, false),
+        feature!("sse4.2", L1Ecx, 20, false),
+        feature!("popcnt", L1Ecx, 23, false),
+        feature!("cmpxchg16b", L1Ecx, 13, false),
+        feature!("lahfsahf", ExtEcx, 0, false),
         // x86-64-v3
-        feature("avx", cfg!(target_feature = "avx"), L1Ecx, 28, true),
-        feature("avx2", cfg!(target_feature = "avx2"), L7Ebx, 5, true),
-        feature("fma", cfg!(target_feature = "fma"), L1Ecx, 12, true),
-        feature("f16c", cfg!(target_feature = "f16c"), L1Ecx, 29, true),
-        feature("bmi1", cfg!(target_feature = "bmi1"), L7Ebx, 3, false),
-        feature("bmi2", cfg!(target_feature = "bmi2"), L7Ebx, 8, false),
-        feature("lzcnt", cfg!(target_feature = "lzcnt"), ExtEcx, 5, false),
-        feature("movbe", cfg!(target_feature = "movbe"), L1Ecx, 22, false),
-        feature("xsave", cfg!(target_feature = "xsave"), L1Ecx, 26, false),
+        feature!("avx", L1Ecx, 28, true),
+        feature!("avx2", L7Ebx, 5, true),
+        feature!("fma", L1Ecx, 12, true),
+        feature!("f16c", L1Ecx, 29, true),
+        feature!("bmi1", L7Ebx, 3, false),
+        feature!("bmi2", L7Ebx, 8, false),
+        feature!("lzcnt", ExtEcx, 5, false),
+        feature!("movbe", L1Ecx, 22, false),
+        feature!("xsave", L1Ecx, 26, false),
         // x86-64-v4, and what `native` adds on this project's machines
-        feature("avx512f", cfg!(target_feature = "avx512f"), L7Ebx, 16, true),
-        feature(
-            "avx512dq",
-            cfg!(target_feature = "avx512dq"),
-            L7Ebx,
-            17,
-            true,
-        ),
-        feature(
-            "avx512cd",
-            cfg!(target_feature = "avx512cd"),
-            L7Ebx,
-            28,
-            true,
-        ),
-        feature(
-            "avx512bw",
-            cfg!(target_feature = "avx512bw"),
-            L7Ebx,
-            30,
-            true,
-        ),
-        feature(
-            "avx512vl",
-            cfg!(target_feature = "avx512vl"),
-            L7Ebx,
-            31,
-            true,
-        ),
-        feature(
-            "avx512vbmi",
-            cfg!(target_feature = "avx512vbmi"),
-            L7Ecx,
-            1,
-            true,
-        ),
+        feature!("avx512f", L7Ebx, 16, true),
+        feature!("avx512dq", L7Ebx, 17, true),
+        feature!("avx512cd", L7Ebx, 28, true),
+        feature!("avx512bw", L7Ebx, 30, true),
+        feature!("avx512vl", L7Ebx, 31, true),
+        feature!("avx512vbmi", L7Ecx, 1, true),
     ];
     let mut i = 0;
     while i < all.len() {
@@ -280,11 +242,7 @@ mod tests {
             l7_ecx: u32::MAX,
             ext_ecx: u32::MAX,
         };
-        let compiled: Vec<&str> = FEATURES
-            .iter()
-            .filter(|f| f.compiled)
-            .map(|f| f.name)
-            .collect();
+        let compiled = FEATURES.iter().filter(|f| f.compiled).count();
         let named = message(missing_on(&none));
         for f in &FEATURES {
             assert_eq!(
@@ -293,7 +251,7 @@ mod tests {
                 "{named}"
             );
         }
-        assert_eq!(missing_on(&none).count_ones() as usize, compiled.len());
+        assert_eq!(missing_on(&none).count_ones() as usize, compiled);
         assert_eq!(missing_on(&all), 0);
         // Every feature has its own result bit.
         let bits = FEATURES.iter().fold(0u32, |acc, f| acc | f.result);

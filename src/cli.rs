@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use bibflow_engine::session::SessionOptions;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// bibflow: a columnar dataflow engine for bibliometrics on Apache DataFusion.
@@ -132,6 +133,17 @@ pub struct EngineArgs {
     /// those over PARTITION BY only that bibflow computes by hashing, which does not spill.
     #[arg(long)]
     pub sort_windows: bool,
+}
+
+impl EngineArgs {
+    /// The session these flags ask for.
+    pub fn session_options(&self) -> SessionOptions {
+        SessionOptions {
+            memory_limit: self.memory_limit,
+            target_partitions: None,
+            sort_windows: self.sort_windows,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -7,7 +7,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use bibflow_datasets::ingest::Progress;
+use bibflow_datasets::source::Progress;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// A bar redrawn every 100 ms by `update` until dropped. Dropping it stops the thread at once

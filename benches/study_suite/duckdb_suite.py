@@ -12,7 +12,7 @@ Run as a script to write the generated suite to benches/study_suite/duckdb_suite
 
 What replaces each UDF (read next to the Rust sources named):
 - modalities()      udfs/src/classify/rules.rs + modalities.rs: one RE2 regex per (label, kind)
-                    generated from queries/rules/modalities.tsv (whole words, in order, within one
+                    generated from udfs/rules/modalities.tsv (whole words, in order, within one
                     sentence), MeSH names compared by their word key, the same gene therapy
                     precedence (ex vivo marker > in vivo vector > unspecified).
 - clinical_stage()  udfs/src/classify/clinical_stage.rs: Humans heading + clinical publication type.
@@ -61,7 +61,7 @@ WORD_CHARS = r"a-z0-9\x{00C0}-\x{024F}"
 WORD = "[" + WORD_CHARS + "]"
 NOT_WORD = "[^" + WORD_CHARS + "]"
 # Between two words of a term: anything that is not a word character nor ends a sentence
-# (udfs/src/classify/common.rs ends_phrase).
+# (udfs/src/classify/words.rs ends_phrase).
 GAP = "[^" + WORD_CHARS + r".;:!?()\[\]{}]+"
 
 
@@ -101,7 +101,7 @@ def term_regex(term):
 
 
 def load_rules(path):
-    """queries/rules/modalities.tsv -> labels in file order, {(label, kind): [terms]}."""
+    """udfs/rules/modalities.tsv -> labels in file order, {(label, kind): [terms]}."""
     labels, rules = [], {}
     with open(path, encoding="utf-8") as f:
         for line in f:
@@ -655,7 +655,7 @@ REPORT_USES = [
 
 def build(root=ROOT):
     views = [
-        ("work_modality", work_modality_sql(os.path.join(root, "queries", "rules", "modalities.tsv"))),
+        ("work_modality", work_modality_sql(os.path.join(root, "udfs", "rules", "modalities.tsv"))),
         ("work_ham", WORK_HAM),
         ("work_country", WORK_COUNTRY),
         ("work_collab", WORK_COLLAB),

@@ -8,17 +8,18 @@
 //! | find the input files under some paths            | [`input::discover`]                   |
 //! | read OpenAlex works into staging Parquet         | [`ingest::stage`] with [`openalex::OpenAlex`] |
 //! | read PubMed/MEDLINE XML into staging Parquet     | [`ingest::stage`] with [`pubmed::PubMed`] |
-//! | find the country of an affiliation string        | [`affiliation::resolve`]              |
+//! | read another kind of raw record                  | implement [`source::Source`]          |
+//! | know the staging layout (side tables, versions)  | [`staging`]                           |
+//! | find the country of an affiliation string        | [`bibflow_affiliation::resolve`] (crate `bibflow-affiliation`) |
 //! | read or write a dataset's `manifest.json`        | [`manifest::Manifest`]                |
 //! | turn an OpenAlex URL id into a typed value       | [`openalex::ids`]                     |
 //!
 //! Publishing a staged dataset (de-duplication across files, merged ids, the atomic rename) needs a
 //! query engine and lives in `bibflow-engine`.
 //!
-//! This crate never prints: it reports through return values, [`ingest::Progress`] counters and
+//! This crate never prints: it reports through return values, [`source::Progress`] counters and
 //! [`DatasetError`].
 
-pub mod affiliation;
 pub mod builders;
 pub mod error;
 pub mod generate;
@@ -28,7 +29,9 @@ pub mod manifest;
 pub mod openalex;
 pub mod pubmed;
 pub mod schema;
+pub mod source;
 mod stage_writer;
+pub mod staging;
 pub mod writer;
 
 pub use error::{DatasetError, Result};

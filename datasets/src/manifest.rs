@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DatasetError, Result};
-use crate::ingest::{FileReport, RecordCounts};
+use crate::source::{FileReport, RecordCounts};
 
 /// The manifest file name at the root of every dataset.
 pub const MANIFEST_FILE: &str = "manifest.json";

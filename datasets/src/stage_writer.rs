@@ -16,8 +16,8 @@ use std::thread::JoinHandle;
 use arrow::record_batch::RecordBatch;
 
 use crate::error::{DatasetError, Result};
-use crate::ingest::{VERSIONS_DIR, versions_schema};
 use crate::schema::{TABLE_COUNT, Table};
+use crate::staging::{VERSIONS_DIR, side_part, versions_schema};
 use crate::writer::{ParquetFile, PartWriter};
 
 /// Flushes queued for a writer thread beyond the one it is writing.
@@ -56,9 +56,7 @@ pub struct StageTarget {
 impl StageTarget {
     /// `_versions/part-N.parquet` for this file.
     fn versions_path(&self) -> PathBuf {
-        self.staging
-            .join(VERSIONS_DIR)
-            .join(format!("part-{:05}.parquet", self.file_index))
+        side_part(&self.staging, VERSIONS_DIR, self.file_index)
     }
 }
 

@@ -13,6 +13,7 @@ use parquet::schema::types::ColumnPath;
 
 use crate::error::{DatasetError, Result};
 use crate::schema::{TABLE_COUNT, TABLES, Table};
+use crate::staging::REJECTS_DIR;
 
 /// Rows per Parquet row group: big enough for fast scans, small enough to bound writer memory.
 pub const ROW_GROUP_ROWS: usize = 512 * 1024;
@@ -230,7 +231,7 @@ impl RejectsWriter {
     pub fn new(dataset: &Path, source: &'static str, file_index: usize) -> Self {
         Self {
             path: dataset
-                .join("_rejects")
+                .join(REJECTS_DIR)
                 .join(format!("{source}-{file_index:05}.jsonl")),
             source,
             out: None,

@@ -20,16 +20,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use bibflow_datasets::ingest::RecordCounts;
 use bibflow_datasets::manifest::{Manifest, TableEntry};
 use bibflow_datasets::schema::{SCHEMA_VERSION, TABLES, Table};
+use bibflow_datasets::source::RecordCounts;
 
-use crate::error::{EngineError, Result};
-use crate::publish::{
+use crate::dataset_dir::{
     count_table, publish_dir, read_dir_sorted, register_parquet_table, scalar_i64, staging_dir,
     write_query,
 };
-use crate::session::{SessionOptions, new_session};
+use crate::error::{EngineError, Result};
+use crate::session::{SessionBuilder, SessionOptions};
 
 /// The provenance table written by `link`.
 pub const WORK_SOURCES: &str = "work_sources";
@@ -115,7 +115,7 @@ async fn build(
     oa_manifest: &Manifest,
     pm_manifest: &Manifest,
 ) -> Result<LinkReport> {
-    let ctx = new_session(options)?;
+    let ctx = SessionBuilder::new(options.clone()).context()?;
     for t in TABLES {
         register_parquet_table(
             &ctx,

@@ -1,4 +1,34 @@
-//! DataFusion sessions over a bibflow dataset.
+//! Building a bibflow session: the one place every front-end (the CLI, the report, the tests, and
+//! later cluster processes and the Python package) gets a DataFusion session from.
+//!
+//! A front-end says what it wants with [`SessionBuilder`] and gets a [`Session`]:
+//!
+//! | what                         | where it comes from                                          |
+//! |------------------------------|--------------------------------------------------------------|
+//! | bibflow's functions          | [`bibflow_udfs::register_all`], every session                |
+//! | physical rules               | [`crate::plan::physical_optimizer_rules`] (hash windows, literal `CASE`), unless [`SessionOptions::sort_windows`] |
+//! | memory pool                  | [`SessionOptions::memory_limit`]: a DataFusion memory pool; sorts and aggregates spill beyond it |
+//! | object stores                | the runtime's object-store registry (local files today)      |
+//! | DataFusion settings          | `DATAFUSION_*` environment variables, as in datafusion-cli   |
+//! | the dataset's tables         | [`SessionBuilder::dataset`]: every table folder is a table   |
+//! | saved queries and views      | [`SessionBuilder::catalog`]: the catalog's views, queryable by name |
+//!
+//! ```no_run
+//! # async fn run() -> bibflow_engine::Result<()> {
+//! use bibflow_engine::catalog::Catalog;
+//! use bibflow_engine::session::{SessionBuilder, SessionOptions};
+//! let session = SessionBuilder::new(SessionOptions::default())
+//!     .dataset("my-dataset")
+//!     .catalog(Catalog::builtin()?)
+//!     .build()
+//!     .await?;
+//! let df = session.ctx().sql("SELECT modality, count(*) FROM work_modality GROUP BY 1").await?;
+//! df.show().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! A new front-end needs nothing else: a process that only runs plans (no dataset of its own) calls
+//! [`SessionBuilder::context`]; one that plans user queries adds the dataset and the catalog.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,6 +40,7 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
+use crate::catalog::{Catalog, ViewTime};
 use crate::error::{EngineError, Result};
 
 /// How a session is built.
@@ -34,49 +65,142 @@ pub struct RegisteredTable {
     pub canonical: bool,
 }
 
-/// A fresh DataFusion session with bibflow's functions registered.
-///
-/// DataFusion's settings can be given as environment variables, as in datafusion-cli:
-/// `DATAFUSION_EXECUTION_BATCH_SIZE=32768` sets `datafusion.execution.batch_size`; a value that
-/// does not parse is an error naming the setting.
-pub fn new_session(options: &SessionOptions) -> Result<SessionContext> {
-    let env = SessionConfig::from_env().map_err(|e| {
-        EngineError::Usage(format!(
-            "a DATAFUSION_* environment variable: {}",
-            e.strip_backtrace()
-        ))
-    })?;
-    let mut config = env.with_information_schema(true).with_parquet_pruning(true);
-    if let Some(n) = options.target_partitions {
-        config = config.with_target_partitions(n.max(1));
-    }
-    let mut runtime = RuntimeEnvBuilder::new();
-    if let Some(limit) = options.memory_limit {
-        runtime = runtime.with_memory_limit(limit, 1.0);
-    }
-    let mut state = SessionStateBuilder::new()
-        .with_config(config)
-        .with_runtime_env(runtime.build_arc()?)
-        .with_default_features();
-    if !options.sort_windows {
-        state = state.with_physical_optimizer_rules(crate::plan::physical_optimizer_rules());
-    }
-    let ctx = SessionContext::new_with_state(state.build());
-    bibflow_udfs::register_all(&ctx)?;
-    Ok(ctx)
+/// Says what a [`Session`] holds; see the [module documentation](self).
+#[derive(Debug, Clone, Default)]
+pub struct SessionBuilder {
+    options: SessionOptions,
+    dataset: Option<PathBuf>,
+    catalog: Option<Catalog>,
 }
 
-/// Opens a dataset folder: every sub-folder holding Parquet files becomes a table named after the
-/// folder. The canonical tables get their known schema (so an empty table still has its columns);
-/// any other folder a user put beside them (their own patents table, say) has its schema read
-/// from its files. Folders starting with `_` or `.` (rejects, staging) are skipped.
-pub async fn open_dataset(
-    dataset: &Path,
-    options: &SessionOptions,
-) -> Result<(SessionContext, Vec<RegisteredTable>)> {
-    let ctx = new_session(options)?;
-    let tables = register_dataset(&ctx, dataset).await?;
-    Ok((ctx, tables))
+impl SessionBuilder {
+    /// A builder for a session with `options` and, until more is asked for, no tables.
+    pub fn new(options: SessionOptions) -> Self {
+        Self {
+            options,
+            dataset: None,
+            catalog: None,
+        }
+    }
+
+    /// Registers the tables of the dataset folder at `path` (see [`register_dataset`]).
+    pub fn dataset(mut self, path: impl Into<PathBuf>) -> Self {
+        self.dataset = Some(path.into());
+        self
+    }
+
+    /// Registers the catalog's views (after the dataset's tables), so SQL can read them by name;
+    /// they are planned, not run, until [`Session::compute_views_read_by`] or
+    /// [`Session::compute_all_views`] computes them.
+    pub fn catalog(mut self, catalog: Catalog) -> Self {
+        self.catalog = Some(catalog);
+        self
+    }
+
+    /// A session with bibflow's functions, physical rules, memory pool and settings, and no
+    /// tables: what a process that runs plans others made needs.
+    ///
+    /// DataFusion's settings can be given as environment variables, as in datafusion-cli:
+    /// `DATAFUSION_EXECUTION_BATCH_SIZE=32768` sets `datafusion.execution.batch_size`; a value that
+    /// does not parse is an error naming the setting.
+    pub fn context(&self) -> Result<SessionContext> {
+        let options = &self.options;
+        let env = SessionConfig::from_env().map_err(|e| {
+            EngineError::Usage(format!(
+                "a DATAFUSION_* environment variable: {}",
+                e.strip_backtrace()
+            ))
+        })?;
+        let mut config = env.with_information_schema(true).with_parquet_pruning(true);
+        if let Some(n) = options.target_partitions {
+            config = config.with_target_partitions(n.max(1));
+        }
+        let mut runtime = RuntimeEnvBuilder::new();
+        if let Some(limit) = options.memory_limit {
+            runtime = runtime.with_memory_limit(limit, 1.0);
+        }
+        let mut state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(runtime.build_arc()?)
+            .with_default_features();
+        if !options.sort_windows {
+            state = state.with_physical_optimizer_rules(crate::plan::physical_optimizer_rules());
+        }
+        let ctx = SessionContext::new_with_state(state.build());
+        bibflow_udfs::register_all(&ctx)?;
+        Ok(ctx)
+    }
+
+    /// The session: [`context`](Self::context) plus the dataset's tables and the catalog's views,
+    /// where asked for.
+    pub async fn build(self) -> Result<Session> {
+        let ctx = self.context()?;
+        let tables = match &self.dataset {
+            Some(path) => register_dataset(&ctx, path).await?,
+            None => Vec::new(),
+        };
+        if let Some(catalog) = &self.catalog {
+            catalog.register_views(&ctx).await?;
+        }
+        Ok(Session {
+            ctx,
+            tables,
+            catalog: self.catalog,
+        })
+    }
+}
+
+/// A DataFusion session over a dataset, made by [`SessionBuilder`].
+pub struct Session {
+    ctx: SessionContext,
+    tables: Vec<RegisteredTable>,
+    catalog: Option<Catalog>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // SessionContext has no Debug; its id says which session this is.
+        f.debug_struct("Session")
+            .field("session_id", &self.ctx.session_id())
+            .field("tables", &self.tables)
+            .field("catalog", &self.catalog)
+            .finish()
+    }
+}
+
+impl Session {
+    /// The DataFusion session, for SQL and DataFrames.
+    pub fn ctx(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// The dataset's tables, sorted by name (empty without a dataset).
+    pub fn tables(&self) -> &[RegisteredTable] {
+        &self.tables
+    }
+
+    /// The catalog whose views are registered, if one was given.
+    pub fn catalog(&self) -> Option<&Catalog> {
+        self.catalog.as_ref()
+    }
+
+    /// Computes the catalog views `sql` reads (see [`Catalog::compute_views_read_by`]); nothing
+    /// without a catalog.
+    pub async fn compute_views_read_by(&self, sql: &str) -> Result<Vec<ViewTime>> {
+        match &self.catalog {
+            Some(c) => c.compute_views_read_by(&self.ctx, sql).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Computes every view of the catalog (see [`Catalog::compute_views`]); nothing without a
+    /// catalog.
+    pub async fn compute_all_views(&self) -> Result<Vec<ViewTime>> {
+        match &self.catalog {
+            Some(c) => c.compute_views(&self.ctx).await,
+            None => Ok(Vec::new()),
+        }
+    }
 }
 
 /// Registers the tables of `dataset` in an existing session.

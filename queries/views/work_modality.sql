@@ -3,7 +3,7 @@
 -- description = """
 -- One row per paper and cell/gene therapy modality it belongs to (multi-label: a paper can be both
 -- HSCT and ex vivo GT), classified by `modalities()` from its MeSH descriptor names, title and abstract
--- with the rules of queries/rules/modalities.tsv. Papers of no modality (outside cell and gene therapy)
+-- with the rules of udfs/rules/modalities.tsv. Papers of no modality (outside cell and gene therapy)
 -- have no row, so this view is also the study corpus. Carries the paper's publication year, type and
 -- clinical stage (`clinical_stage()`: PubMed clinical publication types together with the MeSH
 -- heading Humans)."""

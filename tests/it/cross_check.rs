@@ -9,7 +9,6 @@ use std::sync::OnceLock;
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{Float64Type, Int64Type};
-use datafusion::prelude::SessionContext;
 
 use crate::common::bibflow_ok;
 
@@ -37,13 +36,14 @@ fn corpus() -> &'static (tempfile::TempDir, PathBuf) {
 fn check(what: &str, sql: &str, min_rows: i64) {
     let rt = tokio::runtime::Builder::new_multi_thread().build().unwrap();
     let batches = rt.block_on(async {
-        let (ctx, _): (SessionContext, _) = bibflow_engine::session::open_dataset(
-            &corpus().1,
-            &bibflow_engine::session::SessionOptions::default(),
-        )
-        .await
-        .unwrap();
-        ctx.sql(sql)
+        let session = bibflow_engine::session::SessionBuilder::default()
+            .dataset(&corpus().1)
+            .build()
+            .await
+            .unwrap();
+        session
+            .ctx()
+            .sql(sql)
             .await
             .unwrap_or_else(|e| panic!("{what}: {e}"))
             .collect()

@@ -11,7 +11,7 @@ use datafusion::datasource::MemTable;
 use datafusion::physical_plan::displayable;
 use datafusion::prelude::SessionContext;
 
-use bibflow_engine::session::{SessionOptions, new_session};
+use bibflow_engine::session::{SessionBuilder, SessionOptions};
 
 const ROWS: usize = 20_000;
 
@@ -66,11 +66,12 @@ fn table_of(rows: usize) -> Arc<MemTable> {
 }
 
 fn session(sort_windows: bool) -> SessionContext {
-    let ctx = new_session(&SessionOptions {
+    let ctx = SessionBuilder::new(SessionOptions {
         sort_windows,
         target_partitions: Some(2),
         ..Default::default()
     })
+    .context()
     .unwrap();
     ctx.register_table("t", table()).unwrap();
     ctx
@@ -319,11 +320,12 @@ fn past_the_memory_limit_a_partition_is_sorted_instead() {
                FROM (SELECT id, avg(x) OVER (PARTITION BY k1, k2) AS a,
                             citation_percentile(x) OVER (PARTITION BY k1, k2) AS p FROM t) w";
     runtime().block_on(async {
-        let limited = new_session(&SessionOptions {
+        let limited = SessionBuilder::new(SessionOptions {
             memory_limit: Some(32 << 20),
             target_partitions: Some(1),
             ..Default::default()
         })
+        .context()
         .unwrap();
         let sorted = session(true);
         for ctx in [&limited, &sorted] {

@@ -1,5 +1,6 @@
 //! bibflow's integration tests: one binary (one link) for all of them.
 
+mod architecture;
 mod common;
 mod cpu_check;
 mod cross_check;

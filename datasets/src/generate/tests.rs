@@ -481,7 +481,7 @@ fn pubmed_affiliations_resolve_to_the_generators_country() {
                 let h = affiliation_hash(&model, w.pmid, pos, k);
                 text.clear();
                 affiliation_text(&model, a, af, h, &mut text);
-                let got = crate::affiliation::resolve(&text).map(|r| r.country);
+                let got = bibflow_affiliation::resolve(&text).map(|r| r.country);
                 let Some(want) = af.country else {
                     none_wrong += usize::from(got.is_some());
                     continue;

@@ -12,14 +12,17 @@
 pub mod convert;
 pub mod ids;
 pub mod model;
+mod snapshot;
 
 use std::io::{BufRead, Read};
+use std::path::Path;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::error::Result;
-use crate::ingest::{FileContext, Source};
+use crate::input::{InputFile, Inputs};
+use crate::source::{FileContext, FileReport, SideFiles, Source};
 use crate::writer::Location;
 
 /// The OpenAlex works reader.
@@ -96,6 +99,28 @@ impl Source for OpenAlex {
             line_no += 1;
         }
         ctx.finish_input(&input)
+    }
+
+    /// A snapshot part's works without an `updated_date` of their own take its partition's date.
+    fn snapshot_days(&self, file: &InputFile) -> Option<i64> {
+        snapshot::snapshot_days(file)
+    }
+
+    /// Stages the snapshot's merged ids, then checks its manifests against the records read.
+    fn stage_side_files(
+        &self,
+        inputs: &Inputs,
+        staging: &Path,
+        files: &[FileReport],
+    ) -> Result<SideFiles> {
+        let (merged_ids, merged_id_files) =
+            snapshot::stage_merged_ids(&inputs.merged_ids, staging)?;
+        let manifest_mismatches = snapshot::check_snapshot_manifests(&inputs.manifests, files)?;
+        Ok(SideFiles {
+            merged_ids,
+            merged_id_files,
+            manifest_mismatches,
+        })
     }
 }
 

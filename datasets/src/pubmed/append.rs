@@ -3,7 +3,6 @@
 //! Every column of every row started is appended, nulls included, so that the builders stay
 //! aligned.
 
-use crate::affiliation;
 use crate::builders::TableBuilders;
 use crate::openalex::ids::normalize_doi;
 
@@ -193,7 +192,7 @@ impl Appender {
                 .position(|&s| rec.get(s) == text);
             let country = match earlier {
                 Some(j) => self.aff_countries[j],
-                None => affiliation::resolve(text).map(|r| r.country),
+                None => bibflow_affiliation::resolve(text).map(|r| r.country),
             };
             self.aff_countries.push(country);
         }
@@ -245,7 +244,7 @@ impl Appender {
                 }
             }
             if article_aff && let Some(text) = rec.opt(rec.article_affiliation) {
-                let country = affiliation::resolve(text).map(|r| r.country);
+                let country = bibflow_affiliation::resolve(text).map(|r| r.country);
                 a.raw_affiliations.values().append_value(text);
                 a.affiliation_countries.values().append_option(country);
                 self.author_countries.extend(country);

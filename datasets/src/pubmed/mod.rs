@@ -35,8 +35,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, mpsc};
 
 use crate::error::{DatasetError, Result};
-use crate::ingest::{FileContext, Source};
 use crate::input::OpenedInput;
+use crate::source::{FileContext, Source};
 use crate::writer::Location;
 
 use self::append::Appender;

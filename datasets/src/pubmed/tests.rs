@@ -9,8 +9,9 @@ use super::record::Record;
 use super::split::Kind;
 use super::*;
 use crate::builders::TableBuilders;
-use crate::ingest::{Progress, StageOptions, StageReport, stage};
+use crate::ingest::{StageOptions, StageReport, stage};
 use crate::input::{InputFile, Inputs};
+use crate::source::Progress;
 
 fn article(pmid: u32, inner: &str) -> String {
     format!(
@@ -203,7 +204,7 @@ fn stage_text(name: &str, text: &str) -> (StageReport, Vec<serde_json::Value>) {
     )
     .unwrap();
     let mut rejects = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(staging.join(crate::ingest::REJECTS_DIR)) {
+    if let Ok(rd) = std::fs::read_dir(staging.join(crate::staging::REJECTS_DIR)) {
         for e in rd {
             let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
             rejects.extend(text.lines().map(|l| serde_json::from_str(l).unwrap()));

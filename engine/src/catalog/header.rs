@@ -69,7 +69,7 @@ pub struct ReportUse {
     /// Parameter values for this use (the rest keep their defaults).
     #[serde(default)]
     pub params: BTreeMap<String, toml::Value>,
-    /// The chart drawn from the result (see `report::chart::ChartSpec`).
+    /// The chart drawn from the result (`ChartSpec` in the report crate, `report/src/chart/mod.rs`).
     #[serde(default)]
     pub chart: Option<toml::Value>,
     /// Extra files to write from the result: "graphml", "gexf", "vosviewer".

@@ -8,22 +8,31 @@
 //! `--` comments (see [`header`]) and the SQL, whose `$name` placeholders are the declared
 //! parameters.
 //!
+//! Views are the catalog's job: [`Catalog::register_views`] makes them queryable by name (planned
+//! inline with a query), and [`Catalog::compute_views_read_by`] / [`Catalog::compute_views`] run
+//! them once and hold their rows for the queries that follow (see `views.rs`).
+//!
 //! ```no_run
 //! # async fn run() -> bibflow_engine::Result<()> {
 //! use bibflow_engine::catalog::Catalog;
-//! use bibflow_engine::session::{open_dataset, SessionOptions};
-//! let catalog = Catalog::builtin()?;
-//! let (ctx, _) = open_dataset("my-dataset".as_ref(), &SessionOptions::default()).await?;
-//! catalog.register_views(&ctx).await?;
-//! let query = catalog.get("country_impact")?;
+//! use bibflow_engine::session::{SessionBuilder, SessionOptions};
+//! let session = SessionBuilder::new(SessionOptions::default())
+//!     .dataset("my-dataset")
+//!     .catalog(Catalog::builtin()?)
+//!     .build()
+//!     .await?;
+//! let query = session.catalog().unwrap().get("country_impact")?;
 //! let bindings = query.bind(&[("counting".into(), "full".into())])?;
-//! let df = query.dataframe(&ctx, &bindings).await?;
+//! // The views the query reads, computed first (each with its own plan); then the query.
+//! session.compute_views_read_by(&query.sql).await?;
+//! let df = query.dataframe(session.ctx(), &bindings).await?;
 //! df.show().await?;
 //! # Ok(()) }
 //! ```
 
 pub mod header;
 pub mod params;
+mod views;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -37,6 +46,7 @@ use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 use crate::error::{EngineError, Result};
 use header::Header;
 use params::Bindings;
+pub use views::ViewTime;
 
 mod builtin {
     include!(concat!(env!("OUT_DIR"), "/builtin_queries.rs"));
@@ -572,7 +582,8 @@ mod tests {
     /// columns its header documents, in order.
     #[tokio::test]
     async fn builtin_columns_match_their_headers() {
-        let ctx = crate::session::new_session(&Default::default()).unwrap();
+        let ctx = SessionContext::new();
+        bibflow_udfs::register_all(&ctx).unwrap();
         for t in bibflow_datasets::schema::TABLES {
             let empty =
                 datafusion::datasource::MemTable::try_new(t.schema(), vec![vec![]]).unwrap();

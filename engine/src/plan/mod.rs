@@ -8,7 +8,7 @@
 //!   functions' arguments computed from a byte table instead of through arrow's
 //!   element-by-element `zip`.
 //!
-//! Sessions built by [`crate::session::new_session`] use [`physical_optimizer_rules`]; set
+//! Sessions built by [`crate::session::SessionBuilder`] use [`physical_optimizer_rules`]; set
 //! [`crate::session::SessionOptions::sort_windows`] to plan every window DataFusion's way.
 
 use std::sync::Arc;
@@ -46,7 +46,14 @@ pub(crate) async fn ours_and_plain(
     [arrow::record_batch::RecordBatch; 2],
     Arc<dyn datafusion::physical_plan::ExecutionPlan>,
 ) {
-    let ours = crate::session::new_session(&Default::default()).unwrap();
+    // What the session builder makes (crate::session), built here so that `plan` does not
+    // import `session`, which imports `plan`.
+    let state = datafusion::execution::SessionStateBuilder::new()
+        .with_default_features()
+        .with_physical_optimizer_rules(physical_optimizer_rules())
+        .build();
+    let ours = datafusion::prelude::SessionContext::new_with_state(state);
+    bibflow_udfs::register_all(&ours).unwrap();
     let plain = datafusion::prelude::SessionContext::new();
     let mut out = Vec::new();
     for ctx in [&ours, &plain] {

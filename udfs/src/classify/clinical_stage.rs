@@ -10,10 +10,9 @@ use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
-use super::common::{
-    DOC_SECTION, Words, as_string_list, coerce_string_list, from_array, row_range, str_at,
-    to_arrays,
-};
+use super::words::Words;
+use crate::args::{as_string_list, coerce_string_list, from_array, row_range, str_at, to_arrays};
+use crate::doc_sections::DOC_SECTION_CLASSIFY;
 
 const NAME: &str = "clinical_stage";
 
@@ -51,7 +50,7 @@ const HUMANS: [&str; 2] = ["humans", "d006801"];
 
 static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
-        DOC_SECTION,
+        DOC_SECTION_CLASSIFY,
         "The clinical stage of a paper (docs/indicators.md, 'Clinical translation'): 'clinical \
          trial' when it has a clinical publication type (Clinical Trial, Clinical Trial, Phase \
          I-IV, Randomized Controlled Trial, Controlled Clinical Trial, Pragmatic Clinical Trial, \
@@ -289,14 +288,14 @@ mod tests {
     use arrow::array::AsArray;
 
     use super::*;
-    use crate::classify::common::test_util::{invoke_array, string_lists};
+    use crate::test_util::{coerce_and_invoke_array, string_lists};
 
     type Paper<'a> = (Option<Vec<&'a str>>, Option<Vec<&'a str>>);
 
     fn stages(papers: &[Paper<'_>]) -> Vec<Option<String>> {
         let types = string_lists(&papers.iter().map(|p| p.0.clone()).collect::<Vec<_>>());
         let mesh = string_lists(&papers.iter().map(|p| p.1.clone()).collect::<Vec<_>>());
-        let out = invoke_array(
+        let out = coerce_and_invoke_array(
             &ClinicalStage::default(),
             vec![ColumnarValue::Array(types), ColumnarValue::Array(mesh)],
         );

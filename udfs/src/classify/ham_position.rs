@@ -10,9 +10,8 @@ use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
-use super::common::{
-    DOC_SECTION, as_string_list, coerce_string_list, from_array, row_range, str_at, to_arrays,
-};
+use crate::args::{as_string_list, coerce_string_list, from_array, row_range, str_at, to_arrays};
+use crate::doc_sections::DOC_SECTION_CLASSIFY;
 
 const NAME: &str = "ham_position";
 
@@ -29,7 +28,7 @@ const MOLECULAR_CELLULAR: u8 = 4;
 
 static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
-        DOC_SECTION,
+        DOC_SECTION_CLASSIFY,
         "A paper's position in the triangle of biomedicine (Weber 2013, as NIH iCite uses it; \
          docs/indicators.md 'Clinical translation', 2) from the tree numbers of its MeSH \
          descriptors: Human = tree M01 or the heading Humans; Animal = other B01 organisms; \
@@ -257,7 +256,7 @@ mod tests {
     use arrow::datatypes::Float64Type;
 
     use super::*;
-    use crate::classify::common::test_util::{invoke_array, string_lists};
+    use crate::test_util::{coerce_and_invoke_array, string_lists};
 
     /// Papers as lists of descriptors, each a list of tree numbers.
     fn nested(rows: &[Option<Vec<Vec<&str>>>]) -> ArrayRef {
@@ -280,7 +279,8 @@ mod tests {
     }
 
     fn positions(input: ArrayRef) -> Vec<[Option<f64>; 3]> {
-        let out = invoke_array(&HamPosition::default(), vec![ColumnarValue::Array(input)]);
+        let out =
+            coerce_and_invoke_array(&HamPosition::default(), vec![ColumnarValue::Array(input)]);
         let s = out.as_struct();
         (0..s.len())
             .map(|i| {

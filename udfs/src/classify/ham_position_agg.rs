@@ -16,8 +16,9 @@ use datafusion::logical_expr::{
     Accumulator, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator, Signature, Volatility,
 };
 
-use super::common::{DOC_SECTION, coerce_string_list, is_string, row_range, str_at};
 use super::ham_position::{Counts, groups_of_joined, groups_of_trees, ham_fields, ham_type};
+use crate::args::{coerce_string_list, is_string, row_range, str_at};
+use crate::doc_sections::DOC_SECTION_CLASSIFY;
 
 const NAME: &str = "ham_position_agg";
 
@@ -26,7 +27,7 @@ const GROUPS: [&str; 3] = ["human", "animal", "molecular_cellular"];
 
 static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
-        DOC_SECTION,
+        DOC_SECTION_CLASSIFY,
         "`ham_position` as an aggregate: the Human / Animal / Molecular-Cellular position of a \
          group of descriptor rows (one paper's, in `GROUP BY work_id`), equal to \
          `ham_position(array_agg(mesh_tree_numbers))` without building the lists. Each row is one \
@@ -326,7 +327,7 @@ mod tests {
     use datafusion::prelude::SessionContext;
 
     use super::*;
-    use crate::classify::HUMANS_TREE;
+    use crate::classify::ham_position::HUMANS_TREE;
 
     async fn rows(sql: &str) -> Vec<(i64, [Option<f64>; 3])> {
         let ctx = SessionContext::new();
@@ -417,7 +418,7 @@ mod tests {
 
     #[test]
     fn state_round_trip_and_convert_to_state() -> Result<()> {
-        let input: ArrayRef = crate::classify::common::test_util::string_lists(&[
+        let input: ArrayRef = crate::test_util::string_lists(&[
             Some(vec!["M01.060.116"]),
             Some(vec!["B01.050", "A11"]),
             None,

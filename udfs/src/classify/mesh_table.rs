@@ -1,7 +1,7 @@
 //! The compact MeSH tree table (`udfs/data/mesh_trees.tsv`), compiled in and parsed once.
 //!
 //! Columns: `descriptor_ui`, `name`, `tree_numbers` (`|`-separated, possibly empty), one header
-//! line. `queries/rules/README.md` says how to make the same file from the full MeSH descriptor
+//! line. `udfs/rules/README.md` says how to make the same file from the full MeSH descriptor
 //! file; with that one, join it as a table instead of calling `mesh_tree_numbers`.
 
 use std::collections::HashMap;

@@ -10,19 +10,20 @@ use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
-use super::common::{DOC_SECTION, as_string, coerce_string, from_array, list_of_utf8, to_arrays};
 use super::mesh_table::TREES;
+use crate::args::{as_string, coerce_string, from_array, list_of_utf8, to_arrays};
+use crate::doc_sections::DOC_SECTION_CLASSIFY;
 
 const NAME: &str = "mesh_tree_numbers";
 
 static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
-        DOC_SECTION,
+        DOC_SECTION_CLASSIFY,
         "The MeSH tree numbers of a descriptor UI, from the compact table shipped with bibflow \
          (`udfs/data/mesh_trees.tsv`: the check tags, the organisms, cells and persons the \
          Human/Animal/Molecular-Cellular groups need, and the descriptors of the modality rules). \
          NULL for a UI not in the table. For a whole corpus, load the full MeSH table as \
-         described in queries/rules/README.md and join it instead.",
+         described in udfs/rules/README.md and join it instead.",
         "mesh_tree_numbers(descriptor_ui)",
     )
     .with_sql_example(
@@ -140,7 +141,7 @@ mod tests {
     use arrow::array::{ArrayRef, AsArray, StringArray};
 
     use super::*;
-    use crate::classify::common::test_util::invoke_array;
+    use crate::test_util::coerce_and_invoke_array;
 
     #[test]
     fn looks_up_uis() {
@@ -150,7 +151,8 @@ mod tests {
             Some("D999999"),
             None,
         ]));
-        let out = invoke_array(&MeshTreeNumbers::default(), vec![ColumnarValue::Array(uis)]);
+        let out =
+            coerce_and_invoke_array(&MeshTreeNumbers::default(), vec![ColumnarValue::Array(uis)]);
         let out = out.as_list::<i32>();
         let got: Vec<Option<Vec<String>>> = (0..out.len())
             .map(|i| {

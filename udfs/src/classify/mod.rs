@@ -8,8 +8,8 @@
 //! | `mesh_tree_numbers(descriptor_ui)`                     | `List<Utf8>` (NULL for a UI not in the table)   |
 //! | `ham_position_agg(tree_numbers)` (aggregate)           | `ham_position` over one row per descriptor      |
 //!
-//! The modality rules are data: `queries/rules/modalities.tsv` (format in `queries/rules/README.md`)
-//! is compiled in as the default, and `modalities`' fourth argument takes the text of other rules.
+//! The modality rules are data: `udfs/rules/modalities.tsv` (format in `udfs/rules/README.md`) is
+//! compiled in as the default, and `modalities`' fourth argument takes the text of other rules.
 //!
 //! Per-paper lists come from `array_agg` over the one-row-per-descriptor tables; a paper without
 //! MeSH gets a NULL list from the `LEFT JOIN`, which every function accepts:
@@ -30,13 +30,13 @@
 //! Unnest `modalities` to count papers by modality and year.
 
 mod clinical_stage;
-mod common;
 mod ham_position;
 mod ham_position_agg;
 mod mesh_table;
 mod mesh_tree_numbers;
 mod modalities;
 mod rules;
+mod words;
 
 pub use clinical_stage::{BASIC, CLINICAL_HUMAN, CLINICAL_TRIAL, CLINICAL_TYPES, ClinicalStage};
 pub use ham_position::{HUMANS_TREE, HamPosition, MOLECULAR_CELLULAR_TREES, ham_type};
@@ -45,36 +45,10 @@ pub use mesh_tree_numbers::MeshTreeNumbers;
 pub use modalities::Modalities;
 pub use rules::DEFAULT_RULES;
 
-use datafusion::error::Result;
-use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
-use datafusion::prelude::SessionContext;
-
-/// Lists scalar functions by type, so the list below is the single place that names them.
-macro_rules! scalar_functions {
-    ($($udf:ty),* $(,)?) => {
-        /// Every scalar function of this module, freshly constructed.
-        pub fn scalar_functions() -> Vec<ScalarUDF> {
-            vec![$(ScalarUDF::from(<$udf>::default())),*]
-        }
-    };
-}
-
-scalar_functions!(Modalities, ClinicalStage, HamPosition, MeshTreeNumbers);
-
-/// Every aggregate function of this module, freshly constructed.
-pub fn aggregate_functions() -> Vec<AggregateUDF> {
-    vec![AggregateUDF::from(HamPositionAgg::default())]
-}
-
-/// Registers the functions of this module.
-pub fn register(ctx: &SessionContext) -> Result<()> {
-    for udf in scalar_functions() {
-        ctx.register_udf(udf);
-    }
-    for udaf in aggregate_functions() {
-        ctx.register_udaf(udaf);
-    }
-    Ok(())
+functions! {
+    scalar: [Modalities, ClinicalStage, HamPosition, MeshTreeNumbers],
+    aggregate: [HamPositionAgg],
+    window: [],
 }
 
 #[cfg(test)]

@@ -11,20 +11,21 @@ use datafusion::logical_expr::{
     Volatility,
 };
 
-use super::common::{
-    DOC_SECTION, as_string, as_string_list, coerce_string, coerce_string_list, from_array,
-    list_of_utf8, row_range, str_at, to_arrays,
-};
 use super::rules::{Rules, Scratch, rules_for};
+use crate::args::{
+    as_string, as_string_list, coerce_string, coerce_string_list, from_array, list_of_utf8,
+    row_range, str_at, to_arrays,
+};
+use crate::doc_sections::DOC_SECTION_CLASSIFY;
 
 const NAME: &str = "modalities";
 
 static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
-        DOC_SECTION,
+        DOC_SECTION_CLASSIFY,
         "The therapy modalities of a paper (multi-label), from its MeSH descriptor names and the \
          words of its title and abstract, by rules that are data: 'HSCT', 'MSC', 'ex vivo GT', \
-         'in vivo GT', 'GT unspecified' with the default rules (`queries/rules/modalities.tsv`). \
+         'in vivo GT', 'GT unspecified' with the default rules (`udfs/rules/modalities.tsv`). \
          A gene therapy paper with a cell-engineering marker is 'ex vivo GT'; otherwise, with a \
          directly administered vector, 'in vivo GT'; otherwise 'GT unspecified'. Text matching is \
          case-insensitive and by whole words ('HSCT' is not found inside another word; 'ex vivo' \
@@ -53,7 +54,7 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     .with_argument(
         "rules",
         "Optional constant Utf8: the TEXT of a rules file (LABEL<TAB>KIND<TAB>TERM lines, see \
-         queries/rules/README.md) replacing the default rules; NULL means the default.",
+         udfs/rules/README.md) replacing the default rules; NULL means the default.",
     )
     .with_related_udf("clinical_stage")
     .build()
@@ -61,7 +62,7 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
 
 /// `modalities(mesh_names, title, abstract [, rules])` -> `List<Utf8>` of modality labels.
 ///
-/// The rules are data: the default is `queries/rules/modalities.tsv`, compiled in; a fourth,
+/// The rules are data: the default is `udfs/rules/modalities.tsv`, compiled in; a fourth,
 /// constant argument gives the text of other rules, compiled once per distinct text (the function
 /// itself holds no state, so it can be rebuilt by name).
 ///
@@ -212,7 +213,7 @@ mod tests {
     use arrow::array::{ArrayRef, AsArray, StringArray};
 
     use super::*;
-    use crate::classify::common::test_util::{invoke, invoke_array, string_lists};
+    use crate::test_util::{coerce_and_invoke, coerce_and_invoke_array, string_lists};
 
     type Paper<'a> = (Option<Vec<&'a str>>, Option<&'a str>, Option<&'a str>);
 
@@ -228,7 +229,7 @@ mod tests {
         if let Some(r) = rules {
             args.push(ColumnarValue::Scalar(ScalarValue::Utf8(Some(r.into()))));
         }
-        let out = invoke_array(&Modalities::default(), args);
+        let out = coerce_and_invoke_array(&Modalities::default(), args);
         let out = out.as_list::<i32>();
         (0..out.len())
             .map(|i| {
@@ -401,7 +402,7 @@ mod tests {
             labels_with(&[p], Some(rules)),
             [Some(vec!["editing".to_string()])]
         );
-        let bad = invoke(
+        let bad = coerce_and_invoke(
             &Modalities::default(),
             vec![
                 ColumnarValue::Scalar(ScalarValue::Null),
@@ -420,7 +421,7 @@ mod tests {
 
     #[test]
     fn scalars_give_a_scalar() {
-        let out = invoke(
+        let out = coerce_and_invoke(
             &Modalities::default(),
             vec![
                 ColumnarValue::Scalar(ScalarValue::Null),

@@ -1,6 +1,6 @@
 //! The modality rules: their text format, parsing, and matching against a paper's MeSH names and
-//! words. See `queries/rules/README.md` for the format; the default rules are
-//! `queries/rules/modalities.tsv`, compiled in.
+//! words. See `udfs/rules/README.md` for the format; the default rules are
+//! `udfs/rules/modalities.tsv`, compiled in.
 //!
 //! Parsed rules are cached by their text, so a query that passes its own rules parses them once,
 //! not once per batch.
@@ -10,10 +10,10 @@ use std::sync::{Arc, LazyLock, Mutex};
 // hashbrown with a fast hasher: the word lookups are the hot loop of `modalities()`.
 use datafusion::common::HashMap;
 
-use super::common::{Words, name_key};
+use super::words::{Words, name_key};
 
 /// The default rules as shipped.
-pub const DEFAULT_RULES: &str = include_str!("../../../queries/rules/modalities.tsv");
+pub const DEFAULT_RULES: &str = include_str!("../../rules/modalities.tsv");
 
 /// What a matching rule says about its label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,20 +4,21 @@ use std::sync::{Arc, LazyLock};
 
 use arrow::array::{Array, AsArray, StringBuilder};
 use arrow::datatypes::DataType;
-use bibflow_datasets::affiliation::resolve;
+use bibflow_affiliation::resolve;
 use datafusion::common::{exec_err, plan_err};
 use datafusion::error::Result;
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
-use super::common::{DOC_SECTION, from_array, to_array};
+use crate::args::{from_array, to_array};
+use crate::doc_sections::DOC_SECTION_COUNTING;
 
 const NAME: &str = "affiliation_country";
 
 static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
-        DOC_SECTION,
+        DOC_SECTION_COUNTING,
         "The country (ISO 3166-1 alpha-2) of a free-text affiliation such as PubMed's, resolved \
          from the tables shipped with bibflow (country names and variants, US states and other \
          subdivisions, large cities, e-mail domains), the same resolver `bibflow ingest pubmed` \
@@ -109,7 +110,7 @@ mod tests {
     use arrow::array::{ArrayRef, StringArray};
 
     use super::*;
-    use crate::counting::common::test_util::invoke_array;
+    use crate::test_util::invoke_array;
 
     #[test]
     fn resolves_like_the_ingest() {

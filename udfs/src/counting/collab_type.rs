@@ -10,10 +10,12 @@ use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
-use super::common::{
-    DOC_SECTION, as_code_list, code_at, coerce_bool_arg, coerce_code_list, constant_keep_hk_mo,
-    from_array, push_normalized, row_range, to_array,
+use super::country_codes::push_normalized;
+use crate::args::{
+    as_code_list, coerce_bool_arg, coerce_string_list, constant_keep_hk_mo, from_array, row_range,
+    str_at, to_array,
 };
+use crate::doc_sections::DOC_SECTION_COUNTING;
 
 const NAME: &str = "collab_type";
 
@@ -26,7 +28,7 @@ pub const UNKNOWN: &str = "unknown";
 
 static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
-        DOC_SECTION,
+        DOC_SECTION_COUNTING,
         "The collaboration type of a paper from the country codes of its authorships (duplicates \
          and NULLs allowed): 'single-country' when all known countries are equal, \
          'international' for two or more distinct countries, 'unknown' when no country is known \
@@ -96,7 +98,7 @@ impl ScalarUDFImpl for CollabType {
             [first, keep] => (first, Some(keep)),
             _ => return plan_err!("{NAME}: {usage}, got {} arguments", arg_types.len()),
         };
-        let Some(list) = coerce_code_list(first) else {
+        let Some(list) = coerce_string_list(first) else {
             return plan_err!("{NAME}: {usage}; the first argument is {first}");
         };
         let mut out = vec![list];
@@ -128,7 +130,7 @@ impl ScalarUDFImpl for CollabType {
             first_code.clear();
             let mut kind = UNKNOWN;
             for i in row_range(lists, row) {
-                let Some(raw) = code_at(codes, i) else {
+                let Some(raw) = str_at(codes, i) else {
                     continue;
                 };
                 if kind == UNKNOWN {
@@ -159,7 +161,7 @@ mod tests {
     use datafusion::common::ScalarValue;
 
     use super::*;
-    use crate::counting::common::test_util::{code_lists, invoke_array};
+    use crate::test_util::{code_lists, invoke_array};
 
     fn kinds(rows: &[Option<Vec<Option<&str>>>], keep: Option<bool>) -> Vec<String> {
         let mut args = vec![ColumnarValue::Array(code_lists(rows))];

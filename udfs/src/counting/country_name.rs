@@ -4,19 +4,15 @@ use std::sync::{Arc, LazyLock};
 
 use arrow::array::{ArrayRef, StringArray};
 use arrow::datatypes::DataType;
-use datafusion::error::Result;
-use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
-};
+use datafusion::logical_expr::Documentation;
 
-use super::common::DOC_SECTION;
-use super::country_table::{coerce_code_arg, map_codes};
-
-const NAME: &str = "country_name";
+use super::country_lookup::{CountryColumn, CountryLookup};
+use super::country_table::Country;
+use crate::doc_sections::DOC_SECTION_COUNTING;
 
 static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
-        DOC_SECTION,
+        DOC_SECTION_COUNTING,
         "The English short name of an ISO 3166-1 alpha-2 country code, from the table shipped \
          with bibflow (`udfs/data/countries.csv`). Case and surrounding spaces are ignored; an \
          unknown code gives NULL.",
@@ -47,53 +43,35 @@ United Kingdom | Côte d'Ivoire
 /// # Ok(())
 /// # }
 /// ```
+pub type CountryName = CountryLookup<NameColumn>;
+
+/// The `name` column of the country table, as [`CountryName`] returns it.
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub struct CountryName {
-    signature: Signature,
-}
+pub struct NameColumn;
 
-impl Default for CountryName {
-    fn default() -> Self {
-        Self {
-            signature: Signature::user_defined(Volatility::Immutable),
-        }
-    }
-}
+impl CountryColumn for NameColumn {
+    const NAME: &'static str = "country_name";
 
-impl ScalarUDFImpl for CountryName {
-    fn name(&self) -> &str {
-        NAME
+    fn return_type() -> DataType {
+        DataType::Utf8
     }
 
-    fn signature(&self) -> &Signature {
-        &self.signature
+    fn documentation() -> &'static Documentation {
+        &DOCUMENTATION
     }
 
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_code_arg(NAME, arg_types)
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        map_codes(NAME, &args.args, |rows| -> ArrayRef {
-            Arc::new(rows.map(|c| c.map(|c| c.name)).collect::<StringArray>())
-        })
-    }
-
-    fn documentation(&self) -> Option<&Documentation> {
-        Some(&DOCUMENTATION)
+    fn column(rows: &mut dyn Iterator<Item = Option<&'static Country>>) -> ArrayRef {
+        Arc::new(rows.map(|c| c.map(|c| c.name)).collect::<StringArray>())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use arrow::array::AsArray;
+    use datafusion::logical_expr::ColumnarValue;
 
     use super::*;
-    use crate::counting::common::test_util::invoke_array;
+    use crate::test_util::invoke_array;
 
     #[test]
     fn names_of_codes() {

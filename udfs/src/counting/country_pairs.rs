@@ -13,11 +13,12 @@ use datafusion::logical_expr::{
     Volatility,
 };
 
-use super::common::{
-    CountryScratch, DOC_SECTION, as_code_list, bad_mode, check_mode_at_planning, code_at,
-    coerce_code_list, coerce_codes_mode_keep, constant_keep_hk_mo, constant_mode, from_array,
-    row_range, to_array,
+use super::country_codes::CountryScratch;
+use crate::args::{
+    as_code_list, bad_mode, check_mode_at_planning, coerce_codes_mode_keep, coerce_string_list,
+    constant_keep_hk_mo, constant_mode, from_array, row_range, str_at, to_array,
 };
+use crate::doc_sections::DOC_SECTION_COUNTING;
 
 const NAME: &str = "country_pairs";
 
@@ -63,7 +64,7 @@ pub fn pair_list_type() -> DataType {
 
 static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
-        DOC_SECTION,
+        DOC_SECTION_COUNTING,
         "Every unordered pair of distinct countries of one paper, as (a, b, weight) with a < b, \
          sorted. With k distinct countries, `full` gives each pair 1 and `fractional` 1/(k - 1), \
          so that the k - 1 links of each country of the paper sum to 1, as in VOSviewer's \
@@ -136,7 +137,7 @@ impl ScalarUDFImpl for CountryPairs {
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         let usage =
             "expected country_pairs(countries List<Utf8>, mode Utf8 [, keep_hk_mo Boolean])";
-        coerce_codes_mode_keep(NAME, usage, arg_types, coerce_code_list)
+        coerce_codes_mode_keep(NAME, usage, arg_types, coerce_string_list)
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
@@ -187,7 +188,7 @@ fn country_pairs(input: &ArrayRef, mode: PairMode, keep_hk_mo: bool) -> Result<A
         }
         scratch.clear();
         for i in row_range(lists, row) {
-            if let Some(code) = code_at(codes, i) {
+            if let Some(code) = str_at(codes, i) {
                 scratch.push(code, keep_hk_mo, 0.0);
             }
         }
@@ -241,8 +242,8 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::counting::common::test_util::{assert_close, code_lists, invoke, invoke_array};
     use crate::counting::country_shares::CountryShares;
+    use crate::test_util::{assert_close, code_lists, invoke, invoke_array};
 
     type Pairs = Option<Vec<(String, String, f64)>>;
 
@@ -365,7 +366,7 @@ mod tests {
                 *per_country.entry(b.clone()).or_default() += w;
             }
             // The distinct countries, as country_shares sees them with one author per code.
-            let as_authors = crate::counting::common::test_util::author_code_lists(&[Some(
+            let as_authors = crate::test_util::author_code_lists(&[Some(
                 row.iter().map(|c| Some(vec![*c])).collect(),
             )]);
             let shares = invoke_array(

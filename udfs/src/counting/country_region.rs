@@ -4,33 +4,15 @@ use std::sync::{Arc, LazyLock};
 
 use arrow::array::{ArrayRef, StringArray};
 use arrow::datatypes::DataType;
-use datafusion::error::Result;
-use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
-};
+use datafusion::logical_expr::Documentation;
 
-use super::common::DOC_SECTION;
-use super::country_table::{coerce_code_arg, map_codes};
-
-const NAME: &str = "country_region";
-
-/// The regions `country_region` returns, as spelled in `udfs/data/countries.csv`.
-pub const REGIONS: [&str; 10] = [
-    "North America",
-    "Latin America and Caribbean",
-    "Europe",
-    "East Asia",
-    "South Asia",
-    "Southeast Asia",
-    "Central Asia",
-    "Middle East and North Africa",
-    "Sub-Saharan Africa",
-    "Oceania",
-];
+use super::country_lookup::{CountryColumn, CountryLookup};
+use super::country_table::Country;
+use crate::doc_sections::DOC_SECTION_COUNTING;
 
 static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
-        DOC_SECTION,
+        DOC_SECTION_COUNTING,
         "The world region of an ISO 3166-1 alpha-2 country code, from the table shipped with \
          bibflow (`udfs/data/countries.csv`): North America, Latin America and Caribbean, Europe, \
          East Asia, South Asia, Southeast Asia, Central Asia, Middle East and North Africa, \
@@ -64,44 +46,26 @@ Europe | Latin America and Caribbean | NULL
 /// # Ok(())
 /// # }
 /// ```
+pub type CountryRegion = CountryLookup<RegionColumn>;
+
+/// The `region` column of the country table (one of [`REGIONS`](super::REGIONS)), as
+/// [`CountryRegion`] returns it.
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub struct CountryRegion {
-    signature: Signature,
-}
+pub struct RegionColumn;
 
-impl Default for CountryRegion {
-    fn default() -> Self {
-        Self {
-            signature: Signature::user_defined(Volatility::Immutable),
-        }
-    }
-}
+impl CountryColumn for RegionColumn {
+    const NAME: &'static str = "country_region";
 
-impl ScalarUDFImpl for CountryRegion {
-    fn name(&self) -> &str {
-        NAME
+    fn return_type() -> DataType {
+        DataType::Utf8
     }
 
-    fn signature(&self) -> &Signature {
-        &self.signature
+    fn documentation() -> &'static Documentation {
+        &DOCUMENTATION
     }
 
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_code_arg(NAME, arg_types)
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        map_codes(NAME, &args.args, |rows| -> ArrayRef {
-            Arc::new(rows.map(|c| c.map(|c| c.region)).collect::<StringArray>())
-        })
-    }
-
-    fn documentation(&self) -> Option<&Documentation> {
-        Some(&DOCUMENTATION)
+    fn column(rows: &mut dyn Iterator<Item = Option<&'static Country>>) -> ArrayRef {
+        Arc::new(rows.map(|c| c.map(|c| c.region)).collect::<StringArray>())
     }
 }
 
@@ -109,9 +73,11 @@ impl ScalarUDFImpl for CountryRegion {
 mod tests {
     use arrow::array::{Array, AsArray, LargeStringArray, StringViewArray};
     use datafusion::common::ScalarValue;
+    use datafusion::logical_expr::ColumnarValue;
 
     use super::*;
-    use crate::counting::common::test_util::{invoke, invoke_array};
+    use crate::counting::country_table::REGIONS;
+    use crate::test_util::{invoke, invoke_array};
 
     #[test]
     fn regions_of_codes() {

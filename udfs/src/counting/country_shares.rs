@@ -13,10 +13,12 @@ use datafusion::logical_expr::{
     Volatility,
 };
 
-use super::common::{
-    CountryScratch, DOC_SECTION, bad_mode, check_mode_at_planning, code_at, coerce_code_list_list,
-    coerce_codes_mode_keep, constant_keep_hk_mo, constant_mode, from_array, row_range, to_array,
+use super::country_codes::CountryScratch;
+use crate::args::{
+    bad_mode, check_mode_at_planning, coerce_codes_mode_keep, coerce_string_list_list,
+    constant_keep_hk_mo, constant_mode, from_array, row_range, str_at, to_array,
 };
+use crate::doc_sections::DOC_SECTION_COUNTING;
 
 const NAME: &str = "country_shares";
 
@@ -64,7 +66,7 @@ pub fn share_list_type() -> DataType {
 
 static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
-        DOC_SECTION,
+        DOC_SECTION_COUNTING,
         "Credits one paper to countries. Takes one list per author (in author order) of the \
          countries of that author's affiliations and returns one (country, weight) entry per \
          country, sorted by country. `full`: 1 per distinct country; `country`: 1/k per distinct \
@@ -145,7 +147,7 @@ impl ScalarUDFImpl for CountryShares {
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         let usage = "expected country_shares(author_countries List<List<Utf8>>, mode Utf8 [, keep_hk_mo Boolean])";
-        coerce_codes_mode_keep(NAME, usage, arg_types, coerce_code_list_list)
+        coerce_codes_mode_keep(NAME, usage, arg_types, coerce_string_list_list)
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
@@ -273,7 +275,7 @@ fn country_shares(input: &ArrayRef, mode: CountingMode, keep_hk_mo: bool) -> Res
             }
             let affiliation_share = author_share / affiliations.len() as f64;
             for i in affiliations {
-                let known = code_at(codes, i)
+                let known = str_at(codes, i)
                     .is_some_and(|code| scratch.push(code, keep_hk_mo, affiliation_share));
                 if !known {
                     dropped += affiliation_share;
@@ -310,9 +312,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::counting::common::test_util::{
-        Paper, assert_close, author_code_lists, invoke, invoke_array,
-    };
+    use crate::test_util::{Paper, assert_close, author_code_lists, invoke, invoke_array};
 
     type Shares = Option<Vec<(Option<String>, f64)>>;
 

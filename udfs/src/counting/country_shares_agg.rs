@@ -18,18 +18,19 @@ use datafusion::logical_expr::{
     Signature, Volatility,
 };
 
-use super::common::{
-    DOC_SECTION, code_at, coerce_code_list, coerce_codes_mode_keep, constant_keep_hk_mo,
-    constant_mode, push_normalized, row_range,
-};
+use super::country_codes::push_normalized;
 use super::country_shares::{CountingMode, SharesBuilder, share_list_type};
-use crate::impact::literal_arg;
+use crate::args::{
+    coerce_codes_mode_keep, coerce_string_list, constant_keep_hk_mo, constant_mode, literal_arg,
+    row_range, str_at,
+};
+use crate::doc_sections::DOC_SECTION_COUNTING;
 
 const NAME: &str = "country_shares_agg";
 
 static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
-        DOC_SECTION,
+        DOC_SECTION_COUNTING,
         "`country_shares` as an aggregate: credits a group of authorship rows (one paper's, in \
          `GROUP BY work_id`) to countries, equal to `country_shares(array_agg(countries), mode)` \
          without building the per-paper list of lists. Each row is one author: the countries of \
@@ -106,7 +107,7 @@ impl AggregateUDFImpl for CountrySharesAgg {
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         let usage =
             "expected country_shares_agg(countries List<Utf8>, mode Utf8 [, keep_hk_mo Boolean])";
-        coerce_codes_mode_keep(NAME, usage, arg_types, coerce_code_list)
+        coerce_codes_mode_keep(NAME, usage, arg_types, coerce_string_list)
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
@@ -353,7 +354,7 @@ impl Groups {
             }
             let share = 1.0 / affiliations.len() as f64;
             for i in affiliations {
-                let known = code_at(codes, i).is_some_and(|raw| self.add_code(g, raw, share));
+                let known = str_at(codes, i).is_some_and(|raw| self.add_code(g, raw, share));
                 if !known {
                     self.groups[g].dropped += share;
                 }
@@ -383,7 +384,7 @@ impl Groups {
             self.groups[g].authors += authors.value(row);
             self.groups[g].dropped += dropped.value(row);
             for i in row_range(shares, row) {
-                if let Some(code) = code_at(countries, i) {
+                if let Some(code) = str_at(countries, i) {
                     let id = self.interner.id(code);
                     self.add_id(g, id, weights.value(i));
                 }
@@ -733,7 +734,7 @@ mod tests {
         let rows = |codes: &[&[Option<&str>]]| -> ArrayRef {
             let rows: Vec<Option<Vec<Option<&str>>>> =
                 codes.iter().map(|r| Some(r.to_vec())).collect();
-            crate::counting::common::test_util::code_lists(&rows)
+            crate::test_util::code_lists(&rows)
         };
         let new = || Groups {
             mode: CountingMode::Author,

@@ -1,27 +1,38 @@
 //! The country reference table (`udfs/data/countries.csv`), compiled in and parsed once.
 //!
-//! Used by `country_region`, `country_name` and `is_eu_member`. Lookups index a 26 x 26 array by
-//! the two letters of the code, so they neither hash nor allocate.
+//! Used by `country_region`, `country_name` and `is_eu_member` (see `country_lookup`). Lookups
+//! index a 26 x 26 array by the two letters of the code, so they neither hash nor allocate.
 
 use std::sync::LazyLock;
 
-use arrow::array::{Array, ArrayRef, AsArray, StringArrayType};
-use arrow::datatypes::DataType;
-use datafusion::common::{exec_err, internal_err, plan_err};
+use datafusion::common::internal_err;
 use datafusion::error::Result;
-use datafusion::logical_expr::ColumnarValue;
 
 /// The CSV as shipped.
 const CSV: &str = include_str!("../../data/countries.csv");
 
+/// The regions `country_region` returns, as spelled in `udfs/data/countries.csv`.
+pub const REGIONS: [&str; 10] = [
+    "North America",
+    "Latin America and Caribbean",
+    "Europe",
+    "East Asia",
+    "South Asia",
+    "Southeast Asia",
+    "Central Asia",
+    "Middle East and North Africa",
+    "Sub-Saharan Africa",
+    "Oceania",
+];
+
 /// One row of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Country {
+pub struct Country {
     /// ISO 3166-1 alpha-2 code, upper-case.
     pub(crate) code: &'static str,
     /// English short name.
     pub(crate) name: &'static str,
-    /// One of [`super::REGIONS`].
+    /// One of [`REGIONS`].
     pub(crate) region: &'static str,
     /// A current member of the European Union.
     pub(crate) eu_member: bool,
@@ -114,7 +125,7 @@ impl CountryTable {
                     "countries.csv line {line_no}: '{code}' is not a two-letter upper-case code"
                 ));
             };
-            if !super::REGIONS.contains(&region) {
+            if !REGIONS.contains(&region) {
                 return Err(format!(
                     "countries.csv line {line_no}: unknown region '{region}'"
                 ));
@@ -168,50 +179,6 @@ pub(crate) fn table() -> Result<&'static CountryTable> {
     }
 }
 
-/// Coerces the `code` argument: any string type is kept, an untyped NULL becomes Utf8.
-pub(crate) fn coerce_code_arg(function: &str, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-    match arg_types {
-        [t @ (DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)] => Ok(vec![t.clone()]),
-        [DataType::Null] => Ok(vec![DataType::Utf8]),
-        _ => plan_err!(
-            "{function}: expected one string argument (an ISO 3166-1 alpha-2 code), got {arg_types:?}"
-        ),
-    }
-}
-
-/// Applies `lookup` to each code of the single argument, whatever its string type, building the
-/// result with `finish` from an iterator of optional country rows.
-pub(crate) fn map_codes(
-    function: &str,
-    args: &[ColumnarValue],
-    finish: impl Fn(&mut dyn Iterator<Item = Option<&'static Country>>) -> ArrayRef,
-) -> Result<ColumnarValue> {
-    let [arg] = args else {
-        return exec_err!("{function}: expected one argument, got {}", args.len());
-    };
-    let table = table()?;
-    let (array, was_scalar) = super::common::to_array(arg)?;
-    fn run<'a>(
-        codes: impl StringArrayType<'a>,
-        table: &'static CountryTable,
-        finish: &dyn Fn(&mut dyn Iterator<Item = Option<&'static Country>>) -> ArrayRef,
-    ) -> ArrayRef {
-        finish(&mut codes.iter().map(|c| c.and_then(|c| table.get(c))))
-    }
-    let result = match array.data_type() {
-        DataType::Utf8 => run(array.as_string::<i32>(), table, &finish),
-        DataType::LargeUtf8 => run(array.as_string::<i64>(), table, &finish),
-        DataType::Utf8View => run(array.as_string_view(), table, &finish),
-        DataType::Null => run(
-            &arrow::array::StringArray::new_null(array.len()),
-            table,
-            &finish,
-        ),
-        other => return exec_err!("{function}: expected a string code, got {other}"),
-    };
-    super::common::from_array(result, was_scalar)
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -240,7 +207,7 @@ mod tests {
         for c in t.rows() {
             *per_region.entry(c.region).or_default() += 1;
         }
-        assert_eq!(per_region.len(), super::super::REGIONS.len());
+        assert_eq!(per_region.len(), REGIONS.len());
         assert_eq!(per_region["North America"], 4);
         assert_eq!(per_region["Central Asia"], 5);
     }

@@ -14,14 +14,14 @@ use datafusion::logical_expr::{
     Accumulator, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator, Signature, Volatility,
 };
 
-use super::common::DOC_SECTION;
+use crate::doc_sections::DOC_SECTION_COUNTING;
 
 const NAME: &str = "h_index";
 
 static DOCUMENTATION: LazyLock<Documentation> =
     LazyLock::new(|| {
         Documentation::builder(
-        DOC_SECTION,
+        DOC_SECTION_COUNTING,
         "The h-index of a set of papers: the largest h such that h of the citation counts are at \
          least h. NULLs are ignored; an empty set has h-index 0. With DISTINCT, equal counts \
          count once.",

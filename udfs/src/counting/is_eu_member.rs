@@ -4,19 +4,15 @@ use std::sync::{Arc, LazyLock};
 
 use arrow::array::{ArrayRef, BooleanArray};
 use arrow::datatypes::DataType;
-use datafusion::error::Result;
-use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
-};
+use datafusion::logical_expr::Documentation;
 
-use super::common::DOC_SECTION;
-use super::country_table::{coerce_code_arg, map_codes};
-
-const NAME: &str = "is_eu_member";
+use super::country_lookup::{CountryColumn, CountryLookup};
+use super::country_table::Country;
+use crate::doc_sections::DOC_SECTION_COUNTING;
 
 static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
-        DOC_SECTION,
+        DOC_SECTION_COUNTING,
         "Whether an ISO 3166-1 alpha-2 country code is one of the 27 current member states of \
          the European Union (`udfs/data/countries.csv`). Case and surrounding spaces are \
          ignored; an unknown code gives NULL, a known non-member false.",
@@ -47,56 +43,38 @@ true | false | NULL
 /// # Ok(())
 /// # }
 /// ```
+pub type IsEuMember = CountryLookup<EuMemberColumn>;
+
+/// The `eu_member` column of the country table, as [`IsEuMember`] returns it.
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub struct IsEuMember {
-    signature: Signature,
-}
+pub struct EuMemberColumn;
 
-impl Default for IsEuMember {
-    fn default() -> Self {
-        Self {
-            signature: Signature::user_defined(Volatility::Immutable),
-        }
-    }
-}
+impl CountryColumn for EuMemberColumn {
+    const NAME: &'static str = "is_eu_member";
 
-impl ScalarUDFImpl for IsEuMember {
-    fn name(&self) -> &str {
-        NAME
+    fn return_type() -> DataType {
+        DataType::Boolean
     }
 
-    fn signature(&self) -> &Signature {
-        &self.signature
+    fn documentation() -> &'static Documentation {
+        &DOCUMENTATION
     }
 
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_code_arg(NAME, arg_types)
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Boolean)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        map_codes(NAME, &args.args, |rows| -> ArrayRef {
-            Arc::new(
-                rows.map(|c| c.map(|c| c.eu_member))
-                    .collect::<BooleanArray>(),
-            )
-        })
-    }
-
-    fn documentation(&self) -> Option<&Documentation> {
-        Some(&DOCUMENTATION)
+    fn column(rows: &mut dyn Iterator<Item = Option<&'static Country>>) -> ArrayRef {
+        Arc::new(
+            rows.map(|c| c.map(|c| c.eu_member))
+                .collect::<BooleanArray>(),
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use arrow::array::{AsArray, StringArray};
+    use datafusion::logical_expr::ColumnarValue;
 
     use super::*;
-    use crate::counting::common::test_util::invoke_array;
+    use crate::test_util::invoke_array;
 
     #[test]
     fn membership() {

@@ -23,10 +23,14 @@
 //!
 //! The per-paper country list for `collab_type` and `country_pairs` is
 //! `flatten(array_agg(countries))` over the paper's authorships.
+//!
+//! `country_name`, `country_region` and `is_eu_member` are one lookup in the compiled-in country
+//! table under three names, each returning one column of the code's row and documented on its own.
 
 mod affiliation_country;
 mod collab_type;
-pub(crate) mod common;
+mod country_codes;
+mod country_lookup;
 mod country_name;
 mod country_pairs;
 mod country_region;
@@ -40,53 +44,25 @@ pub use affiliation_country::AffiliationCountry;
 pub use collab_type::CollabType;
 pub use country_name::CountryName;
 pub use country_pairs::{CountryPairs, PairMode};
-pub use country_region::{CountryRegion, REGIONS};
+pub use country_region::CountryRegion;
 pub use country_shares::{CountingMode, CountryShares};
 pub use country_shares_agg::CountrySharesAgg;
+pub use country_table::REGIONS;
 pub use h_index::{HIndex, h_index_of};
 pub use is_eu_member::IsEuMember;
 
-use datafusion::error::Result;
-use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
-use datafusion::prelude::SessionContext;
-
-/// Lists scalar functions by type, so the list below is the single place that names them.
-macro_rules! scalar_functions {
-    ($($udf:ty),* $(,)?) => {
-        /// Every scalar function of this module, freshly constructed.
-        pub fn scalar_functions() -> Vec<ScalarUDF> {
-            vec![$(ScalarUDF::from(<$udf>::default())),*]
-        }
-    };
-}
-
-scalar_functions!(
-    CountryShares,
-    CollabType,
-    CountryPairs,
-    CountryRegion,
-    CountryName,
-    IsEuMember,
-    AffiliationCountry,
-);
-
-/// Every aggregate function of this module, freshly constructed.
-pub fn aggregate_functions() -> Vec<AggregateUDF> {
-    vec![
-        AggregateUDF::from(HIndex::default()),
-        AggregateUDF::from(CountrySharesAgg::default()),
-    ]
-}
-
-/// Registers the functions of this module.
-pub fn register(ctx: &SessionContext) -> Result<()> {
-    for udf in scalar_functions() {
-        ctx.register_udf(udf);
-    }
-    for udaf in aggregate_functions() {
-        ctx.register_udaf(udaf);
-    }
-    Ok(())
+functions! {
+    scalar: [
+        CountryShares,
+        CollabType,
+        CountryPairs,
+        CountryRegion,
+        CountryName,
+        IsEuMember,
+        AffiliationCountry,
+    ],
+    aggregate: [HIndex, CountrySharesAgg],
+    window: [],
 }
 
 #[cfg(test)]

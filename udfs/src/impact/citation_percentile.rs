@@ -29,7 +29,8 @@ use datafusion::logical_expr::{
 };
 use datafusion::physical_expr::PhysicalExpr;
 
-use super::{DOC_SECTION_IMPACT, coerce_float64, literal_arg};
+use crate::args::{coerce_float64, literal_arg};
+use crate::doc_sections::DOC_SECTION_IMPACT;
 
 static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
@@ -252,7 +253,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::impact::test_util::{assert_close, f64_column, session};
+    use crate::test_util::{assert_near, f64_column, session};
 
     fn run(c: &[Option<f64>], style: PercentileStyle) -> Vec<Option<f64>> {
         let out = percentiles(&Float64Array::from(c.to_vec()), style);
@@ -365,7 +366,7 @@ mod tests {
             let c: Vec<Option<f64>> = c.into_iter().map(|v| Some(f64::from(v))).collect();
             let got = run(&c, PercentileStyle::OpenAlex);
             prop_assert!(got.windows(2).all(|w| w[0] <= w[1]));
-            assert_close(got[0].unwrap(), 0.0);
+            assert_near(got[0].unwrap(), 0.0);
         }
     }
 }

@@ -10,7 +10,8 @@ use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
-use super::{DOC_SECTION_IMPACT, check_lengths, coerce_integer, invoke_arrays};
+use crate::args::{check_lengths, coerce_integer, invoke_arrays};
+use crate::doc_sections::DOC_SECTION_IMPACT;
 
 static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
@@ -200,7 +201,7 @@ pub(crate) fn window_kernel(args: &[ArrayRef]) -> Result<ArrayRef> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::impact::test_util::{batches, session};
+    use crate::test_util::{batches, session};
 
     const SETUP: &str = "CREATE TABLE cby (work_id BIGINT, year INT, cited_by_count BIGINT) AS VALUES \
         (1, 2018, 1), (1, 2019, 4), (1, 2021, 2), (1, 2022, 10), (2, 2020, 3)";

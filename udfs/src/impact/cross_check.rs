@@ -11,7 +11,7 @@ use datafusion::catalog::MemTable;
 use datafusion::common::Result;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use super::test_util::{assert_close, f64_column};
+use crate::test_util::{assert_near, f64_column};
 
 /// A small corpus: 14 reference sets (g1 x g2) of skewed, heavily tied counts, one set where
 /// nobody is cited (g1 = 99) and one set of a single paper (g1 = 100).
@@ -150,8 +150,8 @@ async fn per_set_invariants() -> Result<()> {
     assert_eq!(sets.len(), 16);
     for ((g1, _), (sum_ncs, sum_top, n)) in sets {
         // Mean NCS is 1 in every set, the all-zero set included (each NCS is 1 there).
-        assert_close(sum_ncs / n, 1.0);
-        assert_close(sum_top, 0.1 * n);
+        assert_near(sum_ncs / n, 1.0);
+        assert_near(sum_top, 0.1 * n);
         if g1 == 100 {
             assert_eq!(n, 1.0);
         }

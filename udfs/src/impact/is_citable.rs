@@ -12,7 +12,8 @@ use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
-use super::{DOC_SECTION_IMPACT, invoke_arrays};
+use crate::args::invoke_arrays;
+use crate::doc_sections::DOC_SECTION_IMPACT;
 
 /// The citable document types, in the spellings of OpenAlex (`article`, `review`, `book`,
 /// `book-chapter`), Crossref (`journal-article`, `proceedings-article`, `monograph`,
@@ -187,7 +188,7 @@ pub fn is_citable_type(t: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::impact::test_util::{batches, session};
+    use crate::test_util::{batches, session};
 
     #[test]
     fn spellings() {

@@ -10,7 +10,8 @@ use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
-use super::{DOC_SECTION_IMPACT, coerce_float64, invoke_arrays};
+use crate::args::{coerce_float64, invoke_arrays};
+use crate::doc_sections::DOC_SECTION_IMPACT;
 
 static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
@@ -126,7 +127,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::impact::test_util::{assert_close, f64_column, session};
+    use crate::test_util::{assert_near, f64_column, session};
 
     fn run(c: Vec<Option<f64>>, e: Vec<Option<f64>>) -> Vec<Option<f64>> {
         let out = ncs_kernel(
@@ -180,7 +181,7 @@ mod tests {
         let got = f64_column(&ctx, sql, 0).await?;
         assert_eq!(got, vec![Some(0.0), Some(0.5), Some(2.5), Some(1.0), None]);
         let got = f64_column(&ctx, "SELECT ncs(3, 2)", 0).await?;
-        assert_close(got[0].unwrap(), 1.5);
+        assert_near(got[0].unwrap(), 1.5);
         Ok(())
     }
 

@@ -10,7 +10,9 @@ use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
-use super::{DOC_SECTION_IMPACT, check_lengths, coerce_float64, invoke_arrays, threshold_type};
+use super::top_threshold::threshold_type;
+use crate::args::{check_lengths, coerce_float64, invoke_arrays};
+use crate::doc_sections::DOC_SECTION_IMPACT;
 
 static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
@@ -163,8 +165,8 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::impact::test_util::{assert_close, f64_column, session};
     use crate::impact::top_threshold::threshold;
+    use crate::test_util::{assert_near, f64_column, session};
 
     #[tokio::test]
     async fn scores_the_hand_worked_set() -> Result<()> {
@@ -188,7 +190,7 @@ mod tests {
         // A NULL count has no score.
         assert_eq!(got[20], None);
         let sum: f64 = got.iter().flatten().sum();
-        assert_close(sum, 2.0);
+        assert_near(sum, 2.0);
         Ok(())
     }
 
@@ -197,7 +199,7 @@ mod tests {
         let ctx = session("CREATE TABLE w (c BIGINT) AS VALUES (3)").await?;
         // One paper: t = 3, frac = (1 - 0.9) / 1 = 0.1: its score is 0.1 = x * n.
         let sql = "SELECT top_share(c, (SELECT top_threshold(c, 0.1) FROM w)) FROM w";
-        assert_close(f64_column(&ctx, sql, 0).await?[0].unwrap(), 0.1);
+        assert_near(f64_column(&ctx, sql, 0).await?[0].unwrap(), 0.1);
         // A hand-made threshold: t = 2, frac = 0.5.
         let sql = "SELECT top_share(1, named_struct('t', 2, 'frac', 0.5)), \
                           top_share(2, named_struct('t', 2, 'frac', 0.5)), \

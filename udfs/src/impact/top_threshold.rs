@@ -8,7 +8,7 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, ListArray, StructArray,
 };
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Float64Type};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type};
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
@@ -16,7 +16,16 @@ use datafusion::logical_expr::{
     Accumulator, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator, Signature, Volatility,
 };
 
-use super::{DOC_SECTION_IMPACT, coerce_float64, literal_arg, threshold_type};
+use crate::args::{coerce_float64, literal_arg};
+use crate::doc_sections::DOC_SECTION_IMPACT;
+
+/// The type `top_threshold` returns and `top_share` takes: `Struct<t Float64, frac Float64>`.
+pub(crate) fn threshold_type() -> DataType {
+    DataType::Struct(Fields::from(vec![
+        Field::new("t", DataType::Float64, true),
+        Field::new("frac", DataType::Float64, true),
+    ]))
+}
 
 static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
@@ -435,7 +444,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::impact::test_util::{assert_close, f64_column, session};
+    use crate::test_util::{assert_near, f64_column, session};
 
     /// The 20-paper set used across this module's tests, with three papers tied at the threshold.
     ///
@@ -458,10 +467,10 @@ mod tests {
     fn ties_at_the_threshold() {
         let (t, frac) = threshold(&mut TIES_20.to_vec(), 0.10).unwrap();
         assert_eq!(t, 9.0);
-        assert_close(frac, 0.0);
+        assert_near(frac, 0.0);
         let (t, frac) = threshold(&mut TIES_20_B.to_vec(), 0.10).unwrap();
         assert_eq!(t, 9.0);
-        assert_close(frac, 0.25);
+        assert_near(frac, 0.25);
     }
 
     #[test]
@@ -474,7 +483,7 @@ mod tests {
         // frac = (0.9 - 0.8) / 0.15 = 2/3: 15 and 30 get 1, the three 9s 2/3 each: sum 4.
         let (t, frac) = threshold(&mut TIES_20.to_vec(), 0.2).unwrap();
         assert_eq!(t, 9.0);
-        assert_close(frac, 2.0 / 3.0);
+        assert_near(frac, 2.0 / 3.0);
     }
 
     #[test]
@@ -482,11 +491,11 @@ mod tests {
         // Ten uncited papers, x = 0.1: F(0) = 1 >= 0.9, t = 0, frac = (1 - 0.9) / 1 = 0.1 each.
         let (t, frac) = threshold(&mut [0.0; 10], 0.1).unwrap();
         assert_eq!(t, 0.0);
-        assert_close(frac, 0.1);
+        assert_near(frac, 0.1);
         // One paper with 4 citations: t = 4, frac = (1 - 0.9) / 1 = 0.1.
         let (t, frac) = threshold(&mut [4.0], 0.1).unwrap();
         assert_eq!(t, 4.0);
-        assert_close(frac, 0.1);
+        assert_near(frac, 0.1);
         assert_eq!(threshold(&mut [], 0.1), None);
     }
 
@@ -517,7 +526,7 @@ mod tests {
         let frac = f64_column(&ctx, sql, 1).await?;
         assert_eq!(t, vec![Some(9.0), None, Some(7.0)]);
         assert_eq!(frac[..2], [Some(0.0), None]);
-        assert_close(frac[2].unwrap(), 0.1);
+        assert_near(frac[2].unwrap(), 0.1);
         Ok(())
     }
 
@@ -535,7 +544,7 @@ mod tests {
         // FILTER keeps the nine zeros: t = 0, frac = (F(0) - 0.9) / f(0) = (1 - 0.9) / 1 = 0.1.
         let sql = "SELECT thr['frac'] FROM \
                    (SELECT top_threshold(c, 0.1) FILTER (WHERE c = 0) AS thr FROM w)";
-        assert_close(f64_column(&ctx, sql, 0).await?[0].unwrap(), 0.1);
+        assert_near(f64_column(&ctx, sql, 0).await?[0].unwrap(), 0.1);
         Ok(())
     }
 
@@ -591,7 +600,7 @@ mod tests {
         let out = merged.evaluate(EmitTo::All)?;
         let s = out.as_struct();
         assert_eq!(s.column(0).as_primitive::<Float64Type>().value(0), 9.0);
-        assert_close(s.column(1).as_primitive::<Float64Type>().value(0), 0.25);
+        assert_near(s.column(1).as_primitive::<Float64Type>().value(0), 0.25);
         Ok(())
     }
 

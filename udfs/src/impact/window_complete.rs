@@ -12,7 +12,8 @@ use datafusion::logical_expr::{
     lit,
 };
 
-use super::{DOC_SECTION_IMPACT, check_lengths, coerce_integer, invoke_arrays};
+use crate::args::{check_lengths, coerce_integer, invoke_arrays};
+use crate::doc_sections::DOC_SECTION_IMPACT;
 
 static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
@@ -215,7 +216,7 @@ fn complete_kernel(args: &[ArrayRef]) -> Result<ArrayRef> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::impact::test_util::{batches, session};
+    use crate::test_util::{batches, session};
 
     #[tokio::test]
     async fn constant_and_column_windows_agree() -> Result<()> {

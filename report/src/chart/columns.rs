@@ -5,7 +5,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type, SchemaRef};
 use arrow::record_batch::RecordBatch;
 
-use crate::error::{EngineError, Result};
+use crate::error::{ReportError, Result};
 
 /// The columns of a result, looked up by name for the chart `what` (e.g. `line chart "Growth"`).
 #[derive(Debug)]
@@ -41,7 +41,7 @@ impl<'a> Columns<'a> {
                 .iter()
                 .map(|f| f.name().as_str())
                 .collect();
-            EngineError::Usage(format!(
+            ReportError::Usage(format!(
                 "{}: no column {name:?} (given as `{field}`); available columns: {}",
                 self.what,
                 available.join(", ")
@@ -65,7 +65,7 @@ impl<'a> Columns<'a> {
         let i = self.index(field, name)?;
         let dt = self.schema.field(i).data_type();
         if !is_numeric(dt) {
-            return Err(EngineError::Usage(format!(
+            return Err(ReportError::Usage(format!(
                 "{}: column {name:?} (given as `{field}`) is {dt}, not a number",
                 self.what
             )));
@@ -88,7 +88,7 @@ impl<'a> Columns<'a> {
         let mut out = Vec::with_capacity(self.rows());
         for b in self.batches {
             let a = cast(b.column(i), &DataType::Utf8).map_err(|_| {
-                EngineError::Usage(format!(
+                ReportError::Usage(format!(
                     "{}: column {name:?} (given as `{field}`) is {dt}, which cannot be a label",
                     self.what
                 ))

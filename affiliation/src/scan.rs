@@ -1,9 +1,8 @@
 //! Evidence: every country name, subdivision, postal abbreviation in address context, city and
 //! e-mail domain found in a tokenized affiliation, with its confidence and position.
 
-use super::Method;
-use super::tables::{Hit, Tables};
-use super::text::{Case, Scratch};
+use crate::tables::{Hit, Tables};
+use crate::text::{Case, Scratch};
 
 /// Confidence of a postal abbreviation followed by a postcode of its country ("MA 02115").
 const POSTAL_WITH_POSTCODE: f32 = 0.95;
@@ -12,6 +11,22 @@ const POSTAL_ALONE: f32 = 0.85;
 /// A name followed by more words in its segment ("University of California") is weaker evidence
 /// than one that ends it ("Berkeley, California"): its confidence is multiplied by this.
 const INSIDE_SEGMENT: f32 = 0.9;
+
+/// How a country was found in an affiliation string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// A country name or variant ("USA", "P.R. China", "Deutschland").
+    CountryName,
+    /// A US state or its postal code ("MA 02115", "Maryland").
+    UsState,
+    /// A large city ("Tokyo").
+    City,
+    /// The top-level domain of an e-mail address ("@u-tokyo.ac.jp").
+    EmailDomain,
+    /// A state, province or region of a country other than the US, or its postal abbreviation
+    /// ("Ontario", "ON N6A 5B7", "New South Wales", "Guangdong").
+    Subdivision,
+}
 
 /// One piece of evidence.
 #[derive(Debug, Clone, Copy)]

@@ -2,8 +2,8 @@
 //! over a dataset and writes each result as Parquet and CSV, a chart per finding, network files for
 //! the collaboration network, and an `index.html` that presents them.
 //!
-//! The views the queries share (modalities, country credits, impact) are computed once and held in
-//! memory for the whole suite, instead of once per query.
+//! The views the queries share (modalities, country credits, impact) are computed once by the
+//! catalog ([`Catalog::compute_views`]) and held for the whole suite, instead of once per query.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,17 +12,17 @@ use std::time::Instant;
 use futures::{StreamExt, TryStreamExt};
 
 use arrow::record_batch::RecordBatch;
+use bibflow_engine::catalog::header::ReportUse;
+use bibflow_engine::catalog::{Catalog, SavedQuery, ViewTime};
+use bibflow_engine::output::{Format, write_result};
+use bibflow_engine::session::{SessionBuilder, SessionOptions};
 use datafusion::datasource::MemTable;
-use datafusion::prelude::{DataFrame, SessionContext};
+use datafusion::prelude::SessionContext;
 
-use crate::catalog::header::ReportUse;
-use crate::catalog::{Catalog, SavedQuery};
-use crate::error::{EngineError, Result};
-use crate::output::{Format, write_result};
-use crate::report::chart::{ChartKind, ChartSpec, render_svg};
-use crate::report::html::{ReportPage, Section, render_index};
-use crate::report::network_export::{EdgeColumns, Network};
-use crate::session::{SessionOptions, open_dataset};
+use crate::chart::{ChartKind, ChartSpec, render_svg};
+use crate::error::{ReportError, Result};
+use crate::html::{ReportPage, Section, render_index};
+use crate::network_export::{EdgeColumns, Network};
 
 /// Rows of each result shown in `index.html` (the files hold all of them).
 pub const TABLE_ROWS: usize = 15;
@@ -50,7 +50,7 @@ pub struct ReportSummary {
     /// same time).
     pub views_ms: u128,
     /// Each view's own time, in dependency order.
-    pub view_times: Vec<(String, u128)>,
+    pub view_times: Vec<ViewTime>,
     /// Time to compute the views and run every query (excluding file writing).
     pub suite_ms: u128,
     pub synthetic: bool,
@@ -100,64 +100,6 @@ fn slug(s: &str) -> String {
     out.trim_matches('_').to_owned()
 }
 
-/// Computes every view of the catalog once and registers it as an in-memory table, so each later
-/// view and query reads the materialised result. Views that do not read each other are computed
-/// at the same time (see [`Catalog::views_in_waves`]). Returns each view's time, in dependency order.
-pub async fn materialize_views(
-    ctx: &SessionContext,
-    catalog: &Catalog,
-) -> Result<Vec<(String, u128)>> {
-    materialize_waves(ctx, catalog.views_in_waves()?).await
-}
-
-/// Computes the views `sql` reads (directly or through other views), as [`materialize_views`]
-/// does for all of them: `bibflow query run` does this before the query, so that each view is
-/// planned with its own join order rather than inlined into the query's plan.
-pub async fn materialize_views_read_by(
-    ctx: &SessionContext,
-    catalog: &Catalog,
-    sql: &str,
-) -> Result<Vec<(String, u128)>> {
-    materialize_waves(ctx, catalog.views_read_by(sql)?).await
-}
-
-async fn materialize_waves(
-    ctx: &SessionContext,
-    waves: Vec<Vec<&crate::catalog::SavedQuery>>,
-) -> Result<Vec<(String, u128)>> {
-    let mut times = Vec::new();
-    for wave in waves {
-        let computed =
-            futures::future::try_join_all(wave.into_iter().map(|view| async move {
-                let t = Instant::now();
-                // Join reordering off: each view's SQL puts its hash joins' build side on the left
-                // (see queries/views/work_modality.sql). DataFusion's reordering goes by row-count
-                // estimates, and it overestimates aggregates (input rows), so it would build the
-                // hash table on `works` with every title and abstract.
-                let mut state = ctx.state();
-                state.config_mut().options_mut().optimizer.join_reordering = false;
-                let plan = state.create_logical_plan(&view.sql).await.map_err(|e| {
-                    EngineError::Catalog {
-                        file: view.origin.to_string(),
-                        reason: format!("the view does not plan over this dataset: {e}"),
-                    }
-                })?;
-                let df = DataFrame::new(state, plan);
-                let schema = Arc::new(df.schema().as_arrow().clone());
-                let parts = df.collect_partitioned().await?;
-                Ok::<_, EngineError>((view, schema, parts, t.elapsed().as_millis()))
-            }))
-            .await?;
-        for (view, schema, parts, ms) in computed {
-            let table = MemTable::try_new(schema, parts)?;
-            ctx.deregister_table(view.name())?;
-            ctx.register_table(view.name(), Arc::new(table))?;
-            times.push((view.name().to_owned(), ms));
-        }
-    }
-    Ok(times)
-}
-
 /// Runs the study suite over `dataset` and writes the report into `out` (created if needed; files
 /// of an earlier report there are replaced).
 pub async fn write_report(
@@ -168,7 +110,12 @@ pub async fn write_report(
     mut on_result: impl FnMut(&SuiteResult),
 ) -> Result<ReportSummary> {
     let started = Instant::now();
-    let (ctx, _) = open_dataset(dataset, options).await?;
+    let session = SessionBuilder::new(options.clone())
+        .dataset(dataset)
+        .catalog(catalog.clone())
+        .build()
+        .await?;
+    let ctx = session.ctx();
     let manifest_path = dataset.join("manifest.json");
     let manifest_json = std::fs::read_to_string(&manifest_path).ok();
     let synthetic = manifest_json
@@ -177,12 +124,12 @@ pub async fn write_report(
         .and_then(|v| v.get("synthetic").and_then(|s| s.as_bool()))
         .unwrap_or(false);
 
-    let view_times = materialize_views(&ctx, catalog).await?;
+    let view_times = session.compute_all_views().await?;
     let views_ms = started.elapsed().as_millis();
 
     for sub in ["data", "charts", "network"] {
         let p = out.join(sub);
-        std::fs::create_dir_all(&p).map_err(|e| EngineError::io(&p, e))?;
+        std::fs::create_dir_all(&p).map_err(|e| ReportError::io(&p, e))?;
     }
 
     let mut sections = Vec::new();
@@ -198,14 +145,13 @@ pub async fn write_report(
     let queries_started = Instant::now();
     let computed: Vec<(Arc<arrow::datatypes::Schema>, Vec<RecordBatch>, u128)> =
         futures::stream::iter(uses.iter().zip(&bound).map(|((q, _, _), bindings)| {
-            let ctx = &ctx;
             async move {
                 let t = Instant::now();
                 let df = q.dataframe(ctx, bindings).await?;
                 // The planned schema, so an empty result still gets its columns in the files.
                 let schema = Arc::new(df.schema().as_arrow().clone());
                 let batches = df.collect().await?;
-                Ok::<_, EngineError>((schema, batches, t.elapsed().as_millis()))
+                Ok::<_, ReportError>((schema, batches, t.elapsed().as_millis()))
             }
         }))
         .buffered(at_once)
@@ -224,17 +170,17 @@ pub async fn write_report(
             ("CSV", Format::Csv, "csv"),
         ] {
             let rel = format!("data/{id}.{ext}");
-            write_batches(&ctx, schema.clone(), &batches, format, &out.join(&rel)).await?;
+            write_batches(ctx, schema.clone(), &batches, format, &out.join(&rel)).await?;
             files.push((label.to_owned(), rel));
         }
 
         let mut chart_file = None;
         if let Some(chart) = &u.chart {
-            let spec: ChartSpec = chart.clone().try_into().map_err(|e| EngineError::Catalog {
+            let spec: ChartSpec = chart.clone().try_into().map_err(|e| ReportError::Catalog {
                 file: q.origin.to_string(),
                 reason: format!("report chart: {e}"),
             })?;
-            let svg = render_svg(&spec, &batches).map_err(|e| EngineError::Catalog {
+            let svg = render_svg(&spec, &batches).map_err(|e| ReportError::Catalog {
                 file: q.origin.to_string(),
                 reason: format!("report chart: {e}"),
             })?;
@@ -340,14 +286,14 @@ async fn write_batches(
     let table = MemTable::try_new(schema, vec![batches.to_vec()])?;
     let df = ctx.read_table(Arc::new(table))?;
     let mut f =
-        std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| EngineError::io(path, e))?);
+        std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| ReportError::io(path, e))?);
     write_result(df, format, &mut f).await?;
-    std::io::Write::flush(&mut f).map_err(|e| EngineError::io(path, e))?;
+    std::io::Write::flush(&mut f).map_err(|e| ReportError::io(path, e))?;
     Ok(())
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    std::fs::write(path, bytes).map_err(|e| EngineError::io(path, e))
+    std::fs::write(path, bytes).map_err(|e| ReportError::io(path, e))
 }
 
 fn export_network(
@@ -394,7 +340,7 @@ fn export_network(
                 files.push(("VOSviewer network".to_owned(), n));
             }
             other => {
-                return Err(EngineError::Usage(format!(
+                return Err(ReportError::Usage(format!(
                     "unknown network export {other:?}; accepted: graphml, gexf, vosviewer"
                 )));
             }

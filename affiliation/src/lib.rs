@@ -1,8 +1,10 @@
+//! # bibflow-affiliation
+//!
 //! Affiliation text -> ISO 3166-1 alpha-2 country.
 //!
 //! [`resolve`] reads one free-text affiliation ("Dept. of X, Harvard Medical School, Boston, MA 02115,
 //! USA. Electronic address: x@y.edu") and returns the country it names, how it found it and how sure
-//! it is. It looks things up in tables shipped as TSV files under `datasets/data/affiliation/`:
+//! it is. It looks things up in tables shipped as TSV files under `affiliation/data/`:
 //!
 //! | file | rows | what |
 //! |---|---|---|
@@ -38,8 +40,12 @@
 //! Accuracy on real OpenAlex records is measured by the `fixture_accuracy` test and reported in
 //! `docs/affiliation-countries.md`.
 //!
+//! The crate does no I/O and depends on `std` only: the tables are compiled in, so the ingest and
+//! the SQL function `affiliation_country` (bibflow-udfs) share one resolver without pulling in
+//! each other's dependencies.
+//!
 //! ```
-//! use bibflow_datasets::affiliation::{resolve, Method};
+//! use bibflow_affiliation::{resolve, Method};
 //!
 //! let r = resolve("Dept. of Medicine, Boston, MA 02115, USA. Electronic address: x@y.edu").unwrap();
 //! assert_eq!((r.country, r.method), ("US", Method::CountryName));
@@ -60,24 +66,9 @@ mod tests;
 use std::cell::RefCell;
 
 use scan::Candidate;
+pub use scan::Method;
 use tables::TABLES;
 use text::Scratch;
-
-/// How a country was found in an affiliation string.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    /// A country name or variant ("USA", "P.R. China", "Deutschland").
-    CountryName,
-    /// A US state or its postal code ("MA 02115", "Maryland").
-    UsState,
-    /// A large city ("Tokyo").
-    City,
-    /// The top-level domain of an e-mail address ("@u-tokyo.ac.jp").
-    EmailDomain,
-    /// A state, province or region of a country other than the US, or its postal abbreviation
-    /// ("Ontario", "ON N6A 5B7", "New South Wales", "Guangdong").
-    Subdivision,
-}
 
 /// A resolved country.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -136,10 +127,10 @@ thread_local! {
 }
 
 /// Resolves the country of one affiliation string, or `None` when it names none that the tables
-/// know (see the [module documentation](self) for how).
+/// know (see the [crate documentation](crate) for how).
 ///
 /// ```
-/// use bibflow_datasets::affiliation::{resolve, Method};
+/// use bibflow_affiliation::{resolve, Method};
 ///
 /// let r = resolve("Universität Heidelberg, Deutschland").unwrap();
 /// assert_eq!((r.country, r.method), ("DE", Method::CountryName));

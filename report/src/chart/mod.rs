@@ -32,7 +32,7 @@ pub(crate) use svg::{fixed, significant};
 use arrow::record_batch::RecordBatch;
 use serde::Deserialize;
 
-use crate::error::{EngineError, Result};
+use crate::error::{ReportError, Result};
 use columns::Columns;
 
 /// What a chart draws.
@@ -136,7 +136,7 @@ impl ChartSpec {
     /// A field this kind needs.
     fn need<'s>(&self, value: &'s Option<String>, field: &str, meaning: &str) -> Result<&'s str> {
         value.as_deref().ok_or_else(|| {
-            EngineError::Usage(format!("{} needs `{field}` ({meaning})", self.what()))
+            ReportError::Usage(format!("{} needs `{field}` ({meaning})", self.what()))
         })
     }
 
@@ -173,7 +173,7 @@ impl ChartSpec {
         if misplaced.is_empty() {
             Ok(())
         } else {
-            Err(EngineError::Usage(format!(
+            Err(ReportError::Usage(format!(
                 "{}: {} do not apply to a {} chart",
                 self.what(),
                 misplaced
@@ -189,7 +189,7 @@ impl ChartSpec {
 
 /// Draws `batches` (one query result) as `spec` says and returns the SVG document.
 ///
-/// Errors ([`EngineError::Usage`]) name the spec field and the column at fault and list the result's
+/// Errors ([`ReportError::Usage`]) name the spec field and the column at fault and list the result's
 /// columns. An empty result, or one whose every value is NULL, gives a chart saying "no data".
 pub fn render_svg(spec: &ChartSpec, batches: &[RecordBatch]) -> Result<String> {
     spec.check_fields()?;

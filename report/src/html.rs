@@ -500,7 +500,7 @@ mod tests {
     use arrow::datatypes::{Field, Schema};
 
     use super::*;
-    use crate::report::chart::tests::check_xml;
+    use crate::chart::tests::check_xml;
 
     fn rows() -> RecordBatch {
         let schema = Schema::new(vec![

@@ -1,7 +1,7 @@
 //! Accuracy of [`resolve`] on real OpenAlex records: the fixtures under `tests/fixtures/openalex/`
 //! carry raw affiliation strings together with OpenAlex's own country for each authorship.
 //!
-//! Run `cargo test -p bibflow-datasets affiliation::accuracy -- --nocapture` to see the figures that
+//! Run `cargo test -p bibflow-affiliation accuracy -- --nocapture` to see the figures that
 //! `docs/affiliation-countries.md` reports.
 
 use std::path::{Path, PathBuf};

@@ -1,28 +1,16 @@
-//! The lookup tables of the resolver, parsed once from the TSV files under `datasets/data/affiliation/`.
+//! The lookup tables of the resolver, parsed once from the TSV files under `affiliation/data/`.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::LazyLock;
 
-use super::text::{Scratch, tokenize};
+use crate::text::{Scratch, tokenize};
 
 /// The data files, embedded at compile time: (file name, content).
-const COUNTRIES: (&str, &str) = (
-    "countries.tsv",
-    include_str!("../../data/affiliation/countries.tsv"),
-);
-const SUBDIVISIONS: (&str, &str) = (
-    "subdivisions.tsv",
-    include_str!("../../data/affiliation/subdivisions.tsv"),
-);
-const CITIES: (&str, &str) = (
-    "cities.tsv",
-    include_str!("../../data/affiliation/cities.tsv"),
-);
-const EMAIL_TLDS: (&str, &str) = (
-    "email-tlds.tsv",
-    include_str!("../../data/affiliation/email-tlds.tsv"),
-);
+const COUNTRIES: (&str, &str) = ("countries.tsv", include_str!("../data/countries.tsv"));
+const SUBDIVISIONS: (&str, &str) = ("subdivisions.tsv", include_str!("../data/subdivisions.tsv"));
+const CITIES: (&str, &str) = ("cities.tsv", include_str!("../data/cities.tsv"));
+const EMAIL_TLDS: (&str, &str) = ("email-tlds.tsv", include_str!("../data/email-tlds.tsv"));
 
 /// A country with the confidence one kind of evidence gives it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -70,7 +58,7 @@ impl fmt::Display for TableError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "datasets/data/affiliation/{} line {}: {}",
+            "affiliation/data/{} line {}: {}",
             self.file, self.line, self.message
         )
     }

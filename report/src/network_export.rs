@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use arrow::record_batch::RecordBatch;
 
 use crate::error::Result;
-use crate::report::chart::columns::Columns;
-use crate::report::chart::escape_xml;
+use crate::chart::columns::Columns;
+use crate::chart::escape_xml;
 
 /// Nodes and undirected weighted edges.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,171 @@
+//! The OpenAlex snapshot beside the works: `merged_ids/works/*.csv(.gz)` staged as merged works,
+//! the `manifest` record counts checked against what was read, and the `updated_date=` partition
+//! that versions a part's works.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Int64Builder};
+use arrow::record_batch::RecordBatch;
+use serde::Deserialize;
+
+use super::convert::parse_timestamp_micros;
+use super::ids::entity_number;
+use crate::error::{DatasetError, Result};
+use crate::input::{self, InputFile};
+use crate::source::{FileReport, RecordCounts};
+use crate::staging::{MERGED_DIR, merged_schema, side_part};
+use crate::writer::ParquetFile;
+
+/// The days since the epoch of the `updated_date=` partition `file` sits in, if any.
+pub(super) fn snapshot_days(file: &InputFile) -> Option<i64> {
+    file.snapshot_date
+        .as_deref()
+        .and_then(parse_timestamp_micros)
+        .map(|m| m.div_euclid(86_400_000_000))
+}
+
+/// Loads OpenAlex `merged_ids/works/*.csv(.gz)` (`merge_date,id,merge_into_id`) into `_merged_ids/`.
+pub(super) fn stage_merged_ids(
+    files: &[InputFile],
+    staging: &Path,
+) -> Result<(u64, Vec<FileReport>)> {
+    use std::io::BufRead;
+    if files.is_empty() {
+        return Ok((0, Vec::new()));
+    }
+    let path = side_part(staging, MERGED_DIR, 0);
+    let mut out = ParquetFile::create(&path, merged_schema())?;
+    let mut total = 0;
+    let mut reports = Vec::new();
+    for f in files {
+        let mut input = input::open(&f.path, None)?;
+        let mut ids = Int64Builder::new();
+        let mut into = Int64Builder::new();
+        let mut columns: Option<(usize, usize)> = None;
+        let mut line = String::new();
+        let mut line_no = 0u64;
+        loop {
+            line.clear();
+            let n = input
+                .reader
+                .read_line(&mut line)
+                .map_err(|e| DatasetError::io(&f.path, e))?;
+            if n == 0 {
+                break;
+            }
+            line_no += 1;
+            let cells: Vec<&str> = line.trim_end().split(',').map(str::trim).collect();
+            let Some((id_col, into_col)) = columns else {
+                let find = |name: &str| cells.iter().position(|c| *c == name);
+                columns = Some(find("id").zip(find("merge_into_id")).ok_or_else(|| {
+                    DatasetError::MergedIds {
+                        path: f.path.clone(),
+                        line: 1,
+                        reason: "expected a header with `id` and `merge_into_id`".into(),
+                    }
+                })?);
+                continue;
+            };
+            if cells.iter().all(|c| c.is_empty()) {
+                continue;
+            }
+            let parse = |col: usize| cells.get(col).and_then(|c| entity_number(c, b'W'));
+            match (parse(id_col), parse(into_col)) {
+                (Some(a), Some(b)) => {
+                    ids.append_value(a);
+                    into.append_value(b);
+                }
+                _ => {
+                    return Err(DatasetError::MergedIds {
+                        path: f.path.clone(),
+                        line: line_no,
+                        reason: format!("not a pair of work ids: {:?}", line.trim_end()),
+                    });
+                }
+            }
+        }
+        let batch = RecordBatch::try_new(
+            merged_schema(),
+            vec![Arc::new(ids.finish()) as ArrayRef, Arc::new(into.finish())],
+        )
+        .map_err(|source| DatasetError::Arrow {
+            table: MERGED_DIR,
+            source,
+        })?;
+        total += batch.num_rows() as u64;
+        out.write(&batch)?;
+        reports.push(FileReport {
+            path: f.path.clone(),
+            size: f.size,
+            sha256: input.sha256_hex(),
+            counts: RecordCounts {
+                read: batch.num_rows() as u64,
+                ingested: batch.num_rows() as u64,
+                rejected: 0,
+            },
+            error: None,
+            deletions: 0,
+        });
+    }
+    out.close()?;
+    Ok((total, reports))
+}
+
+#[derive(Deserialize)]
+struct SnapshotManifest {
+    entries: Vec<SnapshotEntry>,
+}
+
+#[derive(Deserialize)]
+struct SnapshotEntry {
+    url: String,
+    meta: Option<SnapshotMeta>,
+}
+
+#[derive(Deserialize)]
+struct SnapshotMeta {
+    record_count: Option<u64>,
+}
+
+/// Compares a snapshot manifest's `record_count` per part with the records read from that part.
+pub(super) fn check_snapshot_manifests(
+    manifests: &[PathBuf],
+    files: &[FileReport],
+) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    for m in manifests {
+        let text = std::fs::read_to_string(m).map_err(|e| DatasetError::io(m, e))?;
+        let parsed: SnapshotManifest =
+            serde_json::from_str(&text).map_err(|e| DatasetError::Manifest {
+                path: m.clone(),
+                message: format!("not an OpenAlex snapshot manifest: {e}"),
+            })?;
+        let dir = m.parent().unwrap_or(Path::new("."));
+        for entry in parsed.entries {
+            // `s3://openalex/data/works/updated_date=2024-01-01/part_000.gz` -> the last two parts.
+            let mut parts = entry.url.rsplit('/');
+            let (Some(file), Some(partition)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            let local = dir.join(partition).join(file);
+            let Some(expected) = entry.meta.and_then(|m| m.record_count) else {
+                continue;
+            };
+            match files.iter().find(|f| f.path == local) {
+                Some(f) if f.counts.read != expected => problems.push(format!(
+                    "{}: manifest says {expected} records, {} were read",
+                    local.display(),
+                    f.counts.read
+                )),
+                Some(_) => {}
+                None => problems.push(format!(
+                    "{}: listed in {} but not found",
+                    local.display(),
+                    m.display()
+                )),
+            }
+        }
+    }
+    Ok(problems)
+}

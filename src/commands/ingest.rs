@@ -1,0 +1,94 @@
+//! `bibflow ingest openalex | pubmed`: raw records -> a published dataset, with a progress bar.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use bibflow_datasets::ingest::StageOptions;
+use bibflow_datasets::source::{Progress, Source};
+use bibflow_engine::publish::{IngestOptions, IngestReport, ingest};
+
+use crate::cli::IngestArgs;
+use crate::error::Result;
+use crate::output::Notes;
+use crate::progress;
+
+/// Exit code when `--strict` finds rejected records or damaged inputs.
+const EXIT_STRICT: u8 = 3;
+
+pub async fn run(source: &dyn Source, args: IngestArgs, notes: &Notes) -> Result<ExitCode> {
+    let mut stage = StageOptions::default();
+    if let Some(t) = args.threads {
+        stage.threads = t.max(1);
+    }
+    let options = IngestOptions {
+        stage,
+        session: args.engine.session_options(),
+        overwrite: args.overwrite,
+    };
+    let report = ingest_with_bar(source, &args.inputs, &args.out, &options, notes).await?;
+    summarize(&report, notes);
+    let damaged = !report.manifest.input_errors.is_empty();
+    if args.strict && (report.manifest.rejected_records > 0 || damaged) {
+        notes.say("--strict: rejected records or damaged inputs; exiting with code 3");
+        return Ok(ExitCode::from(EXIT_STRICT));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ingests with a progress bar on stderr, then says how much was read how fast.
+pub async fn ingest_with_bar(
+    source: &dyn Source,
+    inputs: &[std::path::PathBuf],
+    out: &Path,
+    options: &IngestOptions,
+    notes: &Notes,
+) -> Result<IngestReport> {
+    let progress = Arc::new(Progress::default());
+    let started = std::time::Instant::now();
+    let report = {
+        let _bar = progress::PollingBar::ingest(progress.clone(), notes.quiet);
+        ingest(source, inputs, out, options, &progress).await?
+    };
+    let secs = started.elapsed().as_secs_f64();
+    let bytes: u64 = report.stage.files.iter().map(|f| f.size).sum();
+    notes.say(format!(
+        "read {} files, {:.1} MiB in {secs:.1} s ({:.1} MiB/s)",
+        report.stage.files.len(),
+        bytes as f64 / (1 << 20) as f64,
+        bytes as f64 / (1 << 20) as f64 / secs.max(1e-9),
+    ));
+    Ok(report)
+}
+
+/// Says what an ingest read, kept and rejected, and where the dataset is.
+pub fn summarize(report: &IngestReport, notes: &Notes) {
+    let m = &report.manifest;
+    notes.say(format!(
+        "{} records read = {} ingested + {} rejected",
+        m.records.read, m.records.ingested, m.records.rejected
+    ));
+    if m.superseded > 0 || m.merged_away > 0 || m.deleted > 0 {
+        notes.say(format!(
+            "of the ingested: {} older copies superseded by a newer version, {} works merged away by \
+             OpenAlex, {} deleted by a later input",
+            m.superseded, m.merged_away, m.deleted
+        ));
+    }
+    let tables: Vec<String> = m
+        .tables
+        .iter()
+        .map(|(name, t)| format!("{name} {}", t.rows))
+        .collect();
+    notes.say(format!("tables: {}", tables.join(", ")));
+    if m.rejected_records > 0 {
+        notes.say(format!(
+            "rejected records with their location and reason: {}",
+            report.dataset.join("_rejects").display()
+        ));
+    }
+    for e in &m.input_errors {
+        notes.say(format!("error: {e}"));
+    }
+    notes.say(format!("dataset: {}", report.dataset.display()));
+}

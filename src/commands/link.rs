@@ -1,0 +1,24 @@
+//! `bibflow link`: an OpenAlex dataset and a PubMed dataset into one.
+
+use std::process::ExitCode;
+
+use crate::cli::LinkArgs;
+use crate::error::Result;
+use crate::output::Notes;
+
+pub async fn run(args: LinkArgs, notes: &Notes) -> Result<ExitCode> {
+    let r = bibflow_engine::link::link(
+        &args.openalex,
+        &args.pubmed,
+        &args.out,
+        args.overwrite,
+        &args.engine.session_options(),
+    )
+    .await?;
+    notes.say(format!(
+        "linked: {} works matched by PMID, {} by DOI; {} OpenAlex-only and {} PubMed-only works kept",
+        r.matched_by_pmid, r.matched_by_doi, r.openalex_only, r.pubmed_only
+    ));
+    notes.say(format!("dataset: {}", r.dataset.display()));
+    Ok(ExitCode::SUCCESS)
+}

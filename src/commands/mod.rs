@@ -1,0 +1,34 @@
+//! One module per subcommand; [`run`] hands the parsed command line to the one it names.
+
+mod demo;
+mod generate;
+mod ingest;
+mod link;
+mod query;
+mod report;
+mod sql;
+mod tables;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command, IngestSource};
+use crate::error::Result;
+use crate::output::Notes;
+use bibflow_datasets::openalex::OpenAlex;
+use bibflow_datasets::pubmed::PubMed;
+
+/// Runs the command; `Ok` carries the exit code of a command that ran (3 for `--strict`).
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    let notes = Notes { quiet: cli.quiet };
+    match cli.command {
+        Command::Ingest(IngestSource::Openalex(args)) => ingest::run(&OpenAlex, args, &notes).await,
+        Command::Ingest(IngestSource::Pubmed(args)) => ingest::run(&PubMed, args, &notes).await,
+        Command::Link(args) => link::run(args, &notes).await,
+        Command::Sql(args) => sql::run(args, &notes).await,
+        Command::Query(cmd) => query::run(cmd, &notes).await,
+        Command::Report(args) => report::run(args, &notes).await,
+        Command::Tables(args) => tables::run(args).await,
+        Command::Demo(args) => demo::run(&args, &notes).await,
+        Command::Generate(args) => generate::run(args, &notes),
+    }
+}

@@ -1,0 +1,73 @@
+//! `bibflow report`: the study suite over a dataset, written as a report folder.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use bibflow_engine::EngineError;
+use bibflow_engine::catalog::Catalog;
+use bibflow_engine::session::SessionOptions;
+use bibflow_report::{ReportSummary, write_report};
+
+use super::query::catalog;
+use crate::cli::ReportArgs;
+use crate::error::Result;
+use crate::output::Notes;
+
+/// `bibflow report`: progress on stderr, the index path on stdout.
+pub async fn run(args: ReportArgs, notes: &Notes) -> Result<ExitCode> {
+    let catalog = catalog(&args.queries)?;
+    let summary = write_report_noted(
+        &args.dataset,
+        &catalog,
+        &args.out,
+        &args.engine.session_options(),
+        notes,
+    )
+    .await?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", summary.index.display()).map_err(EngineError::Output)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the report, saying each result and the suite's time on stderr.
+pub async fn write_report_noted(
+    dataset: &std::path::Path,
+    catalog: &Catalog,
+    out: &std::path::Path,
+    options: &SessionOptions,
+    notes: &Notes,
+) -> Result<ReportSummary> {
+    notes.say(format!(
+        "report: running the study suite over {} (shared views first)",
+        dataset.display()
+    ));
+    let summary = write_report(dataset, catalog, out, options, |r| {
+        notes.say(format!(
+            "  {:<44} {:>7} rows {:>8.3} s",
+            r.id,
+            r.rows,
+            r.elapsed_ms as f64 / 1000.0
+        ))
+    })
+    .await?;
+    for v in &summary.view_times {
+        notes.say(format!(
+            "  view {:<39} {:>21.3} s",
+            v.name,
+            v.elapsed_ms as f64 / 1000.0
+        ));
+    }
+    notes.say(format!(
+        "suite: {:.3} s (shared views {:.3} s, {} results){}",
+        summary.suite_ms as f64 / 1000.0,
+        summary.views_ms as f64 / 1000.0,
+        summary.results.len(),
+        if summary.synthetic {
+            "; the dataset is SYNTHETIC"
+        } else {
+            ""
+        }
+    ));
+    notes.say(format!("report: {}", summary.index.display()));
+    Ok(summary)
+}

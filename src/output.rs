@@ -1,0 +1,70 @@
+//! What the commands show: results on stdout (or in a file) in the chosen format, notes on stderr.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+use bibflow_engine::output::{Format, write_result};
+use bibflow_engine::{EngineError, Result};
+
+use crate::cli::OutputFormat;
+
+/// Progress and summaries: stderr, unless `--quiet`.
+#[derive(Debug)]
+pub struct Notes {
+    pub quiet: bool,
+}
+
+impl Notes {
+    #[allow(clippy::print_stderr)]
+    pub fn say(&self, text: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", text.as_ref());
+        }
+    }
+}
+
+/// Writes a query result to `out` (or stdout) in `format`; returns the rows written.
+pub async fn emit(
+    df: datafusion::dataframe::DataFrame,
+    format: Format,
+    out: Option<&Path>,
+    notes: &Notes,
+) -> Result<u64> {
+    let rows = match out {
+        Some(path) => {
+            let mut f = std::io::BufWriter::new(
+                std::fs::File::create(path).map_err(|e| EngineError::io(path, e))?,
+            );
+            let rows = write_result(df, format, &mut f).await?;
+            f.flush().map_err(|e| EngineError::io(path, e))?;
+            notes.say(format!("wrote {rows} rows to {}", path.display()));
+            rows
+        }
+        None => {
+            if format == Format::Parquet && std::io::stdout().is_terminal() {
+                return Err(EngineError::Usage(
+                    "Parquet is binary: pass --out FILE (or redirect stdout)".into(),
+                ));
+            }
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
+            let rows = write_result(df, format, &mut out).await?;
+            out.flush().map_err(EngineError::Output)?;
+            if format == Format::Table {
+                notes.say(format!("{rows} rows"));
+            }
+            rows
+        }
+    };
+    Ok(rows)
+}
+
+/// The engine's result format for a `--format` value.
+pub fn format_of(f: OutputFormat) -> Format {
+    match f {
+        OutputFormat::Table => Format::Table,
+        OutputFormat::Csv => Format::Csv,
+        OutputFormat::Json => Format::Json,
+        OutputFormat::Ndjson => Format::Ndjson,
+        OutputFormat::Parquet => Format::Parquet,
+    }
+}

@@ -1,0 +1,30 @@
+//! The documentation sections the bibflow functions are listed under (in `docs/functions.md` and
+//! in DataFusion's own function listings), one per module.
+
+use datafusion::logical_expr::DocSection;
+
+/// The documentation section every bibflow counting function is listed under.
+pub(crate) const DOC_SECTION_COUNTING: DocSection = DocSection {
+    include: true,
+    label: "Bibliometric Counting Functions",
+    description: Some("Crediting papers to countries, collaboration types and networks."),
+};
+
+/// Documentation section shared by the impact functions.
+pub(crate) const DOC_SECTION_IMPACT: DocSection = DocSection {
+    include: true,
+    label: "Bibliometric Impact Functions",
+    description: Some(
+        "Field-normalised citation impact, as defined in bibflow's docs/indicators.md.",
+    ),
+};
+
+/// The documentation section every bibflow classification function is listed under.
+pub(crate) const DOC_SECTION_CLASSIFY: DocSection = DocSection {
+    include: true,
+    label: "Bibliometric Classification Functions",
+    description: Some(
+        "Clinical translation: modalities, clinical stage and the Human/Animal/Molecular-Cellular \
+         position of papers from their MeSH descriptors, publication types and text.",
+    ),
+};

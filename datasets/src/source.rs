@@ -4,7 +4,7 @@
 //! A [`FileContext`] takes the records a source appends, hands them in batches to the Parquet
 //! writer threads as parts of the staging folder (its layout is in [`staging`](crate::staging)),
 //! records each work's version and deletions, and writes rejected records with their location and
-//! raw text. [`ingest::stage`](crate::ingest::stage) runs a source over every input file.
+//! raw text. The ingest driver (`ingest::stage`) runs a source over every input file.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! The staging layout: what stage one of ingest writes and the publishing step reads.
 //!
 //! A staging folder holds, beside every canonical table's parts
-//! (`<table>/file_index=N/part-N-R.parquet`, see [`ingest`](crate::ingest)), side tables named
+//! (`<table>/file_index=N/part-N-R.parquet`, written by `ingest::stage`), side tables named
 //! here: each work's version ([`VERSIONS_DIR`]), deletions ([`DELETES_DIR`]), merged works
 //! ([`MERGED_DIR`]) and rejected records ([`REJECTS_DIR`]). Staging (this crate) and publishing
 //! (`bibflow-engine`) both take the names, schemas and the version packing from here.

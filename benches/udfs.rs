@@ -100,7 +100,9 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let ctx = bibflow_engine::session::SessionBuilder::default().context().expect("session");
+    let ctx = bibflow_engine::session::SessionBuilder::default()
+        .context()
+        .expect("session");
     rt.block_on(bibflow_engine::session::register_parquet_folder(
         &ctx,
         "works",

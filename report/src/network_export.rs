@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use arrow::record_batch::RecordBatch;
 
-use crate::error::Result;
 use crate::chart::columns::Columns;
 use crate::chart::escape_xml;
+use crate::error::Result;
 
 /// Nodes and undirected weighted edges.
 #[derive(Debug, Clone, PartialEq)]

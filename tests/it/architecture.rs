@@ -78,7 +78,12 @@ fn architecture_doc_names_what_exists() {
 /// Top-level module of `file` inside `src` (`src/a.rs` and `src/a/b.rs` are both `a`).
 fn top_module(src: &Path, file: &Path) -> String {
     let rel = file.strip_prefix(src).unwrap();
-    let first = rel.components().next().unwrap().as_os_str().to_string_lossy();
+    let first = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
     first.trim_end_matches(".rs").to_owned()
 }
 
@@ -172,14 +177,25 @@ fn source_files_stay_readable() {
     }
     assert!(long.is_empty(), "over 800 lines outside tests: {long:?}");
     let main = read(&root().join("src/main.rs")).lines().count();
-    assert!(main < 150, "src/main.rs has {main} lines; commands go in src/commands/");
+    assert!(
+        main < 150,
+        "src/main.rs has {main} lines; commands go in src/commands/"
+    );
 }
 
 #[test]
 fn udfs_do_not_depend_on_the_ingest_stack() {
     // `cargo tree` resolves the dependency graph without building anything.
     let out = std::process::Command::new(env!("CARGO"))
-        .args(["tree", "-p", "bibflow-udfs", "-e", "normal", "--prefix", "none"])
+        .args([
+            "tree",
+            "-p",
+            "bibflow-udfs",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+        ])
         .args(["--locked", "--offline"])
         .current_dir(root())
         .output()

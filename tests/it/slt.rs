@@ -209,7 +209,9 @@ fn rows(batches: &[RecordBatch]) -> Vec<String> {
 
 async fn run_file(path: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(path).unwrap();
-    let ctx = bibflow_engine::session::SessionBuilder::default().context().unwrap();
+    let ctx = bibflow_engine::session::SessionBuilder::default()
+        .context()
+        .unwrap();
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
     let mut failures = Vec::new();
     let catalog = bibflow_engine::catalog::Catalog::builtin().unwrap();

@@ -42,7 +42,10 @@ impl Catalog {
     }
 }
 
-async fn compute_waves(ctx: &SessionContext, waves: Vec<Vec<&SavedQuery>>) -> Result<Vec<ViewTime>> {
+async fn compute_waves(
+    ctx: &SessionContext,
+    waves: Vec<Vec<&SavedQuery>>,
+) -> Result<Vec<ViewTime>> {
     let mut times = Vec::new();
     for wave in waves {
         let computed =

@@ -13,7 +13,7 @@
 //! | `network` | `source`, `target`     | `weight`, `node_size`, `target_size`, `limit`            |
 //!
 //! ```
-//! use bibflow_engine::report::chart::{render_svg, ChartKind, ChartSpec};
+//! use bibflow_report::chart::{render_svg, ChartKind, ChartSpec};
 //! let spec = ChartSpec::new(ChartKind::Line, "year", "works");
 //! let svg = render_svg(&spec, &[]).unwrap(); // no batch at all: a "no data" chart
 //! assert!(svg.contains("no data"));

@@ -125,7 +125,9 @@ pub struct IngestArgs {
 
 #[derive(Debug, Args)]
 pub struct EngineArgs {
-    /// Memory limit for query operators, e.g. 4GiB or 512MiB; past it sorts and joins spill to disk.
+    /// Memory limit for what the command holds (query operators and computed views), e.g. 4GiB or
+    /// 512MiB [default: 70% of the machine's memory]. Past it, sorts, aggregates and computed
+    /// views spill to disk; a hash join that does not fit fails with an error.
     #[arg(long, value_parser = parse_size)]
     pub memory_limit: Option<usize>,
 

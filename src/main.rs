@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 mod cpu;
 mod error;
+mod interrupt;
 mod output;
 mod progress;
 
@@ -37,10 +38,26 @@ fn main() -> ExitCode {
             )));
         }
     };
-    match runtime.block_on(commands::run(cli)) {
-        Ok(code) => code,
-        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
-        Err(e) => fail(&e),
+    let signal = match interrupt::watch() {
+        Ok(s) => s,
+        Err(e) => {
+            return fail(&EngineError::Usage(format!("cannot watch for Ctrl-C: {e}")));
+        }
+    };
+    // On Ctrl-C the command's future is dropped, and with it what it holds; then the runtime's
+    // remaining tasks (DataFusion's) are given a moment to stop.
+    let outcome = runtime.block_on(async {
+        tokio::select! {
+            r = commands::run(cli) => Ok(r),
+            Ok(s) = signal => Err(s),
+        }
+    });
+    runtime.shutdown_timeout(std::time::Duration::from_secs(10));
+    match outcome {
+        Err(signal) => interrupt::interrupted(signal),
+        Ok(Ok(code)) => code,
+        Ok(Err(e)) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Ok(Err(e)) => fail(&e),
     }
 }
 

@@ -61,7 +61,14 @@ async fn run_query(args: QueryRunArgs, explain: bool, notes: &Notes) -> Result<E
     if !computed.is_empty() {
         let list: Vec<String> = computed
             .iter()
-            .map(|v| format!("{} {:.2} s", v.name, v.elapsed_ms as f64 / 1000.0))
+            .map(|v| {
+                format!(
+                    "{} {:.2} s{}",
+                    v.name,
+                    v.elapsed_ms as f64 / 1000.0,
+                    spilled_note(v.spilled_bytes)
+                )
+            })
             .collect();
         notes.say(format!("views computed first: {}", list.join(", ")));
     }
@@ -79,6 +86,18 @@ async fn run_query(args: QueryRunArgs, explain: bool, notes: &Notes) -> Result<E
     notes.say(format!("{} ({})", q.name(), params.join(" ")));
     emit(df, format_of(args.format), args.out.as_deref(), notes).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// ` (spilled N MiB to disk)` for a computed view the memory limit sent to disk, else nothing.
+pub fn spilled_note(bytes: u64) -> String {
+    if bytes == 0 {
+        String::new()
+    } else {
+        format!(
+            " (over the memory limit: {:.1} MiB spilled to disk)",
+            bytes as f64 / (1 << 20) as f64
+        )
+    }
 }
 
 /// The text `bibflow query show` prints.

@@ -8,7 +8,7 @@ use bibflow_engine::catalog::Catalog;
 use bibflow_engine::session::SessionOptions;
 use bibflow_report::{ReportSummary, write_report};
 
-use super::query::catalog;
+use super::query::{catalog, spilled_note};
 use crate::cli::ReportArgs;
 use crate::error::Result;
 use crate::output::Notes;
@@ -52,9 +52,10 @@ pub async fn write_report_noted(
     .await?;
     for v in &summary.view_times {
         notes.say(format!(
-            "  view {:<39} {:>21.3} s",
+            "  view {:<39} {:>21.3} s{}",
             v.name,
-            v.elapsed_ms as f64 / 1000.0
+            v.elapsed_ms as f64 / 1000.0,
+            spilled_note(v.spilled_bytes)
         ));
     }
     notes.say(format!(

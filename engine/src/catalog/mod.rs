@@ -46,7 +46,7 @@ use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 use crate::error::{EngineError, Result};
 use header::Header;
 use params::Bindings;
-pub use views::ViewTime;
+pub use views::{ViewStore, ViewTime};
 
 mod builtin {
     include!(concat!(env!("OUT_DIR"), "/builtin_queries.rs"));

@@ -11,6 +11,7 @@ mod ingest_fixtures;
 mod ingest_pubmed;
 mod ingest_snapshot;
 mod link;
+mod memory;
 mod report;
 mod slt;
 mod sql_cli;

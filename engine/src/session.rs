@@ -117,8 +117,18 @@ impl SessionBuilder {
         if let Some(n) = options.target_partitions {
             config = config.with_target_partitions(n.max(1));
         }
+        let limit = options.memory_limit.or_else(default_memory_limit);
+        if let Some(limit) = limit {
+            // A sort reserves memory for its final merge before it spills: 10 MiB by default,
+            // which in a small pool is most of what is left. Scaled to 1/32 of the pool, unless
+            // DATAFUSION_EXECUTION_SORT_SPILL_RESERVATION_BYTES set it.
+            let sort = &mut config.options_mut().execution.sort_spill_reservation_bytes;
+            if *sort == DEFAULT_SORT_SPILL_RESERVATION && limit / 32 < *sort {
+                *sort = (limit / 32).max(256 << 10);
+            }
+        }
         let mut runtime = RuntimeEnvBuilder::new();
-        if let Some(limit) = options.memory_limit.or_else(default_memory_limit) {
+        if let Some(limit) = limit {
             // DataFusion's greedy pool (first come, first served), with the five largest
             // consumers named in errors. Its fair pool was tried: it splits the pool evenly among
             // spilling operators, and a final aggregate's even share ran out where the greedy
@@ -157,6 +167,9 @@ impl SessionBuilder {
         })
     }
 }
+
+/// DataFusion's default `datafusion.execution.sort_spill_reservation_bytes`.
+const DEFAULT_SORT_SPILL_RESERVATION: usize = 10 * 1024 * 1024;
 
 /// The memory limit of a session that sets none: 70% of the memory this process may use (the
 /// machine's, or its control group's limit when lower), so that a large job spills or fails with
@@ -363,6 +376,32 @@ mod tests {
         let limit = default_memory_limit().unwrap() as u64;
         assert!(limit <= total / 10 * 7, "{limit} of {total}");
         assert!(limit > 0);
+    }
+
+    #[test]
+    fn the_sort_reservation_shrinks_with_a_small_pool() {
+        let reservation = |limit: usize| {
+            let ctx = SessionBuilder::new(SessionOptions {
+                memory_limit: Some(limit),
+                ..Default::default()
+            })
+            .context()
+            .unwrap();
+            ctx.state()
+                .config()
+                .options()
+                .execution
+                .sort_spill_reservation_bytes
+        };
+        assert_eq!(
+            datafusion::config::ConfigOptions::default()
+                .execution
+                .sort_spill_reservation_bytes,
+            DEFAULT_SORT_SPILL_RESERVATION
+        );
+        assert_eq!(reservation(64 << 20), 2 << 20);
+        assert_eq!(reservation(4 << 20), 256 << 10);
+        assert_eq!(reservation(1 << 30), DEFAULT_SORT_SPILL_RESERVATION);
     }
 
     #[tokio::test]

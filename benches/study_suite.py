@@ -2,7 +2,12 @@
 """Study suite benchmark: `bibflow report` against the same suite in plain DuckDB SQL.
 
 Usage: python3 benches/study_suite.py [N ...] [--work DIR] [--runs 3] [--delete]
+                                      [--memory-limit 256MiB [--duckdb-memory-limit 128MiB]]
        (default N: 160000 1000000 10000000; DIR: /tmp/bibflow-bench)
+
+With --memory-limit both engines run under a memory limit: bibflow's --memory-limit and DuckDB's
+memory_limit setting (--duckdb-memory-limit, default the same). A bibflow run that fails under its
+limit is reported as failed (with its error) instead of stopping the benchmark.
 
 For each N: generates a SYNTHETIC corpus once with the release binary (seed 42; reused if
 DIR/works-N/manifest.json exists), runs `bibflow report` `--runs` times (suite time from its stderr
@@ -62,7 +67,7 @@ def bibflow_binary():
 # The DuckDB child: python3 study_suite.py --duckdb-child DATASET RESULT.json [EXPORT_DIR]
 
 
-def duckdb_child(dataset, out_json, export_dir):
+def duckdb_child(dataset, out_json, export_dir, memory_limit=None):
     import resource
     import duckdb
     import pyarrow.parquet as pq
@@ -75,6 +80,8 @@ def duckdb_child(dataset, out_json, export_dir):
     t0 = time.perf_counter()
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
     for stmt in setup:
         con.execute(stmt)
     for name, sql in views:
@@ -102,14 +109,20 @@ def duckdb_child(dataset, out_json, export_dir):
 # ---------------------------------------------------------------------------------------------
 
 
-def run_bibflow(bib, dataset, report_dir):
+def run_bibflow(bib, dataset, report_dir, memory_limit=None):
     shutil.rmtree(report_dir, ignore_errors=True)
+    limit = ["--memory-limit", memory_limit] if memory_limit else []
     t = time.perf_counter()
     r = subprocess.run(["/usr/bin/time", "-f", "RSS_KIB %M", bib, "report", "--dataset", dataset,
-                        "--out", report_dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       text=True)
+                        "--out", report_dir] + limit, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - t
     if r.returncode != 0:
+        if memory_limit:
+            rss = re.search(r"RSS_KIB (\d+)", r.stderr)
+            err = next((l for l in r.stderr.splitlines() if l.startswith("error:")), r.stderr)
+            return {"failed": err, "wall": wall,
+                    "rss_mib": int(rss.group(1)) / 1024 if rss else float("nan")}
         sys.exit(f"bibflow report failed:\n{r.stderr}")
     m = re.search(r"suite: ([\d.]+) s \(shared views ([\d.]+) s, (\d+) results", r.stderr)
     rss = re.search(r"RSS_KIB (\d+)", r.stderr)
@@ -120,18 +133,17 @@ def run_bibflow(bib, dataset, report_dir):
         pm = re.match(r"\s+(\S+)\s+(\d+) rows\s+([\d.]+) s$", line)
         if pm:
             per[pm.group(1)] = float(pm.group(3))
-        vm = re.match(r"\s+view (\S+)\s+([\d.]+) s$", line)
+        vm = re.match(r"\s+view (\S+)\s+([\d.]+) s( \(over the memory limit.*\))?$", line)
         if vm:
             per["view:" + vm.group(1)] = float(vm.group(2))
     return {"suite": float(m.group(1)), "views": float(m.group(2)), "results": int(m.group(3)),
             "wall": wall, "rss_mib": int(rss.group(1)) / 1024, "times": per}
 
 
-def run_duckdb(dataset, work, export_dir=None):
+def run_duckdb(dataset, work, export_dir=None, memory_limit=None):
     out = os.path.join(work, "duckdb-run.json")
-    cmd = [sys.executable, os.path.abspath(__file__), "--duckdb-child", dataset, out]
-    if export_dir:
-        cmd.append(export_dir)
+    cmd = [sys.executable, os.path.abspath(__file__), "--duckdb-child", dataset, out,
+           export_dir or "", memory_limit or ""]
     t = time.perf_counter()
     r = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - t
@@ -185,12 +197,16 @@ def main():
     ap.add_argument("--work", default="/tmp/bibflow-bench")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--delete", action="store_true", help="delete each corpus when done with it")
+    ap.add_argument("--memory-limit", help="bibflow's --memory-limit (e.g. 256MiB), and DuckDB's "
+                    "memory_limit unless --duckdb-memory-limit is given")
+    ap.add_argument("--duckdb-memory-limit", help="DuckDB's memory_limit (e.g. 128MiB)")
     args = ap.parse_args()
+    duck_limit = args.duckdb_memory_limit or args.memory_limit
     ensure_packages()
     bib = bibflow_binary()
     os.makedirs(args.work, exist_ok=True)
 
-    rows, per_query, failures = [], {}, []
+    rows, per_query, failures, failed_sizes = [], {}, [], []
     for n in args.sizes:
         dataset = os.path.join(args.work, f"works-{n}")
         if not os.path.exists(os.path.join(dataset, "manifest.json")):
@@ -203,16 +219,34 @@ def main():
         export_dir = os.path.join(args.work, f"duckdb-{n}")
         bruns, druns = [], []
         for i in range(args.runs):
-            bruns.append(run_bibflow(bib, dataset, report_dir))
-            print(f"# {n:,} bibflow run {i + 1}: suite {bruns[-1]['suite']:.3f} s "
-                  f"(views {bruns[-1]['views']:.3f} s), wall {bruns[-1]['wall']:.3f} s, "
-                  f"RSS {bruns[-1]['rss_mib']:.0f} MiB", file=sys.stderr, flush=True)
-            druns.append(run_duckdb(dataset, args.work, export_dir if i == 0 else None))
+            bruns.append(run_bibflow(bib, dataset, report_dir, args.memory_limit))
+            if "failed" in bruns[-1]:
+                print(f"# {n:,} bibflow run {i + 1} FAILED under {args.memory_limit} after "
+                      f"{bruns[-1]['wall']:.3f} s, RSS {bruns[-1]['rss_mib']:.0f} MiB: "
+                      f"{bruns[-1]['failed']}", file=sys.stderr, flush=True)
+            else:
+                print(f"# {n:,} bibflow run {i + 1}: suite {bruns[-1]['suite']:.3f} s "
+                      f"(views {bruns[-1]['views']:.3f} s), wall {bruns[-1]['wall']:.3f} s, "
+                      f"RSS {bruns[-1]['rss_mib']:.0f} MiB", file=sys.stderr, flush=True)
+            druns.append(run_duckdb(dataset, args.work, export_dir if i == 0 else None,
+                                    duck_limit))
             print(f"# {n:,} DuckDB run {i + 1}: {druns[-1]['total']:.3f} s "
                   f"(views {druns[-1]['views']:.3f} s), RSS {druns[-1]['rss_mib']:.0f} MiB",
                   file=sys.stderr, flush=True)
 
         med = statistics.median
+        if any("failed" in r for r in bruns):
+            failed = [r for r in bruns if "failed" in r]
+            failures.append((n, "bibflow report", [f"{len(failed)} of {len(bruns)} runs failed "
+                                                   f"under {args.memory_limit}: "
+                                                   f"{failed[0]['failed']}"]))
+            failed_sizes.append(f"- {n:,} works: bibflow failed under {args.memory_limit} "
+                                f"({len(failed)} of {len(bruns)} runs; peak RSS up to "
+                                f"{max(r['rss_mib'] for r in failed):.0f} MiB): "
+                                f"`{failed[0]['failed']}`. DuckDB under {duck_limit}: "
+                                f"{med(r['total'] for r in druns):.3f} s, peak RSS "
+                                f"{max(r['rss_mib'] for r in druns):.0f} MiB.")
+            continue
         b_suite, d_total = med(r["suite"] for r in bruns), med(r["total"] for r in druns)
         rows.append((n, b_suite, med(r["views"] for r in bruns), med(r["wall"] for r in bruns),
                      max(r["rss_mib"] for r in bruns), d_total, med(r["views"] for r in druns),
@@ -238,8 +272,14 @@ def main():
         if args.delete:
             shutil.rmtree(dataset, ignore_errors=True)
 
+    limits = (f"; memory limits: bibflow {args.memory_limit}, DuckDB {duck_limit}"
+              if args.memory_limit else "")
     print(f"\nSYNTHETIC corpora, seed 42, default scenario, `{os.uname().nodename}`, "
-          f"{os.cpu_count()} cores; median of {args.runs} runs; DuckDB {DUCKDB_VERSION}.\n")
+          f"{os.cpu_count()} cores; median of {args.runs} runs; DuckDB {DUCKDB_VERSION}{limits}.\n")
+    for line in failed_sizes:
+        print(line)
+    if not rows:
+        sys.exit(1)
     print("| works | bibflow suite (s) | of which views (s) | bibflow wall (s) | DuckDB (s) "
           "| of which views (s) | bibflow / DuckDB | bibflow peak RSS (MiB) | DuckDB peak RSS (MiB) |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -272,6 +312,7 @@ def main():
 
 if __name__ == "__main__":
     if len(sys.argv) >= 4 and sys.argv[1] == "--duckdb-child":
-        duckdb_child(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else None)
+        duckdb_child(sys.argv[2], sys.argv[3], (sys.argv[4:5] or [""])[0] or None,
+                     (sys.argv[5:6] or [""])[0] or None)
     else:
         main()

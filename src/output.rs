@@ -21,6 +21,16 @@ impl Notes {
             eprintln!("{}", text.as_ref());
         }
     }
+
+    /// `tables: works 1000, authorships 4000, ...`: the row count of each table of a dataset.
+    pub fn tables(&self, manifest: &bibflow_datasets::manifest::Manifest) {
+        let tables: Vec<String> = manifest
+            .tables
+            .iter()
+            .map(|(name, t)| format!("{name} {}", t.rows))
+            .collect();
+        self.say(format!("tables: {}", tables.join(", ")));
+    }
 }
 
 /// Writes a query result to `out` (or stdout) in `format`; returns the rows written.

@@ -52,12 +52,7 @@ pub fn run(args: GenerateArgs, notes: &Notes) -> Result<ExitCode> {
         args.works as f64 / secs.max(1e-9)
     ));
     if let Some(m) = manifest {
-        let tables: Vec<String> = m
-            .tables
-            .iter()
-            .map(|(name, t)| format!("{name} {}", t.rows))
-            .collect();
-        notes.say(format!("tables: {}", tables.join(", ")));
+        notes.tables(&m);
     }
     notes.say(format!(
         "SYNTHETIC data (no record describes a real publication): {}",

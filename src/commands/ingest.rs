@@ -75,12 +75,7 @@ pub fn summarize(report: &IngestReport, notes: &Notes) {
             m.superseded, m.merged_away, m.deleted
         ));
     }
-    let tables: Vec<String> = m
-        .tables
-        .iter()
-        .map(|(name, t)| format!("{name} {}", t.rows))
-        .collect();
-    notes.say(format!("tables: {}", tables.join(", ")));
+    notes.tables(m);
     if m.rejected_records > 0 {
         notes.say(format!(
             "rejected records with their location and reason: {}",

@@ -49,9 +49,10 @@ pub struct ViewTime {
 /// What computed views hold on to for as long as the session lives: memory reservations for
 /// views in memory, spill files for the others. Dropping it frees both.
 ///
-/// Views in memory may take at most half of a finite memory pool ([`VIEW_SHARE`]): the rest is
-/// left to the operators of the views and queries that read them, which would otherwise find the
-/// pool full (and a hash aggregate with nothing of its own to spill fails).
+/// Views in memory may take at most a quarter of a finite memory pool ([`VIEW_SHARE`]): the rest
+/// is left to the operators of the views and queries that read them, which would otherwise find
+/// the pool full (a hash join cannot spill, and a hash aggregate with nothing of its own to spill
+/// fails). With half, the report at 10^5 works under 64 MiB failed now and then in a hash join.
 #[derive(Debug, Default, Clone)]
 pub struct ViewStore {
     held: Arc<Mutex<Vec<Held>>>,
@@ -60,7 +61,7 @@ pub struct ViewStore {
 }
 
 /// The share of a finite memory pool that computed views may hold in memory.
-pub const VIEW_SHARE: f64 = 0.5;
+pub const VIEW_SHARE: f64 = 0.25;
 
 enum Held {
     Memory(MemoryReservation),
@@ -454,7 +455,7 @@ SELECT id, concat('row ', CAST(id AS VARCHAR)) AS label FROM t
     async fn a_view_past_its_share_of_the_pool_spills_and_reads_back_the_same() {
         let (free, expected) = compute(None).await;
         assert_eq!(free.rows, 200_000);
-        // 8 MiB: the view (several MiB of strings) is past its half of the pool.
+        // 8 MiB: the view (several MiB of strings) is past its share of the pool.
         let (bounded, got) = compute(Some(8 << 20)).await;
         assert_eq!(bounded.rows, 200_000);
         assert!(bounded.spilled_bytes > 0, "{bounded:?}");

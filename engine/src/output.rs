@@ -52,11 +52,54 @@ impl FromStr for Format {
 /// Runs a query and streams its result into `out`; returns the number of rows written.
 ///
 /// Every format but `table` streams batch by batch, so results larger than memory can be exported.
+/// A failed write to `out` is [`EngineError::Output`] whatever the format: the encoders report it
+/// in their own words (the CSV writer as a "Csv error", without its kind), so a closed pipe
+/// (`bibflow sql ... | head`) could not be told from a failure to encode.
 pub async fn write_result(
     df: DataFrame,
     format: Format,
     out: &mut (dyn Write + Send),
 ) -> Result<u64> {
+    let mut out = RecordingWriter {
+        inner: out,
+        error: None,
+    };
+    let result = encode(df, format, &mut out).await;
+    match (result, out.error) {
+        (Err(_), Some(io)) => Err(EngineError::Output(io)),
+        (result, _) => result,
+    }
+}
+
+/// A writer that keeps (a copy of) the first error of the writer it wraps.
+struct RecordingWriter<'a> {
+    inner: &'a mut (dyn Write + Send),
+    error: Option<std::io::Error>,
+}
+
+impl RecordingWriter<'_> {
+    fn record<T>(&mut self, r: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &r {
+            self.error
+                .get_or_insert_with(|| std::io::Error::new(e.kind(), e.to_string()));
+        }
+        r
+    }
+}
+
+impl Write for RecordingWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let r = self.inner.write(buf);
+        self.record(r)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let r = self.inner.flush();
+        self.record(r)
+    }
+}
+
+async fn encode(df: DataFrame, format: Format, out: &mut (dyn Write + Send)) -> Result<u64> {
     let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
     if format == Format::Table {
         let batches = df.collect().await?;
@@ -122,4 +165,57 @@ pub async fn write_result(
         }
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Takes `room` bytes, then fails every write as a closed pipe does.
+    struct ClosedAfter {
+        room: usize,
+    }
+
+    impl Write for ClosedAfter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.room == 0 {
+                return Err(std::io::ErrorKind::BrokenPipe.into());
+            }
+            let n = buf.len().min(self.room);
+            self.room -= n;
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_closed_output_is_an_output_error_in_every_format() {
+        let ctx = datafusion::prelude::SessionContext::new();
+        for format in [Format::Csv, Format::Json, Format::Ndjson, Format::Table] {
+            let df = ctx
+                .sql("SELECT value, 'some text' AS t FROM range(100000)")
+                .await
+                .unwrap();
+            let err = write_result(df, format, &mut ClosedAfter { room: 100 })
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&err, EngineError::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe),
+                "{format:?}: {err:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_encoding_error_stays_one() {
+        let ctx = datafusion::prelude::SessionContext::new();
+        let df = ctx.sql("SELECT 1 / 0 AS x").await.unwrap();
+        let err = write_result(df, Format::Csv, &mut Vec::new())
+            .await
+            .unwrap_err();
+        assert!(!matches!(err, EngineError::Output(_)), "{err:?}");
+    }
 }

@@ -252,3 +252,29 @@ fn repeat_times_every_run_and_writes_the_result_once() {
     let out = bibflow(&["sql", ds, q, "--repeat", "0"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    // `bibflow sql ... | head -1`: the pipe closes after the first line. Every streaming format
+    // exits 0 with nothing on stderr, as the table format already did.
+    for format in ["csv", "json", "ndjson", "table"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bibflow"))
+            .args(["sql", dataset().to_str().unwrap()])
+            .arg("SELECT a.work_id, b.title FROM works a, works b")
+            .args(["--format", format])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 16];
+        std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "{format}: {:?}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

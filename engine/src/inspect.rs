@@ -2,11 +2,11 @@
 //!
 //! ```no_run
 //! # async fn run() -> bibflow_engine::Result<()> {
-//! use bibflow_engine::inspect::describe_tables;
+//! use bibflow_engine::inspect::describe_table;
 //! use bibflow_engine::session::{SessionBuilder, SessionOptions};
 //! let session = SessionBuilder::new(SessionOptions::default()).dataset("my-dataset").build().await?;
-//! let names = session.tables().iter().map(|t| t.name.as_str());
-//! for t in describe_tables(session.ctx(), names).await? {
+//! for t in session.tables() {
+//!     let t = describe_table(session.ctx(), &t.name).await?;
 //!     let (name, rows, columns) = (t.name, t.rows, t.schema.fields().len());
 //! }
 //! # Ok(()) }
@@ -29,18 +29,6 @@ pub struct TableInfo {
     pub schema: SchemaRef,
 }
 
-/// Counts the rows of each named table of `ctx` and reads its columns, in the order given.
-pub async fn describe_tables<'a>(
-    ctx: &SessionContext,
-    names: impl IntoIterator<Item = &'a str>,
-) -> Result<Vec<TableInfo>> {
-    let mut infos = Vec::new();
-    for name in names {
-        infos.push(describe_table(ctx, name).await?);
-    }
-    Ok(infos)
-}
-
 /// Counts the rows of the table `name` of `ctx` and reads its columns.
 pub async fn describe_table(ctx: &SessionContext, name: &str) -> Result<TableInfo> {
     let df = ctx.sql(&format!("SELECT count(*) FROM \"{name}\"")).await?;
@@ -60,13 +48,16 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn rows_and_columns_in_the_order_asked() {
+    async fn rows_and_columns_of_a_table() {
         let ctx = SessionContext::new();
         ctx.sql("CREATE TABLE a (x INT, y VARCHAR) AS VALUES (1, 'p'), (2, 'q')")
             .await
             .unwrap();
         ctx.sql("CREATE TABLE b (z BIGINT)").await.unwrap();
-        let infos = describe_tables(&ctx, ["b", "a"]).await.unwrap();
+        let infos = [
+            describe_table(&ctx, "b").await.unwrap(),
+            describe_table(&ctx, "a").await.unwrap(),
+        ];
         let got: Vec<(&str, u64, usize)> = infos
             .iter()
             .map(|t| (t.name.as_str(), t.rows, t.schema.fields().len()))

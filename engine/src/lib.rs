@@ -10,7 +10,7 @@
 //! | write a query result as table, CSV, JSON or Parquet    | [`output::write_result`]         |
 //! | link an OpenAlex and a PubMed dataset into one         | [`link::link`]                   |
 //! | run a saved, parameterised query by name               | [`catalog::Catalog`]             |
-//! | list a dataset's tables with row counts and columns    | [`inspect::describe_tables`]     |
+//! | a table's row count and columns (`bibflow tables`)     | [`inspect::describe_table`]      |
 //! | time repeated runs of a query (median, min, max)       | [`timing::timed_runs`]           |
 //!
 //! A session gets every bibflow function (`bibflow-udfs`) registered. Every sub-folder of a dataset

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use bibflow_cluster::{Cluster, SchedulerUrl, cluster_session_options};
 use bibflow_engine::session::SessionOptions;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -39,12 +40,21 @@ pub enum Command {
     /// Run the study suite over a dataset and write the report: Parquet and CSV per result, SVG
     /// charts, network files and index.html.
     Report(ReportArgs),
+    /// How the classification (modalities, clinical stage) does against hand-labelled real records.
+    #[command(subcommand)]
+    Classify(ClassifyCommand),
     /// Run the main job on built-in data: generate the study-size SYNTHETIC corpus, ingest the bundled
     /// real OpenAlex records, and run study queries over both.
     Demo(DemoArgs),
     /// Generate a seeded SYNTHETIC corpus (cell and gene therapy scenario by default): a Parquet
     /// dataset, or raw OpenAlex / PubMed files that `bibflow ingest` reads.
     Generate(GenerateArgs),
+    /// Run a Ballista scheduler for `--engine ballista` (see docs/distributed.md): it plans each
+    /// query with bibflow's session builder and hands its tasks to the executors.
+    Scheduler(SchedulerArgs),
+    /// Run a Ballista executor (see docs/distributed.md): it runs a scheduler's tasks with
+    /// bibflow's functions, in a bounded memory pool.
+    Executor(ExecutorArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -68,7 +78,8 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
 
-    /// Output folder (must not exist, or be empty).
+    /// Output folder (must not exist, or be empty), or a store URL such as s3://bucket/corpus
+    /// (built locally, then uploaded; see docs/object-stores.md).
     #[arg(long, short)]
     pub out: PathBuf,
 
@@ -135,17 +146,93 @@ pub struct EngineArgs {
     /// those over PARTITION BY only that bibflow computes by hashing, which does not spill.
     #[arg(long)]
     pub sort_windows: bool,
+
+    /// Where queries run (sql, query run, report; ingest and link always run here): in this
+    /// process, on a Ballista cluster (`--scheduler`), or on a Ballista cluster started inside
+    /// this process for the command. See docs/distributed.md.
+    #[arg(long, value_enum, default_value_t = Engine::Local)]
+    pub engine: Engine,
+
+    /// The Ballista scheduler of `--engine ballista`, as df://HOST:PORT.
+    #[arg(long, value_name = "URL", value_parser = SchedulerUrl::parse,
+          required_if_eq("engine", "ballista"))]
+    pub scheduler: Option<SchedulerUrl>,
+}
+
+/// `--engine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Engine {
+    /// DataFusion in this process.
+    Local,
+    /// A running Ballista cluster: `bibflow scheduler` and `bibflow executor` processes.
+    Ballista,
+    /// A Ballista scheduler and executor started inside this process.
+    BallistaStandalone,
 }
 
 impl EngineArgs {
     /// The session these flags ask for.
     pub fn session_options(&self) -> SessionOptions {
-        SessionOptions {
+        let options = SessionOptions {
             memory_limit: self.memory_limit,
             target_partitions: None,
             sort_windows: self.sort_windows,
-        }
+            ..Default::default()
+        };
+        let cluster = match (self.engine, &self.scheduler) {
+            (Engine::Local, _) => return options,
+            (Engine::Ballista, Some(url)) => Cluster::Remote(url.clone()),
+            // clap requires --scheduler with --engine ballista; this is a session made in code.
+            (Engine::Ballista, None) => {
+                Cluster::Remote(SchedulerUrl::parse("df://127.0.0.1:50050").expect("a valid URL"))
+            }
+            (Engine::BallistaStandalone, _) => Cluster::Standalone,
+        };
+        cluster_session_options(cluster, options)
     }
+}
+
+#[derive(Debug, Args)]
+pub struct SchedulerArgs {
+    /// Address to listen on for clients and executors (port 0: any free port; the startup line
+    /// on stderr says which).
+    #[arg(long, default_value = "127.0.0.1:50050")]
+    pub bind: std::net::SocketAddr,
+
+    /// Seconds without a poll after which an executor is taken for dead: its tasks run again on
+    /// the others (executors poll at least every 5 s).
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub executor_timeout: u64,
+
+    /// Plan every window function DataFusion's way (sort by its partition keys) in the queries
+    /// this scheduler plans; a client's --sort-windows does not reach the scheduler.
+    #[arg(long)]
+    pub sort_windows: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecutorArgs {
+    /// The scheduler to register with, HOST:PORT (or df://HOST:PORT).
+    #[arg(long, value_name = "HOST:PORT", value_parser = SchedulerUrl::parse_address)]
+    pub scheduler: SchedulerUrl,
+
+    /// Address to serve shuffle data and results on (Arrow Flight); other executors and clients
+    /// connect to it. Port 0: a free port, said on the startup line.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub bind: std::net::SocketAddr,
+
+    /// Memory for all of this executor's tasks together, e.g. 2GiB [default: 70% of the
+    /// machine's memory]. Past it, sorts and aggregates spill to the work folder.
+    #[arg(long, value_parser = parse_size)]
+    pub memory_limit: Option<usize>,
+
+    /// Folder for shuffle and spill files [default: a temporary folder, removed on exit].
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+
+    /// Tasks run at once [default: number of cores].
+    #[arg(long)]
+    pub vcores: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -235,6 +322,51 @@ pub struct ReportArgs {
 
     #[command(flatten)]
     pub engine: EngineArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClassifyCommand {
+    /// Precision, recall and F1 (with 95% intervals) of each modality and clinical stage against
+    /// the labelled set (docs/classification.md), and the records where bibflow and the labels
+    /// disagree.
+    Evaluate(ClassifyEvaluateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClassifyEvaluateArgs {
+    /// A modality rules file to evaluate instead of the shipped rules (format:
+    /// udfs/rules/README.md).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+
+    /// A labelled set of your own: a folder with records.jsonl and labels.tsv, in the formats of
+    /// tests/fixtures/classification/ [default: the built-in set].
+    #[arg(long, value_name = "DIR")]
+    pub set: Option<PathBuf>,
+
+    /// Classify as if no record had MeSH (as OpenAlex-only works and unindexed PubMed records are).
+    #[arg(long)]
+    pub without_mesh: bool,
+
+    /// Evaluate on one part of the set's fixed split: `held-out` (a third of the records, by a
+    /// hash of their id; the figures docs/classification.md reports) or `development` (the
+    /// records whose disagreements rules are developed from).
+    #[arg(long, value_enum)]
+    pub part: Option<EvalPart>,
+
+    /// Disagreements to list (0 for none).
+    #[arg(long, default_value_t = 20)]
+    pub disagreements: usize,
+
+    /// Print the whole evaluation as JSON on stdout instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EvalPart {
+    Development,
+    HeldOut,
 }
 
 #[derive(Debug, Subcommand)]

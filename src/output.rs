@@ -1,5 +1,6 @@
 //! What the commands show: results on stdout (or in a file) in the chosen format, notes on stderr.
 
+use bibflow_engine::store::{Location, upload_file};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
@@ -41,13 +42,30 @@ pub async fn emit(
     notes: &Notes,
 ) -> Result<u64> {
     let rows = match out {
-        Some(path) => {
+        Some(target) => {
+            // A store URL: written to a local file first, then uploaded.
+            let url = match Location::from_path(target)? {
+                Location::Url(url) => Some(url),
+                Location::Local(_) => None,
+            };
+            let staging = match url {
+                Some(_) => Some(
+                    tempfile::NamedTempFile::new()
+                        .map_err(|e| EngineError::io(std::env::temp_dir(), e))?,
+                ),
+                None => None,
+            };
+            let path = staging.as_ref().map(|t| t.path()).unwrap_or(target);
             let mut f = std::io::BufWriter::new(
                 std::fs::File::create(path).map_err(|e| EngineError::io(path, e))?,
             );
             let rows = write_result(df, format, &mut f).await?;
             f.flush().map_err(|e| EngineError::io(path, e))?;
-            notes.say(format!("wrote {rows} rows to {}", path.display()));
+            drop(f);
+            if let Some(url) = &url {
+                upload_file(path, url).await?;
+            }
+            notes.say(format!("wrote {rows} rows to {}", target.display()));
             rows
         }
         None => {

@@ -15,7 +15,10 @@ What replaces each UDF (read next to the Rust sources named):
                     generated from udfs/rules/modalities.tsv (whole words, in order, within one
                     sentence), MeSH names compared by their word key, the same gene therapy
                     precedence (ex vivo marker > in vivo vector > unspecified).
-- clinical_stage()  udfs/src/classify/clinical_stage.rs: Humans heading + clinical publication type.
+- clinical_stage()  udfs/src/classify/clinical_stage.rs (4-argument form) + stage_text.rs: Humans
+                    heading, clinical / case-report / meta-analysis / review publication types,
+                    and counts of trial, human-subject and laboratory wording (RE2 with ASCII \b
+                    word boundaries, as the synthetic corpora are ASCII).
 - ham_position()    udfs/src/classify/ham_position.rs over udfs/data/mesh_trees.tsv loaded as a table.
 - country_shares()  udfs/src/counting/country_shares.rs: 1/n per author, split over that author's
                     affiliations (institution countries, else affiliation countries), HK/MO -> CN,
@@ -124,6 +127,76 @@ ROLES = {"mesh": "direct", "text": "direct", "mesh_in_context": "in_context",
          "in_vivo_mesh": "in_vivo", "in_vivo_text": "in_vivo"}
 
 
+# udfs/src/classify/stage_text.rs word lists.
+STAGE_ANIMALS = [
+    "mice", "mouse", "murine", "rat", "rats", "hamster", "hamsters", "rabbit", "rabbits", "dog",
+    "dogs", "canine", "cat", "cats", "feline", "pig", "pigs", "porcine", "swine", "sheep", "ovine",
+    "cattle", "bovine", "calves", "cow", "cows", "monkey", "monkeys", "primate", "primates",
+    "baboon", "baboons", "chick", "chicks", "chicken", "chickens", "avian", "frog", "frogs",
+    "xenopus", "zebrafish", "drosophila", "yeast", "escherichia", "strain", "strains", "animal",
+    "animals", "horse", "horses", "equine", "bird", "birds", "fish", "insect", "insects", "plant",
+    "plants",
+]
+STAGE_PEOPLE = ["cases", "subjects", "women", "men", "children", "infants", "adults", "mothers",
+                "newborns", "neonates", "individuals", "persons", "people"]
+# udfs/src/classify/clinical_stage.rs NO_SUBJECT_TYPES.
+NO_SUBJECT_TYPES = ["review", "systematic review", "practice guideline", "guideline", "editorial",
+                    "comment", "news", "letter", "historical article", "biography", "lecture",
+                    "congress"]
+
+
+def stage_cue_sql(txt, title):
+    """stage_text.rs scan(): (trial > 0, human count, lab count, review title) as SQL over the
+    lower-cased text `txt` (title . abstract) and lower-cased `title`."""
+    sep = GAP
+    anim = r"(?:" + "|".join(STAGE_ANIMALS) + r"|bacteri[a-z0-9]*)"
+
+    def cnt(pattern, col=txt):
+        return f"len(regexp_extract_all({col}, {q(pattern)}))"
+
+    def followed_by_animal(head):
+        return head + r"(?:" + sep + r"[a-z0-9]+){0,6}" + sep + anim + r"\b"
+    rand = r"\brandomi[sz]ed\b"
+    randomly = r"\brandomly" + sep + r"(?:assigned|allocated|divided)\b"
+    any_of = [
+        r"\b(?:double|single|triple)" + sep + r"(?:blind|blinded|masked)\b",
+        r"\b(?:placebo|eudract)\b",
+        r"\bphase" + sep + r"(?:i|ii|iii|iv|1|2|3|4|ib|iia|iib)(?:" + sep + r"[a-z0-9]+){0,4}"
+        + sep + r"(?:trial|trials|study)\b",
+        r"\b(?:clinical|controlled|multicenter|multicentre|pilot|prospective|crossover)" + sep
+        + r"(?:clinical" + sep + r")?trials?\b",
+        r"\b(?:nct[0-9]{8}|isrctn[0-9]+|actrn[0-9]+)\b|\bchictr",
+    ]
+    rand_animal = followed_by_animal(r"\brandomi[sz]ed")
+    randomly_animal = followed_by_animal(r"\brandomly")
+    trial = " OR ".join(
+        [f"{cnt(rand)} > {cnt(rand_animal)}", f"{cnt(randomly)} > {cnt(randomly_animal)}"]
+        + [f"{cnt(p)} > 0" for p in any_of])
+    patients = r"\bpatients?\b"
+    human = " + ".join([
+        f"2 * {cnt(patients)}",
+        cnt(r"\bcase" + sep + r"(?:reports?|of)\b"),
+        cnt(r"\b(?:cohorts?|volunteers?|participants?)\b"),
+        cnt(r"\b(?:human|healthy)" + sep + r"subjects\b"),
+        cnt(r"\b(?:retrospective|prospective)[a-z0-9]*"),
+        cnt(r"\b[0-9]+" + sep + r"(?:" + "|".join(STAGE_PEOPLE) + r")\b"),
+        cnt(r"\b[0-9]+" + sep + r"(?:year|month|week|day)" + sep + r"old\b"),
+    ])
+    lab = " + ".join([
+        cnt(r"\b(?:" + "|".join(STAGE_ANIMALS) + r"|bacteri[a-z0-9]*|cultured|cells|enzymes?"
+            r"|purified|compounds?|crystal[a-z0-9]*|synthesi[a-z0-9]*)\b"),
+        cnt(r"\bin" + sep + r"vitro\b"),
+        cnt(r"\bcell" + sep + r"lines?\b"),
+    ])
+    review = " OR ".join(f"regexp_matches({title}, {q(p)})" for p in [
+        r"^[^a-z0-9]*review\b", r"\breview" + sep + r"of\b", r"\ba[^a-z0-9]+review\b",
+        r"\bupdate" + sep + r"on\b", r"\bcurrent" + sep + r"concepts\b",
+        r"\b(?:guidelines?|overview|literature)\b", r"\bmanagement" + sep + r"of\b",
+        r"\bwe" + sep + r"review\b", r"\b(?:is|are)[^a-z0-9]+reviewed\b",
+        r"\bthis" + sep + r"review\b"])
+    return f"({trial})", f"({human})", f"({lab})", f"coalesce({review}, false)"
+
+
 def work_modality_sql(rules_path):
     labels, rules = load_rules(rules_path)
     mesh_flags, text_flags = {}, {}   # flag -> [keys] / [regexes]
@@ -177,6 +250,8 @@ def work_modality_sql(rules_path):
     mods = ("list_filter([" + ",\n                             ".join(items)
             + "], lambda x: x IS NOT NULL)")
     clinical = ', '.join(q(c) for c in CLINICAL_TYPES)
+    no_subject = ', '.join(q(c) for c in NO_SUBJECT_TYPES)
+    s_trial, s_human, s_lab, s_review = stage_cue_sql("txt", "ltitle")
     return f"""WITH names AS (
     -- MeSH names compared by their word key (common.rs name_key), once per distinct name
     SELECT descriptor_name, k IN ({', '.join(q(h) for h in HUMANS)}) AS humans,
@@ -189,23 +264,30 @@ m AS (
     FROM work_mesh wm LEFT JOIN names n ON wm.descriptor_name = n.descriptor_name
     GROUP BY wm.work_id),
 ptypes AS (
-    SELECT DISTINCT publication_type,
-           {key_sql('publication_type')} IN ({clinical}) AS clinical
-    FROM work_publication_types),
+    SELECT publication_type, k IN ({clinical}) AS clinical, k = 'case reports' AS case_report,
+           k = 'meta analysis' AS meta, k IN ({no_subject}) AS no_subjects
+    FROM (SELECT publication_type, {key_sql('publication_type')} AS k
+          FROM (SELECT DISTINCT publication_type FROM work_publication_types))),
 p AS (
-    SELECT wp.work_id, bool_or(coalesce(pt.clinical, false)) AS clinical
+    SELECT wp.work_id, bool_or(coalesce(pt.clinical, false)) AS clinical,
+           bool_or(coalesce(pt.case_report, false)) AS case_report,
+           bool_or(coalesce(pt.meta, false)) AS meta,
+           bool_or(coalesce(pt.no_subjects, false)) AS no_subjects
     FROM work_publication_types wp LEFT JOIN ptypes pt ON wp.publication_type = pt.publication_type
     GROUP BY wp.work_id),
 t AS (
     -- text rules: whole words, in order, within one sentence, in the title or the abstract
     SELECT work_id, publication_year, type, title IS NULL AND abstract IS NULL AS no_text,
-           {text_exprs}
+           {text_exprs},
+           {s_trial} AS s_trial, {s_human} AS s_human, {s_lab} AS s_lab,
+           {s_review} AS s_review
     FROM (SELECT work_id, publication_year, type, title, abstract,
-                 replace(lower(coalesce(title, '') || ' . ' || coalesce(abstract, '')), 'æ', 'ae') AS txt
+                 replace(lower(coalesce(title, '') || ' . ' || coalesce(abstract, '')), 'æ', 'ae') AS txt,
+                 replace(lower(coalesce(title, '')), 'æ', 'ae') AS ltitle
           FROM works)),
 j AS (
     SELECT t.*, m.* EXCLUDE (work_id), m.work_id IS NOT NULL AS has_mesh,
-           p.work_id IS NOT NULL AS has_ptypes, p.clinical
+           p.work_id IS NOT NULL AS has_ptypes, p.clinical, p.case_report, p.meta, p.no_subjects
     FROM t
     LEFT JOIN m ON t.work_id = m.work_id
     LEFT JOIN p ON t.work_id = p.work_id),
@@ -214,10 +296,22 @@ g AS (
     SELECT *, {gene} AS gene FROM j),
 c AS (
     SELECT work_id, publication_year AS year, type,
-           CASE WHEN NOT has_mesh AND NOT has_ptypes THEN NULL
-                WHEN NOT coalesce(humans, false) THEN 'basic'
-                WHEN coalesce(clinical, false) THEN 'clinical trial'
-                ELSE 'clinical (human)' END AS stage,
+           CASE WHEN NOT has_mesh AND NOT has_ptypes AND no_text THEN NULL
+                WHEN coalesce(case_report, false) AND NOT coalesce(clinical, false)
+                    THEN 'clinical (human)'
+                WHEN coalesce(meta, false) THEN 'clinical (human)'
+                WHEN NOT coalesce(clinical, false) AND (coalesce(no_subjects, false) OR s_review)
+                    THEN 'basic'
+                WHEN has_mesh THEN
+                    CASE WHEN NOT coalesce(humans, false) THEN 'basic'
+                         WHEN coalesce(clinical, false) OR (s_trial AND s_human > 0)
+                             THEN 'clinical trial'
+                         WHEN s_human > s_lab THEN 'clinical (human)'
+                         ELSE 'basic' END
+                WHEN coalesce(clinical, false) OR (s_trial AND s_human > 0 AND s_human >= s_lab)
+                    THEN 'clinical trial'
+                WHEN s_human > 0 AND s_human > s_lab THEN 'clinical (human)'
+                ELSE 'basic' END AS stage,
            CASE WHEN NOT has_mesh AND no_text THEN NULL ELSE
                 {mods} END AS mods
     FROM g)

@@ -41,6 +41,18 @@ pub struct Manifest {
     /// File-level problems (e.g. truncated gzip streams) met while reading.
     #[serde(default)]
     pub input_errors: Vec<String>,
+    /// The files of each table, relative to the dataset, for a dataset in an object store
+    /// (written by `bibflow_engine::store`): readers read these and no others, so files being
+    /// uploaded for a newer version stay unseen until its manifest replaces this one. Empty (and
+    /// not written) for a local dataset, whose table folders hold exactly its files.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, Vec<String>>,
+    /// True when every table's files are each sorted by `work_id` (ascending), as `generate`,
+    /// `ingest` and `link` write them. Readers declare that order to DataFusion, which then
+    /// aggregates and joins by work without hashing or sorting (see `engine/src/session.rs`).
+    /// False for datasets written before this was recorded, or by other tools.
+    #[serde(default)]
+    pub sorted_by_work_id: bool,
 }
 
 /// One raw input.

@@ -51,6 +51,10 @@ pub enum EngineError {
         accepted: String,
     },
 
+    /// An object store refused or failed a request (or could not be reached).
+    #[error("{url}: {reason}")]
+    Store { url: String, reason: String },
+
     /// The request cannot be carried out as given.
     #[error("{0}")]
     Usage(String),

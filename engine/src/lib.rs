@@ -12,6 +12,8 @@
 //! | run a saved, parameterised query by name               | [`catalog::Catalog`]             |
 //! | a table's row count and columns (`bibflow tables`)     | [`inspect::describe_table`]      |
 //! | time repeated runs of a query (median, min, max)       | [`timing::timed_runs`]           |
+//! | datasets, inputs and outputs in S3, GCS, Azure, HTTP   | [`store`]                        |
+//! | classification against hand-labelled real records      | [`classify_eval::evaluate`]      |
 //!
 //! A session gets every bibflow function (`bibflow-udfs`) registered. Every sub-folder of a dataset
 //! that holds Parquet files is a table, so a user's own tables dropped beside the canonical ones are
@@ -30,6 +32,7 @@
 //! counters and [`EngineError`] are for the caller to show.
 
 pub mod catalog;
+pub mod classify_eval;
 mod dataset_dir;
 pub mod error;
 pub mod inspect;
@@ -38,6 +41,8 @@ pub mod output;
 pub mod plan;
 pub mod publish;
 pub mod session;
+pub mod store;
+pub mod tables;
 pub mod timing;
 
 pub use error::{EngineError, Result};

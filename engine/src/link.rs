@@ -231,6 +231,9 @@ async fn build(
             .chain(pm_manifest.input_errors.iter())
             .cloned()
             .collect(),
+        files: Default::default(),
+        // Every table is written with ORDER BY work_id.
+        sorted_by_work_id: true,
     };
     manifest.write(&dataset)?;
     Ok(LinkReport {

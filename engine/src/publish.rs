@@ -136,7 +136,9 @@ async fn build(
     }
     let (mut merged_away, mut deleted) = (0, 0);
 
-    if superseded == 0 && !has_merged && !has_deletes {
+    // Staged files hold works in input order; only the rewrite sorts them by work_id.
+    let sorted_by_work_id = !(superseded == 0 && !has_merged && !has_deletes);
+    if !sorted_by_work_id {
         move_staged_files(&raw, &dataset)?;
     } else {
         (merged_away, deleted) =
@@ -180,6 +182,8 @@ async fn build(
         tables,
         rejected_records: stage.totals.rejected,
         input_errors,
+        files: Default::default(),
+        sorted_by_work_id,
     };
     manifest.write(&dataset)?;
     Ok((manifest, stage))

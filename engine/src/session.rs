@@ -8,7 +8,7 @@
 //! | bibflow's functions          | [`bibflow_udfs::register_all`], every session                |
 //! | physical rules               | [`crate::plan::physical_optimizer_rules`] (hash windows, literal `CASE`), unless [`SessionOptions::sort_windows`] |
 //! | memory pool                  | [`SessionOptions::memory_limit`] (default: [`default_memory_limit`], 70% of the machine's memory): sorts, aggregates and computed views spill beyond it |
-//! | object stores                | the runtime's object-store registry (local files today)      |
+//! | object stores                | [`crate::store::StoreRegistry`]: local files, and `s3://`, `gs://`, `az://`, `http(s)://` stores made from the environment on first use |
 //! | DataFusion settings          | `DATAFUSION_*` environment variables, as in datafusion-cli   |
 //! | the dataset's tables         | [`SessionBuilder::dataset`]: every table folder is a table   |
 //! | saved queries and views      | [`SessionBuilder::catalog`]: the catalog's views, queryable by name |
@@ -30,18 +30,19 @@
 //! A new front-end needs nothing else: a process that only runs plans (no dataset of its own) calls
 //! [`SessionBuilder::context`]; one that plans user queries adds the dataset and the catalog.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use bibflow_datasets::schema::TABLES;
-use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::ListingOptions;
-use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::{SessionState, SessionStateBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::catalog::{Catalog, ViewStore, ViewTime};
 use crate::error::{EngineError, Result};
+use crate::tables::register_missing_tables;
+pub use crate::tables::{
+    RegisteredTable, folder_url, register_dataset, register_parquet_folder, table_options,
+};
 
 /// How a session is built.
 #[derive(Debug, Clone, Default)]
@@ -56,15 +57,28 @@ pub struct SessionOptions {
     /// `PARTITION BY` only that bibflow otherwise computes by hashing
     /// ([`crate::plan::hash_window_exec::HashWindowExec`]). For comparisons and as an escape hatch.
     pub sort_windows: bool,
+    /// Leave the catalog's views as views: every query plans them inline, and
+    /// [`Session::compute_views_read_by`] computes nothing. What a cluster engine needs, whose
+    /// processes cannot read views computed into this process's memory.
+    pub inline_views: bool,
+    /// Makes the DataFusion context from the session's state; `None` is a local context
+    /// (`SessionContext::new_with_state`). bibflow-cluster gives one that makes a Ballista client.
+    pub context_factory: Option<Arc<dyn ContextFactory>>,
+    /// Computed views join by sort-merge (`Some(true)`) or by hash (`Some(false)`); `None`:
+    /// sort-merge when the dataset's tables are sorted by work_id (see
+    /// [`crate::catalog::ViewStore::with_sort_merge_joins`]), hash otherwise.
+    pub sort_merge_views: Option<bool>,
 }
 
-/// A table registered from a dataset folder.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RegisteredTable {
-    pub name: String,
-    pub path: PathBuf,
-    /// True for the canonical tables (registered with their known schema).
-    pub canonical: bool,
+/// Makes a [`SessionContext`] from the [`SessionState`] the builder prepared (settings, memory
+/// pool, physical rules): how a front-end chooses the engine a session runs on without a second
+/// session builder. The builder then registers functions, tables and views on what it returns.
+pub trait ContextFactory: std::fmt::Debug + Send + Sync {
+    /// The context over `state`.
+    fn make(
+        &self,
+        state: SessionState,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<SessionContext>> + Send + '_>>;
 }
 
 /// Says what a [`Session`] holds; see the [module documentation](self).
@@ -85,7 +99,8 @@ impl SessionBuilder {
         }
     }
 
-    /// Registers the tables of the dataset folder at `path` (see [`register_dataset`]).
+    /// Registers the tables of the dataset at `path`: a local folder (see [`register_dataset`]) or
+    /// a store URL such as `s3://bucket/corpus` (see [`crate::store::register_remote_dataset`]).
     pub fn dataset(mut self, path: impl Into<PathBuf>) -> Self {
         self.dataset = Some(path.into());
         self
@@ -106,6 +121,17 @@ impl SessionBuilder {
     /// `DATAFUSION_EXECUTION_BATCH_SIZE=32768` sets `datafusion.execution.batch_size`; a value that
     /// does not parse is an error naming the setting.
     pub fn context(&self) -> Result<SessionContext> {
+        let ctx = SessionContext::new_with_state(self.state()?);
+        bibflow_udfs::register_all(&ctx)?;
+        Ok(ctx)
+    }
+
+    /// The session state [`context`](Self::context) starts from: settings, memory pool and
+    /// physical rules, without bibflow's functions (register them with
+    /// [`bibflow_udfs::register_all`] on the context made from it). For front-ends that make
+    /// their context another way, such as a Ballista client
+    /// (`SessionContext::remote_with_state`); they then call [`build_on`](Self::build_on).
+    pub fn state(&self) -> Result<SessionState> {
         let options = &self.options;
         let env = SessionConfig::from_env().map_err(|e| {
             EngineError::Usage(format!(
@@ -114,6 +140,12 @@ impl SessionBuilder {
             ))
         })?;
         let mut config = env.with_information_schema(true).with_parquet_pruning(true);
+        // Keep a sorted dataset's order through repartitions (order-preserving repartition)
+        // instead of sorting again, so grouping and joining by work_id streams (see
+        // `table_options`). Unless DATAFUSION_OPTIMIZER_PREFER_EXISTING_SORT says otherwise.
+        if std::env::var_os("DATAFUSION_OPTIMIZER_PREFER_EXISTING_SORT").is_none() {
+            config.options_mut().optimizer.prefer_existing_sort = true;
+        }
         if let Some(n) = options.target_partitions {
             config = config.with_target_partitions(n.max(1));
         }
@@ -127,7 +159,8 @@ impl SessionBuilder {
                 *sort = (limit / 32).max(256 << 10);
             }
         }
-        let mut runtime = RuntimeEnvBuilder::new();
+        let mut runtime = RuntimeEnvBuilder::new()
+            .with_object_store_registry(Arc::new(crate::store::StoreRegistry::new()));
         if let Some(limit) = limit {
             // DataFusion's greedy pool (first come, first served), with the five largest
             // consumers named in errors. Its fair pool was tried: it splits the pool evenly among
@@ -143,27 +176,47 @@ impl SessionBuilder {
         if !options.sort_windows {
             state = state.with_physical_optimizer_rules(crate::plan::physical_optimizer_rules());
         }
-        let ctx = SessionContext::new_with_state(state.build());
-        bibflow_udfs::register_all(&ctx)?;
-        Ok(ctx)
+        Ok(state.build())
     }
 
     /// The session: [`context`](Self::context) plus the dataset's tables and the catalog's views,
     /// where asked for.
     pub async fn build(self) -> Result<Session> {
-        let ctx = self.context()?;
-        let tables = match &self.dataset {
-            Some(path) => register_dataset(&ctx, path).await?,
+        let ctx = match &self.options.context_factory {
+            Some(factory) => factory.make(self.state()?).await?,
+            None => self.context()?,
+        };
+        self.build_on(ctx).await
+    }
+
+    /// The session over a context made elsewhere from [`state`](Self::state): registers
+    /// bibflow's functions (again, harmlessly, if they are there), then the dataset's tables and
+    /// the catalog's views, as [`build`](Self::build) does.
+    pub async fn build_on(self, ctx: SessionContext) -> Result<Session> {
+        bibflow_udfs::register_all(&ctx)?;
+        let tables: Vec<RegisteredTable> = match &self.dataset {
+            Some(path) => match crate::store::Location::from_path(path)? {
+                crate::store::Location::Url(url) => {
+                    let tables = crate::store::register_remote_dataset(&ctx, &url).await?;
+                    register_missing_tables(&ctx, &tables)?;
+                    tables
+                }
+                crate::store::Location::Local(path) => register_dataset(&ctx, &path).await?,
+            },
             None => Vec::new(),
         };
         if let Some(catalog) = &self.catalog {
             catalog.register_views(&ctx).await?;
         }
+        let sorted_by_work_id =
+            !tables.is_empty() && tables.iter().all(|t| t.sorted_by_work_id || !t.canonical);
         Ok(Session {
             ctx,
             tables,
             catalog: self.catalog,
-            views: ViewStore::default(),
+            views: ViewStore::default()
+                .with_sort_merge_joins(self.options.sort_merge_views.unwrap_or(sorted_by_work_id)),
+            inline_views: self.options.inline_views,
         })
     }
 }
@@ -210,6 +263,8 @@ pub struct Session {
     catalog: Option<Catalog>,
     /// What computed views hold (memory reservations, spill files), freed with the session.
     views: ViewStore,
+    /// [`SessionOptions::inline_views`].
+    inline_views: bool,
 }
 
 impl std::fmt::Debug for Session {
@@ -245,6 +300,7 @@ impl Session {
     /// the spill folder, until the session is dropped.
     pub async fn compute_views_read_by(&self, sql: &str) -> Result<Vec<ViewTime>> {
         match &self.catalog {
+            _ if self.inline_views => Ok(Vec::new()),
             Some(c) => c.compute_views_read_by(&self.ctx, sql, &self.views).await,
             None => Ok(Vec::new()),
         }
@@ -254,107 +310,11 @@ impl Session {
     /// catalog.
     pub async fn compute_all_views(&self) -> Result<Vec<ViewTime>> {
         match &self.catalog {
+            _ if self.inline_views => Ok(Vec::new()),
             Some(c) => c.compute_views(&self.ctx, &self.views).await,
             None => Ok(Vec::new()),
         }
     }
-}
-
-/// Registers the tables of `dataset` in an existing session.
-pub async fn register_dataset(
-    ctx: &SessionContext,
-    dataset: &Path,
-) -> Result<Vec<RegisteredTable>> {
-    let meta = std::fs::metadata(dataset).map_err(|e| EngineError::NotADataset {
-        path: dataset.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    if !meta.is_dir() {
-        return Err(EngineError::NotADataset {
-            path: dataset.to_path_buf(),
-            reason: "not a folder".into(),
-        });
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dataset)
-        .map_err(|e| EngineError::io(dataset, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .collect();
-    entries.sort();
-    let mut registered = Vec::new();
-    for dir in entries {
-        let Some(name) = dir.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
-            continue;
-        };
-        if name.starts_with('_') || name.starts_with('.') {
-            continue;
-        }
-        let canonical = TABLES.iter().find(|t| t.name() == name);
-        if canonical.is_none() && !has_parquet(&dir) {
-            continue;
-        }
-        let schema = canonical.map(|t| t.schema());
-        register_parquet_folder(ctx, &name, &dir, schema).await?;
-        registered.push(RegisteredTable {
-            name,
-            path: dir,
-            canonical: canonical.is_some(),
-        });
-    }
-    if registered.is_empty() {
-        return Err(EngineError::NotADataset {
-            path: dataset.to_path_buf(),
-            reason: "it holds no table folders with Parquet files".into(),
-        });
-    }
-    // A canonical table a dataset lacks (no MeSH in an OpenAlex-only dataset written by another
-    // tool, say) is empty, not unknown, so saved queries and views plan over every dataset.
-    for table in TABLES {
-        if !registered.iter().any(|r| r.name == table.name()) {
-            let empty = datafusion::datasource::MemTable::try_new(table.schema(), vec![vec![]])?;
-            ctx.register_table(table.name(), Arc::new(empty))?;
-        }
-    }
-    Ok(registered)
-}
-
-/// Registers one folder of Parquet files as a table.
-pub async fn register_parquet_folder(
-    ctx: &SessionContext,
-    name: &str,
-    dir: &Path,
-    schema: Option<arrow::datatypes::SchemaRef>,
-) -> Result<()> {
-    let url = folder_url(dir)?;
-    let options =
-        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
-    ctx.register_listing_table(name, url, options, schema, None)
-        .await?;
-    Ok(())
-}
-
-/// An absolute folder path ending in `/`, which DataFusion's listing tables read as a folder.
-pub fn folder_url(dir: &Path) -> Result<String> {
-    let abs = std::path::absolute(dir).map_err(|e| EngineError::io(dir, e))?;
-    let mut s = abs.to_string_lossy().into_owned();
-    if !s.ends_with('/') {
-        s.push('/');
-    }
-    Ok(s)
-}
-
-fn has_parquet(dir: &Path) -> bool {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return false;
-    };
-    rd.filter_map(|e| e.ok()).any(|e| {
-        let p = e.path();
-        if p.is_dir() {
-            has_parquet(&p)
-        } else {
-            p.extension().is_some_and(|x| x == "parquet")
-        }
-    })
 }
 
 #[cfg(test)]

@@ -60,7 +60,11 @@ pub async fn run(args: &DemoArgs, notes: &Notes) -> Result<ExitCode> {
         ..IngestOptions::default()
     };
     let report = ingest_with_bar(&OpenAlex, &[raw], &sample, &options, notes).await?;
-    summarize(&report, notes);
+    summarize(
+        &report,
+        &bibflow_engine::store::Location::Local(sample.clone()),
+        notes,
+    );
 
     // 3. The study report over the synthetic corpus.
     let report_dir = out.join("report");

@@ -4,6 +4,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use bibflow_engine::store::OutputDir;
+
 use crate::cli::{GenerateArgs, GenerateFormat};
 use crate::error::Result;
 use crate::output::Notes;
@@ -12,7 +14,12 @@ use bibflow_datasets::generate::{
     GenerateOptions, Scenario, generate_openalex_jsonl, generate_parquet, generate_pubmed_xml,
 };
 
-pub fn run(args: GenerateArgs, notes: &Notes) -> Result<ExitCode> {
+pub async fn run(args: GenerateArgs, notes: &Notes) -> Result<ExitCode> {
+    let out = OutputDir::new(&args.out)?;
+    if args.format == GenerateFormat::Parquet {
+        out.check_dataset_target(false).await?;
+    }
+    let local = out.local();
     let mut opts = GenerateOptions::new(args.works, args.seed);
     if let Some(t) = args.threads {
         opts.threads = t.max(1);
@@ -33,16 +40,24 @@ pub fn run(args: GenerateArgs, notes: &Notes) -> Result<ExitCode> {
             },
         );
         match args.format {
-            GenerateFormat::Parquet => generate_parquet(&opts, &args.out, &progress).map(Some),
+            GenerateFormat::Parquet => generate_parquet(&opts, &local, &progress).map(Some),
             GenerateFormat::OpenalexJsonl => {
-                generate_openalex_jsonl(&opts, &args.out, &progress).map(|()| None)
+                generate_openalex_jsonl(&opts, &local, &progress).map(|()| None)
             }
             GenerateFormat::PubmedXml => {
-                generate_pubmed_xml(&opts, &args.out, &progress).map(|()| None)
+                generate_pubmed_xml(&opts, &local, &progress).map(|()| None)
             }
         }
     };
     let manifest = result?;
+    if let Some(url) = out.target().url() {
+        notes.say(format!("uploading to {url}"));
+        let n = match args.format {
+            GenerateFormat::Parquet => out.publish_dataset(false).await?,
+            _ => out.upload_folder().await?,
+        };
+        notes.say(format!("uploaded {n} files"));
+    }
     let secs = started.elapsed().as_secs_f64();
     notes.say(format!(
         "generated {} SYNTHETIC works (seed {}, scenario {}) in {secs:.1} s ({:.0} works/s)",
@@ -56,7 +71,7 @@ pub fn run(args: GenerateArgs, notes: &Notes) -> Result<ExitCode> {
     }
     notes.say(format!(
         "SYNTHETIC data (no record describes a real publication): {}",
-        args.out.display()
+        out.target()
     ));
     Ok(ExitCode::SUCCESS)
 }

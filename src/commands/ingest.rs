@@ -7,6 +7,7 @@ use std::sync::Arc;
 use bibflow_datasets::ingest::StageOptions;
 use bibflow_datasets::source::{Progress, Source};
 use bibflow_engine::publish::{IngestOptions, IngestReport, ingest};
+use bibflow_engine::store::{InputFiles, Location, OutputDir};
 
 use crate::cli::IngestArgs;
 use crate::error::Result;
@@ -26,8 +27,15 @@ pub async fn run(source: &dyn Source, args: IngestArgs, notes: &Notes) -> Result
         session: args.engine.session_options(),
         overwrite: args.overwrite,
     };
-    let report = ingest_with_bar(source, &args.inputs, &args.out, &options, notes).await?;
-    summarize(&report, notes);
+    let out = OutputDir::new(&args.out)?;
+    out.check_dataset_target(args.overwrite).await?;
+    let inputs = InputFiles::fetch(&args.inputs, |url| {
+        notes.say(format!("downloading the inputs under {url}"))
+    })
+    .await?;
+    let report = ingest_with_bar(source, inputs.paths(), &out.local(), &options, notes).await?;
+    publish(&out, args.overwrite, notes).await?;
+    summarize(&report, out.target(), notes);
     let damaged = !report.manifest.input_errors.is_empty();
     if args.strict && (report.manifest.rejected_records > 0 || damaged) {
         notes.say("--strict: rejected records or damaged inputs; exiting with code 3");
@@ -61,8 +69,18 @@ pub async fn ingest_with_bar(
     Ok(report)
 }
 
+/// Uploads a dataset built for a store URL (nothing for a local one), saying so.
+pub async fn publish(out: &OutputDir, overwrite: bool, notes: &Notes) -> Result<()> {
+    if let Some(url) = out.target().url() {
+        notes.say(format!("uploading the dataset to {url}"));
+        let n = out.publish_dataset(overwrite).await?;
+        notes.say(format!("uploaded {n} files and the manifest"));
+    }
+    Ok(())
+}
+
 /// Says what an ingest read, kept and rejected, and where the dataset is.
-pub fn summarize(report: &IngestReport, notes: &Notes) {
+pub fn summarize(report: &IngestReport, target: &Location, notes: &Notes) {
     let m = &report.manifest;
     notes.say(format!(
         "{} records read = {} ingested + {} rejected",
@@ -79,11 +97,14 @@ pub fn summarize(report: &IngestReport, notes: &Notes) {
     if m.rejected_records > 0 {
         notes.say(format!(
             "rejected records with their location and reason: {}",
-            report.dataset.join("_rejects").display()
+            match target {
+                Location::Local(p) => p.join("_rejects").display().to_string(),
+                Location::Url(u) => format!("{u}/_rejects"),
+            }
         ));
     }
     for e in &m.input_errors {
         notes.say(format!("error: {e}"));
     }
-    notes.say(format!("dataset: {}", report.dataset.display()));
+    notes.say(format!("dataset: {target}"));
 }

@@ -2,23 +2,29 @@
 
 use std::process::ExitCode;
 
+use bibflow_engine::store::OutputDir;
+
+use super::ingest::publish;
 use crate::cli::LinkArgs;
 use crate::error::Result;
 use crate::output::Notes;
 
 pub async fn run(args: LinkArgs, notes: &Notes) -> Result<ExitCode> {
+    let out = OutputDir::new(&args.out)?;
+    out.check_dataset_target(args.overwrite).await?;
     let r = bibflow_engine::link::link(
         &args.openalex,
         &args.pubmed,
-        &args.out,
+        &out.local(),
         args.overwrite,
         &args.engine.session_options(),
     )
     .await?;
+    publish(&out, args.overwrite, notes).await?;
     notes.say(format!(
         "linked: {} works matched by PMID, {} by DOI; {} OpenAlex-only and {} PubMed-only works kept",
         r.matched_by_pmid, r.matched_by_doi, r.openalex_only, r.pubmed_only
     ));
-    notes.say(format!("dataset: {}", r.dataset.display()));
+    notes.say(format!("dataset: {}", out.target()));
     Ok(ExitCode::SUCCESS)
 }

@@ -1,17 +1,20 @@
 //! One module per subcommand; [`run`] hands the parsed command line to the one it names.
 
+mod classify;
 mod demo;
+mod executor;
 mod generate;
 mod ingest;
 mod link;
 mod query;
 mod report;
+mod scheduler;
 mod sql;
 mod tables;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, IngestSource};
+use crate::cli::{ClassifyCommand, Cli, Command, IngestSource};
 use crate::error::Result;
 use crate::output::Notes;
 use bibflow_datasets::openalex::OpenAlex;
@@ -27,8 +30,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sql(args) => sql::run(args, &notes).await,
         Command::Query(cmd) => query::run(cmd, &notes).await,
         Command::Report(args) => report::run(args, &notes).await,
+        Command::Classify(ClassifyCommand::Evaluate(args)) => classify::evaluate(args).await,
         Command::Tables(args) => tables::run(args).await,
+        Command::Scheduler(args) => scheduler::run(args).await,
+        Command::Executor(args) => executor::run(args).await,
         Command::Demo(args) => demo::run(&args, &notes).await,
-        Command::Generate(args) => generate::run(args, &notes),
+        Command::Generate(args) => generate::run(args, &notes).await,
     }
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use bibflow_engine::EngineError;
 use bibflow_engine::catalog::Catalog;
 use bibflow_engine::session::SessionOptions;
+use bibflow_engine::store::OutputDir;
 use bibflow_report::{ReportSummary, write_report};
 
 use super::query::{catalog, spilled_note};
@@ -16,16 +17,26 @@ use crate::output::Notes;
 /// `bibflow report`: progress on stderr, the index path on stdout.
 pub async fn run(args: ReportArgs, notes: &Notes) -> Result<ExitCode> {
     let catalog = catalog(&args.queries)?;
+    let target = OutputDir::new(&args.out)?;
     let summary = write_report_noted(
         &args.dataset,
         &catalog,
-        &args.out,
+        &target.local(),
         &args.engine.session_options(),
         notes,
     )
     .await?;
+    let index = match target.target().url() {
+        Some(url) => {
+            notes.say(format!("uploading the report to {url}"));
+            let n = target.upload_folder().await?;
+            notes.say(format!("uploaded {n} files"));
+            format!("{}/index.html", url.as_str().trim_end_matches('/'))
+        }
+        None => summary.index.display().to_string(),
+    };
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", summary.index.display()).map_err(EngineError::Output)?;
+    writeln!(out, "{index}").map_err(EngineError::Output)?;
     Ok(ExitCode::SUCCESS)
 }
 

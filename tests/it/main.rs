@@ -1,6 +1,8 @@
 //! bibflow's integration tests: one binary (one link) for all of them.
 
 mod architecture;
+mod classification;
+mod cluster;
 mod common;
 mod cpu_check;
 mod cross_check;
@@ -12,6 +14,7 @@ mod ingest_pubmed;
 mod ingest_snapshot;
 mod link;
 mod memory;
+mod object_store;
 mod report;
 mod slt;
 mod sql_cli;

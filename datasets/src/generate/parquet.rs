@@ -140,6 +140,9 @@ pub(crate) fn manifest(
             .collect(),
         rejected_records: 0,
         input_errors: Vec::new(),
+        files: Default::default(),
+        // Each file holds a run of works in id order (see the module documentation).
+        sorted_by_work_id: true,
     }
 }
 

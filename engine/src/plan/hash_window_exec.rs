@@ -169,6 +169,21 @@ impl HashWindowExec {
         })
     }
 
+    /// The window expressions, in output order.
+    pub fn window_expr(&self) -> &[Arc<dyn WindowExpr>] {
+        &self.window_expr
+    }
+
+    /// The input.
+    pub fn input(&self) -> &Arc<dyn ExecutionPlan> {
+        &self.input
+    }
+
+    /// What it asks of its input's partitioning.
+    pub fn distribution(&self) -> &Distribution {
+        &self.distribution
+    }
+
     fn compute_properties(schema: &SchemaRef, input: &Arc<dyn ExecutionPlan>) -> PlanProperties {
         // Rows keep their input order, but no ordering is claimed: the optimizer adds a sort where
         // a parent needs one. The partitioning is the input's (the columns keep their indices).

@@ -113,6 +113,21 @@ impl SelectLiteralExpr {
             select,
         })
     }
+
+    /// The condition.
+    pub fn when(&self) -> &Arc<dyn PhysicalExpr> {
+        &self.when
+    }
+
+    /// The value where the condition holds.
+    pub fn then(&self) -> &ScalarValue {
+        &self.then
+    }
+
+    /// The value elsewhere (the condition false or NULL).
+    pub fn otherwise(&self) -> &ScalarValue {
+        &self.otherwise
+    }
 }
 
 impl fmt::Display for SelectLiteralExpr {

@@ -10,8 +10,12 @@ use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
+use super::stage_text::{self, Cues};
 use super::words::Words;
-use crate::args::{as_string_list, coerce_string_list, from_array, row_range, str_at, to_arrays};
+use crate::args::{
+    as_string, as_string_list, coerce_string, coerce_string_list, from_array, row_range, str_at,
+    to_arrays,
+};
 use crate::doc_sections::DOC_SECTION_CLASSIFY;
 
 const NAME: &str = "clinical_stage";
@@ -59,8 +63,18 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
          without Humans (a veterinary or unindexed trial). Names are compared ignoring case and \
          punctuation; MeSH may be given by name or UI (D006801). NULL when both lists are NULL; \
          a NULL list otherwise counts as empty, so papers not yet MeSH-indexed are 'basic' \
-         (filter them out when a share should cover indexed papers only).",
-        "clinical_stage(publication_types, mesh_names)",
+         (filter them out when a share should cover indexed papers only). \
+         With title and abstract (4 arguments) papers are staged from their text too, so works \
+         with no MeSH (OpenAlex-only, not yet indexed) are staged: a case report type is 'clinical \
+         (human)', as is a meta-analysis; a review, guideline, editorial or letter type, or a \
+         review title, is 'basic' unless a trial type says otherwise; an indexed paper still needs \
+         Humans, and is then a 'clinical trial' with a trial type or trial wording (randomised, \
+         double-blind, placebo, phase I-IV trial, controlled trial, a registry id such as NCT...) \
+         next to human-subject wording, 'clinical (human)' when human-subject wording (patients, \
+         case report, N-year-old, cohort, volunteers...) outweighs animal and laboratory wording \
+         (mice, in vitro, cell lines...), else 'basic'; a paper without MeSH is staged by the same \
+         wording alone. Measured against hand labels: docs/classification.md.",
+        "clinical_stage(publication_types, mesh_names [, title, abstract])",
     )
     .with_sql_example(
         r#"```sql
@@ -83,6 +97,14 @@ clinical trial | clinical (human) | basic
     .with_argument(
         "mesh_names",
         "List<Utf8>: the paper's MeSH descriptor names (or UIs).",
+    )
+    .with_argument(
+        "title",
+        "Utf8 (optional, with abstract): the paper's title.",
+    )
+    .with_argument(
+        "abstract",
+        "Utf8 (optional, with title): the paper's abstract.",
     )
     .with_related_udf("modalities")
     .build()
@@ -130,16 +152,25 @@ impl ScalarUDFImpl for ClinicalStage {
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        let usage = "expected clinical_stage(publication_types List<Utf8>, mesh_names List<Utf8>)";
-        if arg_types.len() != 2 {
+        let usage = "expected clinical_stage(publication_types List<Utf8>, mesh_names List<Utf8> \
+                     [, title Utf8, abstract Utf8])";
+        if arg_types.len() != 2 && arg_types.len() != 4 {
             return plan_err!("{NAME}: {usage}, got {} arguments", arg_types.len());
         }
         arg_types
             .iter()
-            .zip(["publication_types", "mesh_names"])
-            .map(|(t, arg)| match coerce_string_list(t) {
-                Some(l) => Ok(l),
-                None => plan_err!("{NAME}: {usage}; {arg} is {t}"),
+            .zip(["publication_types", "mesh_names", "title", "abstract"])
+            .enumerate()
+            .map(|(i, (t, arg))| {
+                let coerced = if i < 2 {
+                    coerce_string_list(t)
+                } else {
+                    coerce_string(t)
+                };
+                match coerced {
+                    Some(l) => Ok(l),
+                    None => plan_err!("{NAME}: {usage}; {arg} is {t}"),
+                }
             })
             .collect()
     }
@@ -149,27 +180,23 @@ impl ScalarUDFImpl for ClinicalStage {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        if args.args.len() != 2 {
-            return exec_err!("{NAME}: expected 2 arguments, got {}", args.args.len());
+        if args.args.len() != 2 && args.args.len() != 4 {
+            return exec_err!("{NAME}: expected 2 or 4 arguments, got {}", args.args.len());
         }
         let (arrays, was_scalar) = to_arrays(&args.args, args.number_rows)?;
         let (types, type_values) = as_string_list(NAME, "publication_types", &arrays[0])?;
         let (mesh, mesh_values) = as_string_list(NAME, "mesh_names", &arrays[1])?;
+        if arrays.len() == 4 {
+            let title = as_string(NAME, "title", &arrays[2])?;
+            let abstract_ = as_string(NAME, "abstract", &arrays[3])?;
+            let stages = stage_with_text(types, type_values, mesh, mesh_values, title, abstract_);
+            return from_array(Arc::new(stages), was_scalar);
+        }
 
         let mut out = StringBuilder::with_capacity(types.len(), types.len() * 8);
         let mut words = Words::default();
         let mut key = String::new();
         let (humans_set, clinical_set) = (KeySet::new(&HUMANS), KeySet::new(&CLINICAL_TYPES));
-        let mut matches = |raw: &str, keys: &KeySet<'_>| {
-            match keys.quick(raw) {
-                Quick::No => return false,
-                Quick::Yes => return true,
-                Quick::Tokenize => {}
-            }
-            words.tokenize(raw);
-            words.joined_into(&mut key);
-            keys.keys.contains(&key.as_str())
-        };
         for row in 0..types.len() {
             if types.is_null(row) && mesh.is_null(row) {
                 out.append_null();
@@ -177,12 +204,12 @@ impl ScalarUDFImpl for ClinicalStage {
             }
             let humans = row_range(mesh, row)
                 .filter_map(|i| str_at(mesh_values, i))
-                .any(|m| matches(m, &humans_set));
+                .any(|m| is_key(&mut words, &mut key, m, &humans_set));
             let stage = if !humans {
                 BASIC
             } else if row_range(types, row)
                 .filter_map(|i| str_at(type_values, i))
-                .any(|t| matches(t, &clinical_set))
+                .any(|t| is_key(&mut words, &mut key, t, &clinical_set))
             {
                 CLINICAL_TRIAL
             } else {
@@ -196,6 +223,106 @@ impl ScalarUDFImpl for ClinicalStage {
     fn documentation(&self) -> Option<&Documentation> {
         Some(&DOCUMENTATION)
     }
+}
+
+/// Publication types that report no own subjects (reviews, guidelines, editorials, letters...),
+/// as comparison keys.
+const NO_SUBJECT_TYPES: [&str; 12] = [
+    "review",
+    "systematic review",
+    "practice guideline",
+    "guideline",
+    "editorial",
+    "comment",
+    "news",
+    "letter",
+    "historical article",
+    "biography",
+    "lecture",
+    "congress",
+];
+
+/// The 4-argument form: MeSH and publication types where a paper has them, its title and
+/// abstract always (see the function's documentation).
+fn stage_with_text(
+    types: &arrow::array::ListArray,
+    type_values: &arrow::array::StringArray,
+    mesh: &arrow::array::ListArray,
+    mesh_values: &arrow::array::StringArray,
+    title: &arrow::array::StringArray,
+    abstract_: &arrow::array::StringArray,
+) -> arrow::array::StringArray {
+    let mut out = StringBuilder::with_capacity(types.len(), types.len() * 8);
+    let mut words = Words::default();
+    let (humans_set, clinical_set) = (KeySet::new(&HUMANS), KeySet::new(&CLINICAL_TYPES));
+    let no_subject_set = KeySet::new(&NO_SUBJECT_TYPES);
+    let (case_reports, meta_analysis) = (
+        KeySet::new(&["case reports"]),
+        KeySet::new(&["meta analysis"]),
+    );
+    let mut key = String::new();
+    for row in 0..types.len() {
+        if types.is_null(row) && mesh.is_null(row) && title.is_null(row) && abstract_.is_null(row) {
+            out.append_null();
+            continue;
+        }
+        let (mut trial_type, mut case_report, mut meta, mut no_subjects) =
+            (false, false, false, false);
+        for t in row_range(types, row).filter_map(|i| str_at(type_values, i)) {
+            trial_type |= is_key(&mut words, &mut key, t, &clinical_set);
+            case_report |= is_key(&mut words, &mut key, t, &case_reports);
+            meta |= is_key(&mut words, &mut key, t, &meta_analysis);
+            no_subjects |= is_key(&mut words, &mut key, t, &no_subject_set);
+        }
+        let indexed = !row_range(mesh, row).is_empty();
+        let humans = row_range(mesh, row)
+            .filter_map(|i| str_at(mesh_values, i))
+            .any(|m| is_key(&mut words, &mut key, m, &humans_set));
+        let mut cues = Cues::default();
+        if let Some(t) = str_at(title, row) {
+            stage_text::scan(&mut words, t, true, &mut cues);
+        }
+        if let Some(a) = str_at(abstract_, row) {
+            stage_text::scan(&mut words, a, false, &mut cues);
+        }
+        let stage = if (case_report && !trial_type) || meta {
+            CLINICAL_HUMAN
+        } else if !trial_type && (no_subjects || cues.review_title) {
+            BASIC
+        } else if indexed {
+            // Indexed: Humans is required, as in the 2-argument form; the text decides between
+            // a trial, a study of people and a laboratory study of human material.
+            if !humans {
+                BASIC
+            } else if trial_type || (cues.trial > 0 && cues.human > 0) {
+                CLINICAL_TRIAL
+            } else if cues.human > cues.lab {
+                CLINICAL_HUMAN
+            } else {
+                BASIC
+            }
+        } else if trial_type || (cues.trial > 0 && cues.human > 0 && cues.human >= cues.lab) {
+            CLINICAL_TRIAL
+        } else if cues.human > 0 && cues.human > cues.lab {
+            CLINICAL_HUMAN
+        } else {
+            BASIC
+        };
+        out.append_value(stage);
+    }
+    out.finish()
+}
+
+/// True when `raw` is one of `keys` (compared as lower-case words).
+fn is_key(words: &mut Words, key: &mut String, raw: &str, keys: &KeySet<'_>) -> bool {
+    match keys.quick(raw) {
+        Quick::No => return false,
+        Quick::Yes => return true,
+        Quick::Tokenize => {}
+    }
+    words.tokenize(raw);
+    words.joined_into(key);
+    keys.keys.contains(&key.as_str())
 }
 
 /// Comparison keys (normalised words, [`Words::joined_into`]) with exact shortcuts for ASCII names,

@@ -36,6 +36,7 @@ mod mesh_table;
 mod mesh_tree_numbers;
 mod modalities;
 mod rules;
+mod stage_text;
 mod words;
 
 pub use clinical_stage::{BASIC, CLINICAL_HUMAN, CLINICAL_TRIAL, CLINICAL_TYPES, ClinicalStage};

@@ -1,0 +1,293 @@
+//! Client sessions on a Ballista cluster: a [`ContextFactory`] that
+//! [`SessionBuilder::build`](bibflow_engine::session::SessionBuilder::build) calls with the state
+//! it prepared (settings, memory pool, physical rules), and [`cluster_session_options`], the
+//! options every cluster session needs.
+//!
+//! A query of such a session is planned logically here and sent to the scheduler, which plans it
+//! physically with bibflow's session builder and runs it on the executors; the results come back
+//! over Arrow Flight. The dataset's files must be readable, at the same path or URL, by every
+//! executor.
+
+use std::fmt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ballista::prelude::{SessionConfigExt, SessionContextExt};
+use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
+use bibflow_engine::session::{ContextFactory, SessionOptions};
+use bibflow_engine::{EngineError, Result};
+use datafusion::execution::{SessionState, SessionStateBuilder};
+use datafusion::prelude::SessionContext;
+
+use crate::codec;
+
+/// How long a client waits for the scheduler to answer before giving up.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The port a scheduler URL without one means (Ballista's).
+pub const DEFAULT_SCHEDULER_PORT: u16 = 50050;
+
+/// A scheduler's address, written `df://HOST:PORT` (the port defaults to 50050).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchedulerUrl {
+    host: String,
+    port: u16,
+}
+
+impl SchedulerUrl {
+    /// Parses `df://HOST[:PORT]`; the error says what is wrong and what is expected.
+    pub fn parse(s: &str) -> std::result::Result<Self, String> {
+        let expected = "expected df://HOST:PORT, e.g. df://127.0.0.1:50050";
+        let rest = s
+            .strip_prefix("df://")
+            .ok_or_else(|| format!("{s:?} is not a scheduler URL: {expected}"))?;
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = match rest.rsplit_once(':') {
+            // An IPv6 address without a port ([::1]) has colons but ends with `]`.
+            Some((h, p)) if !p.ends_with(']') => {
+                let port = p
+                    .parse::<u16>()
+                    .map_err(|_| format!("{s:?}: {p:?} is not a port; {expected}"))?;
+                (h, port)
+            }
+            _ => (rest, DEFAULT_SCHEDULER_PORT),
+        };
+        if host.is_empty() || host.contains('/') {
+            return Err(format!("{s:?} names no host: {expected}"));
+        }
+        Ok(Self {
+            host: host.to_owned(),
+            port,
+        })
+    }
+
+    /// Parses `HOST:PORT` or `df://HOST:PORT`: how an executor names its scheduler.
+    pub fn parse_address(s: &str) -> std::result::Result<Self, String> {
+        if s.contains("://") {
+            Self::parse(s)
+        } else {
+            Self::parse(&format!("df://{s}"))
+        }
+    }
+
+    /// The host.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The gRPC endpoint, `http://HOST:PORT`.
+    pub fn http(&self) -> String {
+        format!("http://{}:{}", self.host, self.port)
+    }
+
+    /// Connects to the scheduler within `timeout`: an error naming this URL when nothing answers
+    /// there (refused, unresolvable, or silent for `timeout`).
+    pub async fn check_reachable(&self, timeout: Duration) -> Result<()> {
+        let unreachable = |why: String| {
+            EngineError::Usage(format!(
+                "cannot reach the Ballista scheduler at {self}: {why} (is `bibflow scheduler` running there?)"
+            ))
+        };
+        match tokio::time::timeout(timeout, SchedulerGrpcClient::connect(self.http())).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(unreachable(error_chain(&e))),
+            Err(_) => Err(unreachable(format!(
+                "no answer within {} s",
+                timeout.as_secs()
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for SchedulerUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "df://{}:{}", self.host, self.port)
+    }
+}
+
+impl std::str::FromStr for SchedulerUrl {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Self::parse(s)
+    }
+}
+
+/// An error with its causes, on one line (tonic's transport errors say little at the top).
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        source = s.source();
+    }
+    msg
+}
+
+/// Where a cluster session's queries run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cluster {
+    /// A running `bibflow scheduler` and its executors.
+    Remote(SchedulerUrl),
+    /// A scheduler and one executor started inside this process for the session (Ballista's
+    /// standalone mode): the distributed plan, shuffles and all, on one machine, without
+    /// starting anything.
+    Standalone,
+}
+
+/// Makes a Ballista client context; see the [module documentation](self).
+#[derive(Debug, Clone)]
+pub struct BallistaContextFactory {
+    cluster: Cluster,
+}
+
+impl BallistaContextFactory {
+    /// A factory for sessions on `cluster`.
+    pub fn new(cluster: Cluster) -> Self {
+        Self { cluster }
+    }
+
+    /// Where its sessions run.
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    async fn make_context(&self, state: SessionState) -> Result<SessionContext> {
+        crate::logging::init_from_env();
+        let state = with_codecs(state);
+        match &self.cluster {
+            Cluster::Remote(url) => {
+                url.check_reachable(CONNECT_TIMEOUT).await?;
+                SessionContext::remote_with_state(&url.to_string(), state)
+                    .await
+                    .map_err(|e| {
+                        EngineError::Usage(format!(
+                            "cannot open a session on the Ballista scheduler at {url}: {}",
+                            e.strip_backtrace()
+                        ))
+                    })
+            }
+            Cluster::Standalone => {
+                // The in-process scheduler plans with this state and the executor takes its
+                // function registry from it: bibflow's functions must be in it before it starts.
+                let mut state = state;
+                crate::functions::register(&mut state)?;
+                SessionContext::standalone_with_state(state)
+                    .await
+                    .map_err(|e| {
+                        EngineError::Usage(format!(
+                            "cannot start the standalone Ballista cluster: {}",
+                            e.strip_backtrace()
+                        ))
+                    })
+            }
+        }
+    }
+}
+
+impl ContextFactory for BallistaContextFactory {
+    fn make(
+        &self,
+        state: SessionState,
+    ) -> Pin<Box<dyn std::future::Future<Output = Result<SessionContext>> + Send + '_>> {
+        Box::pin(self.make_context(state))
+    }
+}
+
+/// The session's Ballista settings: bibflow's codecs, which the client (and a standalone
+/// cluster's scheduler and executor) encode plans with, and the static distributed planner.
+///
+/// Ballista 55's adaptive planner (on by default) hangs queries whose `UNION ALL` has an empty
+/// branch (bibflow's `work_country` view has one in every OpenAlex-only dataset): it sends the
+/// tasks of one stage plans with different operators, the scheduler refuses their metrics
+/// ("task metrics array size 10 does not equal with the stage metrics array size 11"), and the
+/// stage never completes.
+fn with_codecs(state: SessionState) -> SessionState {
+    // Ballista's own settings for DataFusion first (no dynamic filters, which cannot cross
+    // stages; sort-merge joins, which spill; ...): they are applied only to a configuration
+    // that has no Ballista settings yet.
+    let config = state
+        .config()
+        .clone()
+        .upgrade_for_ballista()
+        .with_ballista_logical_extension_codec(codec::logical())
+        .with_ballista_physical_extension_codec(codec::physical())
+        .with_ballista_adaptive_query_planner(false);
+    SessionStateBuilder::new_from_existing(state)
+        .with_config(config)
+        .build()
+}
+
+/// `options` for a session on `cluster`: the catalog's views stay views (planned into every
+/// query, never computed into this process's memory, which the executors cannot read) and the
+/// session is made by a [`BallistaContextFactory`].
+pub fn cluster_session_options(cluster: Cluster, options: SessionOptions) -> SessionOptions {
+    SessionOptions {
+        inline_views: true,
+        context_factory: Some(Arc::new(BallistaContextFactory::new(cluster))),
+        ..options
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheduler_urls_parse_and_print() {
+        let u = SchedulerUrl::parse("df://127.0.0.1:50050").unwrap();
+        assert_eq!((u.host(), u.port()), ("127.0.0.1", 50050));
+        assert_eq!(u.to_string(), "df://127.0.0.1:50050");
+        assert_eq!(u.http(), "http://127.0.0.1:50050");
+        assert_eq!(SchedulerUrl::parse("df://sched").unwrap().port(), 50050);
+        assert_eq!(
+            SchedulerUrl::parse("df://[::1]:7000").unwrap().host(),
+            "[::1]"
+        );
+        assert_eq!(
+            SchedulerUrl::parse_address("10.0.0.5:7000")
+                .unwrap()
+                .to_string(),
+            "df://10.0.0.5:7000"
+        );
+        for bad in [
+            "127.0.0.1:50050",
+            "http://h:1",
+            "df://",
+            "df://h:port",
+            "df://:5",
+        ] {
+            let e = SchedulerUrl::parse(bad).unwrap_err();
+            assert!(e.contains("df://HOST:PORT"), "{bad}: {e}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_scheduler_is_an_error_naming_its_url_within_the_timeout() {
+        // A port nothing listens on: bound, then closed.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = SchedulerUrl::parse(&format!("df://127.0.0.1:{port}")).unwrap();
+        let started = std::time::Instant::now();
+        let e = url
+            .check_reachable(Duration::from_secs(5))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(started.elapsed() < Duration::from_secs(6));
+        assert!(e.contains(&format!("df://127.0.0.1:{port}")), "{e}");
+        assert!(e.contains("cannot reach the Ballista scheduler"), "{e}");
+    }
+}

@@ -1,0 +1,154 @@
+//! A dataset's tables in a session: every table folder of a local dataset is a listing table
+//! over its Parquet files, declared sorted by `work_id` when the dataset's manifest says so
+//! ([`table_options`]). Datasets in object stores: [`crate::store::register_remote_dataset`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bibflow_datasets::schema::TABLES;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::ListingOptions;
+use datafusion::prelude::SessionContext;
+
+use crate::error::{EngineError, Result};
+
+/// A table registered from a dataset folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredTable {
+    pub name: String,
+    pub path: PathBuf,
+    /// True for the canonical tables (registered with their known schema).
+    pub canonical: bool,
+    /// True when the table was registered with its files' order by `work_id`
+    /// ([`table_options`]).
+    pub sorted_by_work_id: bool,
+}
+
+/// Registers the tables of `dataset` in an existing session.
+pub async fn register_dataset(
+    ctx: &SessionContext,
+    dataset: &Path,
+) -> Result<Vec<RegisteredTable>> {
+    let meta = std::fs::metadata(dataset).map_err(|e| EngineError::NotADataset {
+        path: dataset.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    if !meta.is_dir() {
+        return Err(EngineError::NotADataset {
+            path: dataset.to_path_buf(),
+            reason: "not a folder".into(),
+        });
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dataset)
+        .map_err(|e| EngineError::io(dataset, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    entries.sort();
+    // Datasets bibflow wrote say whether their files are sorted by work_id.
+    let sorted = bibflow_datasets::manifest::Manifest::read(dataset)
+        .map(|m| m.sorted_by_work_id)
+        .unwrap_or(false);
+    let mut registered = Vec::new();
+    for dir in entries {
+        let Some(name) = dir.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
+            continue;
+        };
+        if name.starts_with('_') || name.starts_with('.') {
+            continue;
+        }
+        let canonical = TABLES.iter().find(|t| t.name() == name);
+        if canonical.is_none() && !has_parquet(&dir) {
+            continue;
+        }
+        let schema = canonical.map(|t| t.schema());
+        let url = folder_url(&dir)?;
+        let options = table_options(sorted && canonical.is_some());
+        ctx.register_listing_table(&name, url, options, schema, None)
+            .await?;
+        registered.push(RegisteredTable {
+            name,
+            path: dir,
+            canonical: canonical.is_some(),
+            sorted_by_work_id: sorted && canonical.is_some(),
+        });
+    }
+    if registered.is_empty() {
+        return Err(EngineError::NotADataset {
+            path: dataset.to_path_buf(),
+            reason: "it holds no table folders with Parquet files".into(),
+        });
+    }
+    register_missing_tables(ctx, &registered)?;
+    Ok(registered)
+}
+
+/// A canonical table a dataset lacks (no MeSH in an OpenAlex-only dataset written by another
+/// tool, say) is empty, not unknown, so saved queries and views plan over every dataset.
+pub(crate) fn register_missing_tables(
+    ctx: &SessionContext,
+    registered: &[RegisteredTable],
+) -> Result<()> {
+    for table in TABLES {
+        if !registered.iter().any(|r| r.name == table.name()) {
+            let empty = datafusion::datasource::MemTable::try_new(table.schema(), vec![vec![]])?;
+            ctx.register_table(table.name(), Arc::new(empty))?;
+        }
+    }
+    Ok(())
+}
+
+/// How a dataset's table folder is read: Parquet files, and, for a dataset whose manifest says
+/// its files are sorted by `work_id` (and a canonical table, which all have that column), that
+/// order. DataFusion then groups and joins by work_id as the rows stream past (ordered
+/// aggregation, sort-merge joins without a sort: little memory, whatever the corpus size). It
+/// checks the files' min/max statistics before it relies on the order across files.
+pub fn table_options(sorted_by_work_id: bool) -> ListingOptions {
+    let options =
+        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    if sorted_by_work_id {
+        use datafusion::prelude::col;
+        options.with_file_sort_order(vec![vec![col("work_id").sort(true, false)]])
+    } else {
+        options
+    }
+}
+
+/// Registers one folder of Parquet files as a table.
+pub async fn register_parquet_folder(
+    ctx: &SessionContext,
+    name: &str,
+    dir: &Path,
+    schema: Option<arrow::datatypes::SchemaRef>,
+) -> Result<()> {
+    let url = folder_url(dir)?;
+    let options =
+        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    ctx.register_listing_table(name, url, options, schema, None)
+        .await?;
+    Ok(())
+}
+
+/// An absolute folder path ending in `/`, which DataFusion's listing tables read as a folder.
+pub fn folder_url(dir: &Path) -> Result<String> {
+    let abs = std::path::absolute(dir).map_err(|e| EngineError::io(dir, e))?;
+    let mut s = abs.to_string_lossy().into_owned();
+    if !s.ends_with('/') {
+        s.push('/');
+    }
+    Ok(s)
+}
+
+fn has_parquet(dir: &Path) -> bool {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    rd.filter_map(|e| e.ok()).any(|e| {
+        let p = e.path();
+        if p.is_dir() {
+            has_parquet(&p)
+        } else {
+            p.extension().is_some_and(|x| x == "parquet")
+        }
+    })
+}

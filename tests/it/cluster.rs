@@ -1,0 +1,506 @@
+//! bibflow on Apache DataFusion Ballista (docs/distributed.md): a real `bibflow scheduler` and two
+//! `bibflow executor` processes on free 127.0.0.1 ports give the study report the local engine
+//! gives (floats to 1e-9), as does the standalone engine; an executor killed in the middle of a
+//! report neither hangs it nor the next query; a missing or unreachable scheduler is a clear error;
+//! SIGTERM stops the processes and removes an executor's temporary work folder.
+//!
+//! Every test starts its own processes (killing an executor must not disturb another test) and
+//! kills them by PID when it ends, whatever happened ([`Process`]'s Drop).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use crate::common::{bibflow, bibflow_ok};
+
+/// An executor silent this long is taken for dead by the test schedulers.
+const EXECUTOR_TIMEOUT_SECS: &str = "6";
+
+/// Memory of each test executor: the cluster stays within a few GiB.
+const EXECUTOR_MEMORY: &str = "768MiB";
+
+/// The corpus every test reads, generated once.
+struct Corpus {
+    dir: tempfile::TempDir,
+    dataset: PathBuf,
+    /// The local engine's report of it.
+    local_report: PathBuf,
+}
+
+fn corpus() -> &'static Corpus {
+    static C: OnceLock<Corpus> = OnceLock::new();
+    C.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let dataset = dir.path().join("corpus");
+        bibflow_ok(&[
+            "--quiet",
+            "generate",
+            "--works",
+            "20000",
+            "--seed",
+            "11",
+            "--out",
+            dataset.to_str().unwrap(),
+        ]);
+        let local_report = dir.path().join("report-local");
+        bibflow_ok(&[
+            "--quiet",
+            "report",
+            "--dataset",
+            dataset.to_str().unwrap(),
+            "--out",
+            local_report.to_str().unwrap(),
+        ]);
+        Corpus {
+            dir,
+            dataset,
+            local_report,
+        }
+    })
+}
+
+/// A `bibflow` process of the test: its stderr collected (and its lines passed on until the
+/// test stops listening), killed by PID when dropped.
+struct Process {
+    name: String,
+    child: Child,
+    lines: Receiver<String>,
+    log: Arc<Mutex<String>>,
+}
+
+impl Process {
+    fn spawn(name: &str, args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bibflow"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name} starts: {e}"));
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = channel();
+        let log = Arc::new(Mutex::new(String::new()));
+        let log_w = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut l = log_w.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+                drop(l);
+                let _ = tx.send(line);
+            }
+        });
+        Self {
+            name: name.to_owned(),
+            child,
+            lines,
+            log,
+        }
+    }
+
+    /// The first stderr line starting with `prefix`, within `timeout`; panics with the log
+    /// otherwise (or when the process exits first).
+    fn wait_for_line(&mut self, prefix: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.starts_with(prefix) => return line,
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "{}: no line {prefix:?} within {timeout:?}; stderr:\n{}",
+                    self.name,
+                    self.log()
+                ),
+                Err(RecvTimeoutError::Disconnected) => panic!(
+                    "{} exited ({:?}) before saying {prefix:?}; stderr:\n{}",
+                    self.name,
+                    self.child.try_wait(),
+                    self.log()
+                ),
+            }
+        }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `signal` (e.g. "-TERM") to the process by PID.
+    fn signal(&self, signal: &str) {
+        let ok = Command::new("kill")
+            .args([signal, &self.pid().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {signal} {} ({})", self.pid(), self.name);
+    }
+
+    /// Waits up to `timeout` for the process to exit; its exit code (`None`: killed by a
+    /// signal), or a panic with its log.
+    fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not exit within {timeout:?}; stderr:\n{}",
+                self.name,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        // SIGKILL to the PID; then reap it.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A scheduler and its executors, each on a free 127.0.0.1 port.
+struct TestCluster {
+    scheduler: Process,
+    /// Host and port of the scheduler.
+    addr: String,
+    executors: Vec<Process>,
+    /// Each executor's work folder.
+    work_dirs: Vec<PathBuf>,
+}
+
+impl TestCluster {
+    fn start(executors: usize, work: &Path) -> Self {
+        let mut scheduler = Process::spawn(
+            "scheduler",
+            &[
+                "scheduler",
+                "--bind",
+                "127.0.0.1:0",
+                "--executor-timeout",
+                EXECUTOR_TIMEOUT_SECS,
+            ],
+        );
+        let line = scheduler.wait_for_line("scheduler: listening on ", Duration::from_secs(60));
+        let addr = line["scheduler: listening on ".len()..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned();
+        assert!(addr.starts_with("127.0.0.1:"), "{line}");
+        assert!(!addr.ends_with(":0"), "the chosen port is said: {line}");
+        let mut cluster = Self {
+            scheduler,
+            addr,
+            executors: Vec::new(),
+            work_dirs: Vec::new(),
+        };
+        for i in 0..executors {
+            cluster.add_executor(&work.join(format!("executor-{i}")));
+        }
+        cluster
+    }
+
+    fn add_executor(&mut self, work_dir: &Path) {
+        let name = format!("executor {}", self.executors.len());
+        let mut executor = Process::spawn(
+            &name,
+            &[
+                "executor",
+                "--scheduler",
+                &self.addr,
+                "--memory-limit",
+                EXECUTOR_MEMORY,
+                "--vcores",
+                "2",
+                "--work-dir",
+                work_dir.to_str().unwrap(),
+            ],
+        );
+        let line = executor.wait_for_line("executor ", Duration::from_secs(60));
+        assert!(line.contains("serving on 127.0.0.1:"), "{line}");
+        assert!(line.contains("memory pool 768.0 MiB"), "{line}");
+        self.executors.push(executor);
+        self.work_dirs.push(work_dir.to_path_buf());
+    }
+
+    fn url(&self) -> String {
+        format!("df://{}", self.addr)
+    }
+
+    /// Every process's stderr, for failure messages.
+    fn logs(&self) -> String {
+        let mut s = format!("--- scheduler:\n{}", self.scheduler.log());
+        for e in &self.executors {
+            s.push_str(&format!("--- {}:\n{}", e.name, e.log()));
+        }
+        s
+    }
+}
+
+/// `bibflow report` over the corpus with `engine_args`, into `out`; the command's output.
+fn report(out: &Path, engine_args: &[&str]) -> std::process::Output {
+    let c = corpus();
+    let mut args = vec![
+        "report",
+        "--dataset",
+        c.dataset.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(engine_args);
+    bibflow(&args)
+}
+
+/// Compares two reports' Parquet exports as a notebook reads them (floats to 1e-9).
+fn assert_same_exports(a: &Path, b: &Path) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/report/compare_reports.py");
+    let cmp = Command::new("python3")
+        .arg(&script)
+        .arg(a.join("data"))
+        .arg(b.join("data"))
+        .output()
+        .expect("python3 runs (scripts/test installs pyarrow)");
+    assert!(
+        cmp.status.success(),
+        "exports differ:\n{}{}",
+        String::from_utf8_lossy(&cmp.stdout),
+        String::from_utf8_lossy(&cmp.stderr)
+    );
+}
+
+/// Whether `dir` holds a file anywhere below it (an executor's shuffle output).
+fn holds_files(dir: &Path) -> bool {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    rd.filter_map(Result::ok).any(|e| {
+        let p = e.path();
+        if p.is_dir() { holds_files(&p) } else { true }
+    })
+}
+
+#[test]
+fn report_on_a_scheduler_and_two_executors_equals_the_local_report() {
+    let c = corpus();
+    let work = tempfile::tempdir().unwrap();
+    let cluster = TestCluster::start(2, work.path());
+    let out = c.dir.path().join("report-ballista");
+    let started = Instant::now();
+    let run = report(
+        &out,
+        &["--engine", "ballista", "--scheduler", &cluster.url()],
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        run.status.success(),
+        "report on the cluster failed:\n{stderr}\n{}",
+        cluster.logs()
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout).trim(),
+        out.join("index.html").display().to_string(),
+        "stdout holds the index path only"
+    );
+    // Both executors ran tasks: each wrote shuffle files in its work folder.
+    for (i, dir) in cluster.work_dirs.iter().enumerate() {
+        assert!(
+            holds_files(dir),
+            "executor {i} wrote nothing in {} (after {:?}):\n{}",
+            dir.display(),
+            started.elapsed(),
+            cluster.logs()
+        );
+    }
+    assert_same_exports(&c.local_report, &out);
+}
+
+#[test]
+fn report_on_the_standalone_engine_equals_the_local_report() {
+    let c = corpus();
+    let out = c.dir.path().join("report-standalone");
+    let run = report(&out, &["--engine", "ballista-standalone"]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_same_exports(&c.local_report, &out);
+}
+
+#[test]
+fn an_executor_killed_during_a_report_neither_hangs_it_nor_the_next_query() {
+    let c = corpus();
+    let work = tempfile::tempdir().unwrap();
+    let mut cluster = TestCluster::start(2, work.path());
+    let out = c.dir.path().join("report-killed");
+    let mut client = Process::spawn(
+        "report",
+        &[
+            "report",
+            "--dataset",
+            c.dataset.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--engine",
+            "ballista",
+            "--scheduler",
+            &cluster.url(),
+        ],
+    );
+    // Kill executor 1 once it has run a task (its shuffle files are then what later stages
+    // read), and the report is under way.
+    let started = Instant::now();
+    while !holds_files(&cluster.work_dirs[1]) {
+        assert!(
+            client.child.try_wait().unwrap().is_none(),
+            "the report ended before executor 1 ran anything:\n{}\n{}",
+            client.log(),
+            cluster.logs()
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "executor 1 ran nothing within 120 s:\n{}",
+            cluster.logs()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    cluster.executors[1].signal("-KILL");
+    assert_eq!(
+        cluster.executors[1].wait_exit(Duration::from_secs(10)),
+        None
+    );
+    let killed_at = Instant::now();
+
+    // The report completes on executor 0, or fails with an error that says so; within a bound.
+    let code = client.wait_exit(Duration::from_secs(300));
+    let log = client.log();
+    match code {
+        Some(0) => assert_same_exports(&c.local_report, &out),
+        _ => assert!(
+            log.contains("error: "),
+            "the report failed {:?} after the kill without an error message ({code:?}):\n{log}",
+            killed_at.elapsed()
+        ),
+    }
+
+    // The next query runs on what is left and gives the local engine's answer.
+    let query = "SELECT count(*) AS n, sum(cited_by_count) AS c FROM works";
+    let local = bibflow_ok(&["sql", c.dataset.to_str().unwrap(), query, "--format", "csv"]);
+    let next = bibflow(&[
+        "sql",
+        c.dataset.to_str().unwrap(),
+        query,
+        "--format",
+        "csv",
+        "--engine",
+        "ballista",
+        "--scheduler",
+        &cluster.url(),
+    ]);
+    assert!(
+        next.status.success(),
+        "the query after the kill failed:\n{}\n{}",
+        String::from_utf8_lossy(&next.stderr),
+        cluster.logs()
+    );
+    assert_eq!(String::from_utf8_lossy(&next.stdout), local);
+}
+
+#[test]
+fn a_missing_or_unreachable_scheduler_is_a_clear_error() {
+    let c = corpus();
+    let ds = c.dataset.to_str().unwrap();
+    let out = bibflow(&["sql", ds, "SELECT 1", "--engine", "ballista"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--scheduler"), "{stderr}");
+
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("df://127.0.0.1:{port}");
+    let started = Instant::now();
+    let out = bibflow(&[
+        "sql",
+        ds,
+        "SELECT 1",
+        "--engine",
+        "ballista",
+        "--scheduler",
+        &url,
+    ]);
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot reach the Ballista scheduler at {url}")),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+
+    let out = bibflow(&[
+        "sql",
+        ds,
+        "SELECT 1",
+        "--engine",
+        "ballista",
+        "--scheduler",
+        "h:1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("df://HOST:PORT"));
+}
+
+#[test]
+fn sigterm_stops_the_scheduler_and_an_executor_which_removes_its_work_folder() {
+    let work = tempfile::tempdir().unwrap();
+    let mut cluster = TestCluster::start(0, work.path());
+    let mut executor = Process::spawn(
+        "executor",
+        &[
+            "executor",
+            "--scheduler",
+            &cluster.addr,
+            "--memory-limit",
+            "64MiB",
+        ],
+    );
+    let line = executor.wait_for_line("executor ", Duration::from_secs(60));
+    let folder = PathBuf::from(
+        line.split("work folder ")
+            .nth(1)
+            .and_then(|s| s.split(';').next())
+            .unwrap_or_else(|| panic!("no work folder in {line:?}")),
+    );
+    assert!(folder.is_dir(), "{line}");
+
+    executor.signal("-TERM");
+    assert_eq!(executor.wait_exit(Duration::from_secs(20)), Some(130));
+    assert!(
+        executor.log().contains("interrupted (SIGTERM)"),
+        "{}",
+        executor.log()
+    );
+    assert!(!folder.exists(), "{} left behind", folder.display());
+
+    cluster.scheduler.signal("-TERM");
+    assert_eq!(
+        cluster.scheduler.wait_exit(Duration::from_secs(20)),
+        Some(130)
+    );
+}

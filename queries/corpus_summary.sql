@@ -43,7 +43,7 @@
 -- description = "share with at least one known country"
 -- [[columns]]
 -- name = "mesh_share"
--- description = "share with MeSH descriptors"
+-- description = "share with MeSH descriptors; the others' clinical stage comes from their title, abstract and publication types alone (docs/classification.md)"
 -- [[columns]]
 -- name = "cgt_share"
 -- description = "share classified into a therapy modality"

@@ -17,7 +17,14 @@ use ballista::prelude::{SessionConfigExt, SessionContextExt};
 use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
 use bibflow_engine::session::{ContextFactory, SessionOptions};
 use bibflow_engine::{EngineError, Result};
+use datafusion::catalog::Session;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::datasource::{MemTable, source_as_provider};
+use datafusion::execution::context::QueryPlanner;
 use datafusion::execution::{SessionState, SessionStateBuilder};
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
 use datafusion::prelude::SessionContext;
 
 use crate::codec;
@@ -163,32 +170,34 @@ impl BallistaContextFactory {
 
     async fn make_context(&self, state: SessionState) -> Result<SessionContext> {
         crate::logging::init_from_env();
-        let state = with_codecs(state);
+        let state = ballista_settings(state);
         match &self.cluster {
             Cluster::Remote(url) => {
                 url.check_reachable(CONNECT_TIMEOUT).await?;
-                SessionContext::remote_with_state(&url.to_string(), state)
+                let ctx = SessionContext::remote_with_state(&url.to_string(), state)
                     .await
                     .map_err(|e| {
                         EngineError::Usage(format!(
                             "cannot open a session on the Ballista scheduler at {url}: {}",
                             e.strip_backtrace()
                         ))
-                    })
+                    })?;
+                Ok(with_local_memory_tables(ctx))
             }
             Cluster::Standalone => {
                 // The in-process scheduler plans with this state and the executor takes its
                 // function registry from it: bibflow's functions must be in it before it starts.
                 let mut state = state;
                 crate::functions::register(&mut state)?;
-                SessionContext::standalone_with_state(state)
+                let ctx = SessionContext::standalone_with_state(state)
                     .await
                     .map_err(|e| {
                         EngineError::Usage(format!(
                             "cannot start the standalone Ballista cluster: {}",
                             e.strip_backtrace()
                         ))
-                    })
+                    })?;
+                Ok(with_local_memory_tables(ctx))
             }
         }
     }
@@ -203,6 +212,69 @@ impl ContextFactory for BallistaContextFactory {
     }
 }
 
+/// `ctx` with a query planner that plans a query reading only in-memory tables here (results
+/// held by the client: `sql --repeat`'s, the report's before it writes them) and every other query
+/// as the Ballista planner of `ctx` does, on the cluster.
+fn with_local_memory_tables(ctx: SessionContext) -> SessionContext {
+    let state = ctx.state();
+    let cluster = Arc::clone(state.query_planner());
+    let state = SessionStateBuilder::new_from_existing(state)
+        .with_query_planner(Arc::new(LocalMemoryTablesPlanner {
+            cluster,
+            local: DefaultPhysicalPlanner::default(),
+        }))
+        .build();
+    SessionContext::new_with_state(state)
+}
+
+/// See [`with_local_memory_tables`].
+struct LocalMemoryTablesPlanner {
+    cluster: Arc<dyn QueryPlanner + Send + Sync>,
+    local: DefaultPhysicalPlanner,
+}
+
+impl fmt::Debug for LocalMemoryTablesPlanner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalMemoryTablesPlanner")
+            .field("cluster", &self.cluster)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait::async_trait]
+impl QueryPlanner for LocalMemoryTablesPlanner {
+    async fn create_physical_plan(
+        &self,
+        plan: &LogicalPlan,
+        session: &dyn Session,
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        if reads_only_memory_tables(plan)? {
+            self.local.create_physical_plan(plan, session).await
+        } else {
+            self.cluster.create_physical_plan(plan, session).await
+        }
+    }
+}
+
+/// True when `plan` (with its subqueries) scans tables, and every one is an in-memory table.
+fn reads_only_memory_tables(plan: &LogicalPlan) -> datafusion::error::Result<bool> {
+    let (mut memory, mut other) = (false, false);
+    plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(scan) = node {
+            let in_memory = source_as_provider(&scan.source)
+                .is_ok_and(|p| p.downcast_ref::<MemTable>().is_some());
+            if in_memory {
+                memory = true;
+            } else {
+                other = true;
+                return Ok(TreeNodeRecursion::Stop);
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })?;
+    Ok(memory && !other)
+}
+
 /// The session's Ballista settings: bibflow's codecs, which the client (and a standalone
 /// cluster's scheduler and executor) encode plans with, and the static distributed planner.
 ///
@@ -211,7 +283,7 @@ impl ContextFactory for BallistaContextFactory {
 /// tasks of one stage plans with different operators, the scheduler refuses their metrics
 /// ("task metrics array size 10 does not equal with the stage metrics array size 11"), and the
 /// stage never completes.
-fn with_codecs(state: SessionState) -> SessionState {
+fn ballista_settings(state: SessionState) -> SessionState {
     // Ballista's own settings for DataFusion first (no dynamic filters, which cannot cross
     // stages; sort-merge joins, which spill; ...): they are applied only to a configuration
     // that has no Ballista settings yet.
@@ -222,6 +294,16 @@ fn with_codecs(state: SessionState) -> SessionState {
         .with_ballista_logical_extension_codec(codec::logical())
         .with_ballista_physical_extension_codec(codec::physical())
         .with_ballista_adaptive_query_planner(false);
+    // Except one: SQL is planned here, and `CAST(x AS VARCHAR)` gives the type it gives in a local
+    // session (Utf8View), so that results have the same types on every engine. Ballista turns it
+    // off with `schema_force_view_types` (which stays off: it concerns whole Parquet columns,
+    // which can make Flight messages too large); a cast's views hold only its own values.
+    let mut config = config;
+    config.options_mut().sql_parser.map_string_types_to_utf8view = state
+        .config()
+        .options()
+        .sql_parser
+        .map_string_types_to_utf8view;
     SessionStateBuilder::new_from_existing(state)
         .with_config(config)
         .build()
@@ -269,6 +351,47 @@ mod tests {
             let e = SchedulerUrl::parse(bad).unwrap_err();
             assert!(e.contains("df://HOST:PORT"), "{bad}: {e}");
         }
+    }
+
+    #[tokio::test]
+    async fn only_queries_of_in_memory_tables_stay_here() {
+        let ctx = SessionContext::new();
+        ctx.sql("CREATE TABLE m (a INT) AS VALUES (1), (2)")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let dir = std::env::temp_dir();
+        ctx.register_listing_table(
+            "f",
+            format!("{}/", dir.display()),
+            datafusion::datasource::listing::ListingOptions::new(Arc::new(
+                datafusion::datasource::file_format::parquet::ParquetFormat::default(),
+            ))
+            .with_file_extension(".no-such-parquet"),
+            Some(Arc::new(datafusion::arrow::datatypes::Schema::new(vec![
+                datafusion::arrow::datatypes::Field::new(
+                    "a",
+                    datafusion::arrow::datatypes::DataType::Int32,
+                    true,
+                ),
+            ]))),
+            None,
+        )
+        .await
+        .unwrap();
+        let reads = |sql: &'static str| {
+            let ctx = ctx.clone();
+            async move {
+                let plan = ctx.state().create_logical_plan(sql).await.unwrap();
+                reads_only_memory_tables(&plan).unwrap()
+            }
+        };
+        assert!(reads("SELECT sum(a) FROM m").await);
+        assert!(!reads("SELECT sum(a) FROM f").await);
+        assert!(!reads("SELECT * FROM m WHERE a IN (SELECT a FROM f)").await);
+        assert!(!reads("SELECT 1").await);
     }
 
     #[tokio::test]

@@ -73,8 +73,13 @@ struct Process {
 
 impl Process {
     fn spawn(name: &str, args: &[&str]) -> Self {
+        Self::spawn_with_env(name, args, &[])
+    }
+
+    fn spawn_with_env(name: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_bibflow"))
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -104,11 +109,22 @@ impl Process {
     /// The first stderr line starting with `prefix`, within `timeout`; panics with the log
     /// otherwise (or when the process exits first).
     fn wait_for_line(&mut self, prefix: &str, timeout: Duration) -> String {
+        self.wait_for(|l| l.starts_with(prefix), prefix, timeout)
+    }
+
+    /// The first stderr line `matches`, within `timeout`; panics with the log otherwise (or when
+    /// the process exits first).
+    fn wait_for(
+        &mut self,
+        matches: impl Fn(&str) -> bool,
+        prefix: &str,
+        timeout: Duration,
+    ) -> String {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
-                Ok(line) if line.starts_with(prefix) => return line,
+                Ok(line) if matches(&line) => return line,
                 Ok(_) => {}
                 Err(RecvTimeoutError::Timeout) => panic!(
                     "{}: no line {prefix:?} within {timeout:?}; stderr:\n{}",
@@ -176,13 +192,16 @@ struct TestCluster {
     /// Host and port of the scheduler.
     addr: String,
     executors: Vec<Process>,
-    /// Each executor's work folder.
-    work_dirs: Vec<PathBuf>,
 }
 
 impl TestCluster {
     fn start(executors: usize, work: &Path) -> Self {
-        let mut scheduler = Process::spawn(
+        Self::start_with_env(executors, work, &[])
+    }
+
+    /// A cluster whose processes get `env` (object-store credentials, say) too.
+    fn start_with_env(executors: usize, work: &Path, env: &[(&str, &str)]) -> Self {
+        let mut scheduler = Process::spawn_with_env(
             "scheduler",
             &[
                 "scheduler",
@@ -191,6 +210,7 @@ impl TestCluster {
                 "--executor-timeout",
                 EXECUTOR_TIMEOUT_SECS,
             ],
+            env,
         );
         let line = scheduler.wait_for_line("scheduler: listening on ", Duration::from_secs(60));
         let addr = line["scheduler: listening on ".len()..]
@@ -204,17 +224,21 @@ impl TestCluster {
             scheduler,
             addr,
             executors: Vec::new(),
-            work_dirs: Vec::new(),
         };
         for i in 0..executors {
-            cluster.add_executor(&work.join(format!("executor-{i}")));
+            cluster.add_executor_with_env(&work.join(format!("executor-{i}")), env);
         }
         cluster
     }
 
     fn add_executor(&mut self, work_dir: &Path) {
+        self.add_executor_with_env(work_dir, &[]);
+    }
+
+    fn add_executor_with_env(&mut self, work_dir: &Path, env: &[(&str, &str)]) {
         let name = format!("executor {}", self.executors.len());
-        let mut executor = Process::spawn(
+        // Ballista's log lines (BIBFLOW_LOG) say which tasks an executor ran.
+        let mut executor = Process::spawn_with_env(
             &name,
             &[
                 "executor",
@@ -227,12 +251,12 @@ impl TestCluster {
                 "--work-dir",
                 work_dir.to_str().unwrap(),
             ],
+            &[&[("BIBFLOW_LOG", "info")], env].concat(),
         );
         let line = executor.wait_for_line("executor ", Duration::from_secs(60));
         assert!(line.contains("serving on 127.0.0.1:"), "{line}");
         assert!(line.contains("memory pool 768.0 MiB"), "{line}");
         self.executors.push(executor);
-        self.work_dirs.push(work_dir.to_path_buf());
     }
 
     fn url(&self) -> String {
@@ -280,16 +304,8 @@ fn assert_same_exports(a: &Path, b: &Path) {
     );
 }
 
-/// Whether `dir` holds a file anywhere below it (an executor's shuffle output).
-fn holds_files(dir: &Path) -> bool {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return false;
-    };
-    rd.filter_map(Result::ok).any(|e| {
-        let p = e.path();
-        if p.is_dir() { holds_files(&p) } else { true }
-    })
-}
+/// Ballista's log line of an executor that finished a task.
+const FINISHED_TASK: &str = "] Finished task";
 
 #[test]
 fn report_on_a_scheduler_and_two_executors_equals_the_local_report() {
@@ -313,16 +329,74 @@ fn report_on_a_scheduler_and_two_executors_equals_the_local_report() {
         out.join("index.html").display().to_string(),
         "stdout holds the index path only"
     );
-    // Both executors ran tasks: each wrote shuffle files in its work folder.
-    for (i, dir) in cluster.work_dirs.iter().enumerate() {
+    // Both executors ran tasks.
+    for e in &cluster.executors {
+        let tasks = e.log().matches(FINISHED_TASK).count();
         assert!(
-            holds_files(dir),
-            "executor {i} wrote nothing in {} (after {:?}):\n{}",
-            dir.display(),
+            tasks > 0,
+            "{} ran no task (report took {:?}):\n{}",
+            e.name,
             started.elapsed(),
             cluster.logs()
         );
     }
+    assert_same_exports(&c.local_report, &out);
+}
+
+#[test]
+fn report_on_a_cluster_over_a_dataset_in_s3_equals_the_local_report() {
+    // The corpus of `corpus()` (same size and seed), generated into the loopback S3 server; the
+    // scheduler and both executors read it from there with the credentials of their environment.
+    let c = corpus();
+    let env = crate::object_store::s3_env();
+    let remote = format!("{}/corpus", crate::object_store::prefix("cluster"));
+    crate::object_store::ok(crate::object_store::bibflow_s3(&[
+        "--quiet", "generate", "--works", "20000", "--seed", "11", "--out", &remote,
+    ]));
+    let work = tempfile::tempdir().unwrap();
+    let cluster = TestCluster::start_with_env(2, work.path(), &env);
+    let out = c.dir.path().join("report-ballista-s3");
+    let run = crate::object_store::bibflow_s3(&[
+        "report",
+        "--dataset",
+        &remote,
+        "--out",
+        out.to_str().unwrap(),
+        "--engine",
+        "ballista",
+        "--scheduler",
+        &cluster.url(),
+    ])
+    .output()
+    .unwrap();
+    assert!(
+        run.status.success(),
+        "report on the cluster over S3 failed:\n{}\n{}",
+        String::from_utf8_lossy(&run.stderr),
+        cluster.logs()
+    );
+    for e in &cluster.executors {
+        assert!(
+            e.log().matches(FINISHED_TASK).count() > 0,
+            "{} ran no task:\n{}",
+            e.name,
+            cluster.logs()
+        );
+    }
+    assert_same_exports(&c.local_report, &out);
+
+    // The same with the standalone engine (a scheduler and an executor in the client process).
+    let out = c.dir.path().join("report-standalone-s3");
+    crate::object_store::ok(crate::object_store::bibflow_s3(&[
+        "--quiet",
+        "report",
+        "--dataset",
+        &remote,
+        "--out",
+        out.to_str().unwrap(),
+        "--engine",
+        "ballista-standalone",
+    ]));
     assert_same_exports(&c.local_report, &out);
 }
 
@@ -359,23 +433,18 @@ fn an_executor_killed_during_a_report_neither_hangs_it_nor_the_next_query() {
             &cluster.url(),
         ],
     );
-    // Kill executor 1 once it has run a task (its shuffle files are then what later stages
-    // read), and the report is under way.
-    let started = Instant::now();
-    while !holds_files(&cluster.work_dirs[1]) {
-        assert!(
-            client.child.try_wait().unwrap().is_none(),
-            "the report ended before executor 1 ran anything:\n{}\n{}",
-            client.log(),
-            cluster.logs()
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "executor 1 ran nothing within 120 s:\n{}",
-            cluster.logs()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    // Kill executor 1 once it has finished a task (its shuffle files are then what later stages
+    // read) while the report is under way.
+    cluster.executors[1].wait_for(
+        |l| l.contains(FINISHED_TASK),
+        FINISHED_TASK,
+        Duration::from_secs(120),
+    );
+    assert!(
+        client.child.try_wait().unwrap().is_none(),
+        "the report ended before executor 1 was killed:\n{}",
+        client.log()
+    );
     cluster.executors[1].signal("-KILL");
     assert_eq!(
         cluster.executors[1].wait_exit(Duration::from_secs(10)),

@@ -48,20 +48,27 @@ pub fn s3() -> &'static S3 {
     })
 }
 
+/// The environment a process needs to reach the loopback server (starting it if needed).
+pub fn s3_env() -> [(&'static str, &'static str); 5] {
+    s3();
+    [
+        ("AWS_ACCESS_KEY_ID", KEY),
+        ("AWS_SECRET_ACCESS_KEY", SECRET),
+        ("AWS_ENDPOINT", "http://127.0.0.1:8333"),
+        ("AWS_ALLOW_HTTP", "true"),
+        ("AWS_REGION", "us-east-1"),
+    ]
+}
+
 /// A `bibflow` command that reaches the loopback server with the right credentials.
 pub fn bibflow_s3(args: &[&str]) -> Command {
-    s3();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bibflow"));
-    cmd.args(args)
-        .env("AWS_ACCESS_KEY_ID", KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET)
-        .env("AWS_ENDPOINT", "http://127.0.0.1:8333")
-        .env("AWS_ALLOW_HTTP", "true")
-        .env("AWS_REGION", "us-east-1");
+    cmd.args(args).envs(s3_env());
     cmd
 }
 
-fn ok(mut cmd: Command) -> String {
+/// Runs `cmd` and insists on success; returns stdout.
+pub fn ok(mut cmd: Command) -> String {
     let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
@@ -73,7 +80,7 @@ fn ok(mut cmd: Command) -> String {
 }
 
 /// A fresh prefix in the bucket for one test.
-fn prefix(test: &str) -> String {
+pub fn prefix(test: &str) -> String {
     format!(
         "s3://{BUCKET}/{test}-{}-{}",
         std::process::id(),

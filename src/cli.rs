@@ -272,9 +272,10 @@ pub struct SqlArgs {
 
 #[derive(Debug, Args)]
 pub struct LinkArgs {
-    /// A dataset made by `bibflow ingest openalex`.
+    /// A dataset made by `bibflow ingest openalex` (a folder or a store URL; a dataset in a
+    /// store is downloaded first).
     pub openalex: PathBuf,
-    /// A dataset made by `bibflow ingest pubmed`.
+    /// A dataset made by `bibflow ingest pubmed` (a folder or a store URL).
     pub pubmed: PathBuf,
     /// Output dataset folder; it appears only when complete.
     #[arg(long, short)]

@@ -697,6 +697,62 @@ impl InputFiles {
         })
     }
 
+    /// Datasets named by `args` (local folders or store URLs) as local folders: a dataset in a
+    /// store is downloaded first, its manifest and the files the manifest lists (every file of
+    /// its table folders when the manifest lists none), into a folder removed with this value.
+    /// For commands that read whole datasets with local-only code (`link`).
+    pub async fn fetch_datasets(args: &[&Path], mut on_download: impl FnMut(&Url)) -> Result<Self> {
+        let mut paths = Vec::with_capacity(args.len());
+        let mut staging: Option<tempfile::TempDir> = None;
+        for (i, arg) in args.iter().enumerate() {
+            let url = match Location::from_path(arg)? {
+                Location::Local(p) => {
+                    paths.push(p);
+                    continue;
+                }
+                Location::Url(url) => url,
+            };
+            on_download(&url);
+            if staging.is_none() {
+                staging = Some(staging_folder(".bibflow-inputs-")?);
+            }
+            let root = staging
+                .as_ref()
+                .map(|t| t.path().join(format!("dataset-{i}")))
+                .unwrap_or_default();
+            let registry = StoreRegistry::new();
+            let dir = RemoteDir::open(&url, &registry)?;
+            let manifest_file = bibflow_datasets::manifest::MANIFEST_FILE;
+            let Some(bytes) = dir.get(manifest_file).await? else {
+                return Err(EngineError::NotADataset {
+                    path: PathBuf::from(url.as_str()),
+                    reason: "it has no manifest.json".into(),
+                });
+            };
+            let manifest: Manifest =
+                serde_json::from_slice(&bytes).map_err(|e| EngineError::NotADataset {
+                    path: PathBuf::from(url.as_str()),
+                    reason: format!("manifest.json does not parse: {e}"),
+                })?;
+            let files: Vec<String> = if manifest.files.is_empty() {
+                dir.list_all().await?
+            } else {
+                manifest.files.values().flatten().cloned().collect()
+            };
+            for rel in files.iter().filter(|f| f.as_str() != manifest_file) {
+                dir.download(rel, &root.join(rel)).await?;
+            }
+            std::fs::create_dir_all(&root).map_err(|e| EngineError::io(&root, e))?;
+            let m = root.join(manifest_file);
+            std::fs::write(&m, &bytes).map_err(|e| EngineError::io(&m, e))?;
+            paths.push(root);
+        }
+        Ok(Self {
+            paths,
+            _staging: staging,
+        })
+    }
+
     /// The local paths to read, in the order given.
     pub fn paths(&self) -> &[PathBuf] {
         &self.paths

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use bibflow_engine::store::OutputDir;
+use bibflow_engine::store::{InputFiles, OutputDir};
 
 use super::ingest::publish;
 use crate::cli::LinkArgs;
@@ -12,9 +12,14 @@ use crate::output::Notes;
 pub async fn run(args: LinkArgs, notes: &Notes) -> Result<ExitCode> {
     let out = OutputDir::new(&args.out)?;
     out.check_dataset_target(args.overwrite).await?;
+    // Datasets in a store are downloaded first (link reads local folders).
+    let inputs = InputFiles::fetch_datasets(&[&args.openalex, &args.pubmed], |url| {
+        notes.say(format!("downloading the dataset {url}"))
+    })
+    .await?;
     let r = bibflow_engine::link::link(
-        &args.openalex,
-        &args.pubmed,
+        &inputs.paths()[0],
+        &inputs.paths()[1],
         &out.local(),
         args.overwrite,
         &args.engine.session_options(),

@@ -338,3 +338,47 @@ fn compare_reports(a: &Path, b: &Path) {
         String::from_utf8_lossy(&cmp.stderr)
     );
 }
+
+#[test]
+fn link_reads_its_datasets_from_s3_and_writes_to_s3() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = prefix("link");
+    let oa_in = crate::common::openalex_fixtures();
+    let pm_in = crate::common::pubmed_fixtures().join("metapub");
+    let (oa, pm) = (tmp.path().join("oa"), tmp.path().join("pm"));
+    let (oa_s3, pm_s3) = (format!("{base}/oa"), format!("{base}/pm"));
+    for (kind, input, local, remote) in [
+        ("openalex", &oa_in, &oa, &oa_s3),
+        ("pubmed", &pm_in, &pm, &pm_s3),
+    ] {
+        for out in [local.to_str().unwrap(), remote.as_str()] {
+            ok(bibflow_s3(&[
+                "--quiet",
+                "ingest",
+                kind,
+                input.to_str().unwrap(),
+                "--out",
+                out,
+            ]));
+        }
+    }
+    let linked = tmp.path().join("linked");
+    ok(bibflow_s3(&[
+        "--quiet",
+        "link",
+        oa.to_str().unwrap(),
+        pm.to_str().unwrap(),
+        "--out",
+        linked.to_str().unwrap(),
+    ]));
+    let linked_s3 = format!("{base}/linked");
+    ok(bibflow_s3(&[
+        "--quiet", "link", &oa_s3, &pm_s3, "--out", &linked_s3,
+    ]));
+    let q = "SELECT (SELECT count(*) FROM works) AS works, \
+             (SELECT count(*) FROM work_sources WHERE in_openalex AND in_pubmed) AS both, \
+             (SELECT count(*) FROM work_mesh) AS mesh";
+    let local = csv(linked.to_str().unwrap(), q);
+    assert_eq!(csv(&linked_s3, q), local);
+    assert!(local.lines().count() == 2, "{local}");
+}

@@ -315,6 +315,10 @@ fn ballista_settings(state: SessionState) -> SessionState {
 pub fn cluster_session_options(cluster: Cluster, options: SessionOptions) -> SessionOptions {
     SessionOptions {
         inline_views: true,
+        // Ballista's shuffles do not keep the order DataFusion's order-preserving repartitions
+        // promise: an ordered aggregate after a shuffle emitted groups twice (engine's
+        // SessionOptions::ignore_file_order).
+        ignore_file_order: true,
         context_factory: Some(Arc::new(BallistaContextFactory::new(cluster))),
         ..options
     }

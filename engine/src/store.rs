@@ -416,6 +416,7 @@ impl RemoteDir {
 pub async fn register_remote_dataset(
     ctx: &SessionContext,
     url: &Url,
+    declare_order: bool,
 ) -> Result<Vec<RegisteredTable>> {
     let registry = Arc::clone(&ctx.runtime_env().object_store_registry);
     let dir = RemoteDir::open(url, registry.as_ref())?;
@@ -456,7 +457,8 @@ pub async fn register_remote_dataset(
             continue;
         }
         let canonical = TABLES.iter().find(|t| t.name() == name);
-        let options = table_options(manifest.sorted_by_work_id && canonical.is_some());
+        let options =
+            table_options(declare_order && manifest.sorted_by_work_id && canonical.is_some());
         let paths: Vec<ListingTableUrl> = if list.is_empty() {
             vec![ListingTableUrl::parse(
                 dir.child_url(&format!("{name}/")).as_str(),
@@ -477,7 +479,7 @@ pub async fn register_remote_dataset(
             name: name.clone(),
             path: PathBuf::from(dir.child_url(name).as_str()),
             canonical: canonical.is_some(),
-            sorted_by_work_id: manifest.sorted_by_work_id && canonical.is_some(),
+            sorted_by_work_id: declare_order && manifest.sorted_by_work_id && canonical.is_some(),
         });
     }
     if registered.is_empty() {

@@ -25,9 +25,13 @@ pub struct RegisteredTable {
 }
 
 /// Registers the tables of `dataset` in an existing session.
+///
+/// With `declare_order`, a dataset whose manifest says its files are sorted by `work_id` has that
+/// order declared to DataFusion ([`table_options`]).
 pub async fn register_dataset(
     ctx: &SessionContext,
     dataset: &Path,
+    declare_order: bool,
 ) -> Result<Vec<RegisteredTable>> {
     let meta = std::fs::metadata(dataset).map_err(|e| EngineError::NotADataset {
         path: dataset.to_path_buf(),
@@ -46,9 +50,10 @@ pub async fn register_dataset(
         .collect();
     entries.sort();
     // Datasets bibflow wrote say whether their files are sorted by work_id.
-    let sorted = bibflow_datasets::manifest::Manifest::read(dataset)
-        .map(|m| m.sorted_by_work_id)
-        .unwrap_or(false);
+    let sorted = declare_order
+        && bibflow_datasets::manifest::Manifest::read(dataset)
+            .map(|m| m.sorted_by_work_id)
+            .unwrap_or(false);
     let mut registered = Vec::new();
     for dir in entries {
         let Some(name) = dir.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {

@@ -231,10 +231,6 @@ impl TestCluster {
         cluster
     }
 
-    fn add_executor(&mut self, work_dir: &Path) {
-        self.add_executor_with_env(work_dir, &[]);
-    }
-
     fn add_executor_with_env(&mut self, work_dir: &Path, env: &[(&str, &str)]) {
         let name = format!("executor {}", self.executors.len());
         // Ballista's log lines (BIBFLOW_LOG) say which tasks an executor ran.

@@ -23,6 +23,17 @@ impl Notes {
         }
     }
 
+    /// One note naming what killed runs had left beside an output and this run cleaned up; shown
+    /// also with --quiet (it explains disk space coming back, or an output put back in place).
+    #[allow(clippy::print_stderr)]
+    pub fn cleaned(&self, cleaned: &[bibflow_datasets::outdir::Cleanup]) {
+        if cleaned.is_empty() {
+            return;
+        }
+        let items: Vec<String> = cleaned.iter().map(ToString::to_string).collect();
+        eprintln!("note: {}", items.join("; "));
+    }
+
     /// `tables: works 1000, authorships 4000, ...`: the row count of each table of a dataset.
     pub fn tables(&self, manifest: &bibflow_datasets::manifest::Manifest) {
         let tables: Vec<String> = manifest

@@ -66,6 +66,16 @@ pub enum DatasetError {
     #[error("manifest {path}: {message}")]
     Manifest { path: PathBuf, message: String },
 
+    /// Another run is writing the same output folder (it holds the output's lock).
+    #[error(
+        "{path} is being written by another bibflow run ({holder}); wait for it to finish or choose another output"
+    )]
+    Busy { path: PathBuf, holder: String },
+
+    /// The output folder exists and replacing it was not asked for.
+    #[error("{path} already exists; remove it or choose another output folder")]
+    Exists { path: PathBuf },
+
     /// A worker thread panicked; this is a bug.
     #[error("an ingest worker stopped unexpectedly: {0}")]
     Worker(String),

@@ -13,6 +13,7 @@
 //! | find the country of an affiliation string        | [`bibflow_affiliation::resolve`] (crate `bibflow-affiliation`) |
 //! | read or write a dataset's `manifest.json`        | [`manifest::Manifest`]                |
 //! | turn an OpenAlex URL id into a typed value       | [`openalex::ids`]                     |
+//! | write a folder whole or not at all, one writer at a time | [`outdir::Staging`]           |
 //!
 //! Publishing a staged dataset (de-duplication across files, merged ids, the atomic rename) needs a
 //! query engine and lives in `bibflow-engine`.
@@ -27,6 +28,7 @@ pub mod ingest;
 pub mod input;
 pub mod manifest;
 pub mod openalex;
+pub mod outdir;
 pub mod pubmed;
 pub mod schema;
 pub mod source;

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::datatypes::DataType;
+use bibflow_datasets::DatasetError;
+use bibflow_datasets::outdir::{Cleanup, Staging};
 use bibflow_datasets::schema::Table;
 use bibflow_datasets::writer::ParquetFile;
 use datafusion::prelude::SessionContext;
@@ -18,20 +20,11 @@ use crate::session::register_parquet_folder;
 /// Rows per Parquet file written by [`write_query`].
 const ROWS_PER_FILE: u64 = 4_000_000;
 
-/// A fresh hidden folder beside `out` to build in: `.NAME.bibflow-staging-PID`.
-pub(crate) fn staging_dir(out: &Path) -> Result<PathBuf> {
-    let abs = std::path::absolute(out).map_err(|e| EngineError::io(out, e))?;
-    let parent = abs.parent().unwrap_or(Path::new("/")).to_path_buf();
-    std::fs::create_dir_all(&parent).map_err(|e| EngineError::io(&parent, e))?;
-    let name = abs
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "dataset".into());
-    let dir = parent.join(format!(".{name}.bibflow-staging-{}", std::process::id()));
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).map_err(|e| EngineError::io(&dir, e))?;
-    }
-    Ok(dir)
+/// A fresh hidden folder beside `out` to build in, `.NAME.bibflow-staging-PID`, with `out` locked
+/// against other writers and what killed runs left beside it removed
+/// ([`bibflow_datasets::outdir`]). Removed when dropped, unless published with [`publish_dir`].
+pub(crate) fn staging_dir(out: &Path) -> Result<Staging> {
+    Ok(Staging::begin(out)?)
 }
 
 /// Runs `sql` and writes its result as Parquet files `part-NNNNN.parquet` in `dir`.
@@ -121,29 +114,14 @@ pub(crate) fn parquet_rows(path: &Path) -> Result<u64> {
     Ok(reader.metadata().file_metadata().num_rows() as u64)
 }
 
-/// Moves the finished dataset into place. With `overwrite`, the old dataset is renamed aside first
-/// and removed only after the new one is in place.
-pub(crate) fn publish_dir(built: &Path, out: &Path, overwrite: bool) -> Result<()> {
-    if out.exists() {
-        if !overwrite {
-            return Err(EngineError::AlreadyExists {
-                path: out.to_path_buf(),
-            });
-        }
-        let aside = out.with_file_name(format!(
-            ".{}.bibflow-old-{}",
-            out.file_name()
-                .map(|n| n.to_string_lossy())
-                .unwrap_or_default(),
-            std::process::id()
-        ));
-        rename(out, &aside)?;
-        rename(built, out)?;
-        std::fs::remove_dir_all(&aside).map_err(|e| EngineError::io(&aside, e))?;
-    } else {
-        rename(built, out)?;
-    }
-    Ok(())
+/// Moves the finished dataset `built` (inside `staging`) to the output. With `overwrite`, the old
+/// dataset is moved into the staging folder first and removed only after the new one is in place.
+/// Returns what was cleaned up beside the output when the staging folder was made.
+pub(crate) fn publish_dir(staging: Staging, built: &Path, overwrite: bool) -> Result<Vec<Cleanup>> {
+    staging.publish(built, overwrite).map_err(|e| match e {
+        DatasetError::Exists { path } => EngineError::AlreadyExists { path },
+        e => e.into(),
+    })
 }
 
 /// [`std::fs::rename`], with the path in the error.

@@ -45,4 +45,7 @@ pub mod store;
 pub mod tables;
 pub mod timing;
 
+/// Output folders written whole or not at all, one writer at a time (for `bibflow-report`, which
+/// stages its report folder the same way datasets are staged).
+pub use bibflow_datasets::outdir;
 pub use error::{EngineError, Result};

@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use bibflow_datasets::manifest::{Manifest, TableEntry};
+use bibflow_datasets::outdir::Cleanup;
 use bibflow_datasets::schema::{SCHEMA_VERSION, TABLES, Table};
 use bibflow_datasets::source::RecordCounts;
 
@@ -54,6 +55,8 @@ pub struct LinkReport {
     pub openalex_only: u64,
     pub pubmed_only: u64,
     pub manifest: Manifest,
+    /// What killed runs had left beside the output, cleaned up before this one wrote.
+    pub cleaned: Vec<Cleanup>,
 }
 
 /// Tables where PubMed is the authority for a matched work.
@@ -84,27 +87,20 @@ pub async fn link(
     let oa_manifest = Manifest::read(openalex)?;
     let pm_manifest = Manifest::read(pubmed)?;
     let staging = staging_dir(out)?;
-    let result = build(
+    // On an error the staging folder is removed when `staging` is dropped.
+    let mut report = build(
         openalex,
         pubmed,
-        &staging,
+        staging.path(),
         options,
         &oa_manifest,
         &pm_manifest,
     )
-    .await;
-    match result {
-        Ok(mut report) => {
-            publish_dir(&staging.join("dataset"), out, overwrite)?;
-            let _ = std::fs::remove_dir_all(&staging);
-            report.dataset = out.to_path_buf();
-            Ok(report)
-        }
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&staging);
-            Err(e)
-        }
-    }
+    .await?;
+    let built = staging.path().join("dataset");
+    report.cleaned = publish_dir(staging, &built, overwrite)?;
+    report.dataset = out.to_path_buf();
+    Ok(report)
 }
 
 async fn build(
@@ -243,6 +239,7 @@ async fn build(
         openalex_only,
         pubmed_only,
         manifest,
+        cleaned: Vec::new(),
     })
 }
 

@@ -2,7 +2,9 @@
 //!
 //! The dataset appears atomically. Everything is built in a hidden staging folder beside the output
 //! (`.NAME.bibflow-staging-PID`) and renamed into place only when complete, so a failed or killed
-//! run leaves an earlier dataset at the output path untouched.
+//! run leaves an earlier dataset at the output path untouched; the output is locked against a
+//! second writer, and staging folders of killed runs are removed by the next run
+//! ([`bibflow_datasets::outdir`]).
 //!
 //! When a work was ingested more than once (the OpenAlex snapshot holds a work in every
 //! `updated_date` partition it changed in) or OpenAlex merged works away, the staged tables are
@@ -18,6 +20,7 @@ use arrow::datatypes::DataType;
 use bibflow_datasets::ingest::{self, StageOptions, StageReport};
 use bibflow_datasets::input::{self, Inputs};
 use bibflow_datasets::manifest::{InputEntry, Manifest, TableEntry};
+use bibflow_datasets::outdir::Cleanup;
 use bibflow_datasets::schema::{SCHEMA_VERSION, TABLES, Table};
 use bibflow_datasets::source::{Progress, Source};
 use bibflow_datasets::staging::{
@@ -48,6 +51,8 @@ pub struct IngestReport {
     pub dataset: PathBuf,
     pub manifest: Manifest,
     pub stage: StageReport,
+    /// What killed runs had left beside the output, cleaned up before this one wrote.
+    pub cleaned: Vec<Cleanup>,
 }
 
 /// Reads `inputs` with `source` and publishes the dataset at `out`.
@@ -65,22 +70,16 @@ pub async fn ingest(
     }
     let found = input::discover(inputs, source.extensions())?;
     let staging = staging_dir(out)?;
-    let result = build(source, &found, &staging, options, progress).await;
-    match result {
-        Ok((manifest, stage)) => {
-            publish_dir(&staging.join("dataset"), out, options.overwrite)?;
-            let _ = std::fs::remove_dir_all(&staging);
-            Ok(IngestReport {
-                dataset: out.to_path_buf(),
-                manifest,
-                stage,
-            })
-        }
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&staging);
-            Err(e)
-        }
-    }
+    // On an error the staging folder is removed when `staging` is dropped.
+    let (manifest, stage) = build(source, &found, staging.path(), options, progress).await?;
+    let built = staging.path().join("dataset");
+    let cleaned = publish_dir(staging, &built, options.overwrite)?;
+    Ok(IngestReport {
+        dataset: out.to_path_buf(),
+        manifest,
+        stage,
+        cleaned,
+    })
 }
 
 async fn build(

@@ -12,8 +12,10 @@ use std::time::Instant;
 use futures::{StreamExt, TryStreamExt};
 
 use arrow::record_batch::RecordBatch;
+use bibflow_engine::EngineError;
 use bibflow_engine::catalog::header::ReportUse;
 use bibflow_engine::catalog::{Catalog, SavedQuery, ViewTime};
+use bibflow_engine::outdir::{Cleanup, Staging};
 use bibflow_engine::output::{Format, write_result};
 use bibflow_engine::session::{SessionBuilder, SessionOptions};
 use datafusion::datasource::MemTable;
@@ -54,6 +56,8 @@ pub struct ReportSummary {
     /// Time to compute the views and run every query (excluding file writing).
     pub suite_ms: u128,
     pub synthetic: bool,
+    /// What killed runs had left beside the report folder, cleaned up before this one wrote.
+    pub cleaned: Vec<Cleanup>,
 }
 
 /// The report's uses in order: (query, use, id).
@@ -100,8 +104,11 @@ fn slug(s: &str) -> String {
     out.trim_matches('_').to_owned()
 }
 
-/// Runs the study suite over `dataset` and writes the report into `out` (created if needed; files
-/// of an earlier report there are replaced).
+/// Runs the study suite over `dataset` and writes the report into `out`: built in a staging folder
+/// beside it and moved into place when complete ([`bibflow_engine::outdir`]), so that `out` holds
+/// the earlier report or the new one, never a part. An earlier `out` is replaced when it is an
+/// empty folder or a bibflow report (`index.html` and `data/`); any other existing `out` is an
+/// error, before the suite runs.
 pub async fn write_report(
     dataset: &Path,
     catalog: &Catalog,
@@ -110,6 +117,11 @@ pub async fn write_report(
     mut on_result: impl FnMut(&SuiteResult),
 ) -> Result<ReportSummary> {
     let started = Instant::now();
+    let staging = Staging::begin(out).map_err(EngineError::from)?;
+    check_replaceable(out)?;
+    let built = staging.path().join("report");
+    let final_out = out;
+    let out = built.as_path();
     let session = SessionBuilder::new(options.clone())
         .dataset(dataset)
         .catalog(catalog.clone())
@@ -249,16 +261,40 @@ pub async fn write_report(
                 .into(),
         ],
     };
-    let index = out.join("index.html");
-    write_file(&index, render_index(&page).as_bytes())?;
+    write_file(&out.join("index.html"), render_index(&page).as_bytes())?;
+    check_replaceable(final_out)?;
+    let cleaned = staging.publish(out, true).map_err(EngineError::from)?;
     Ok(ReportSummary {
-        index,
+        index: final_out.join("index.html"),
+        cleaned,
         results,
         views_ms,
         view_times,
         suite_ms,
         synthetic,
     })
+}
+
+/// Fails unless `out` is missing, an empty folder or an earlier report, which the new report may
+/// replace.
+fn check_replaceable(out: &Path) -> Result<()> {
+    let Ok(meta) = std::fs::symlink_metadata(out) else {
+        return Ok(());
+    };
+    let empty = meta.is_dir()
+        && std::fs::read_dir(out)
+            .map_err(|e| ReportError::io(out, e))?
+            .next()
+            .is_none();
+    let report = meta.is_dir() && out.join("index.html").is_file() && out.join("data").is_dir();
+    if empty || report {
+        return Ok(());
+    }
+    Err(ReportError::Usage(format!(
+        "{} exists and is not a bibflow report (no index.html and data/); the report replaces \
+         its folder whole: choose a new or empty folder",
+        out.display()
+    )))
 }
 
 /// The first `n` rows of a result.

@@ -42,7 +42,9 @@ pub async fn run(args: &DemoArgs, notes: &Notes) -> Result<ExitCode> {
     let started = std::time::Instant::now();
     let opts = GenerateOptions::new(args.works, args.seed);
     let progress = std::sync::atomic::AtomicU64::new(0);
-    tokio::task::block_in_place(|| generate_parquet(&opts, &synthetic, &progress))?;
+    let (_, cleaned) =
+        tokio::task::block_in_place(|| generate_parquet(&opts, &synthetic, &progress))?;
+    notes.cleaned(&cleaned);
     notes.say(format!(
         "generated in {:.1} s",
         started.elapsed().as_secs_f64()

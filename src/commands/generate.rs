@@ -40,16 +40,19 @@ pub async fn run(args: GenerateArgs, notes: &Notes) -> Result<ExitCode> {
             },
         );
         match args.format {
-            GenerateFormat::Parquet => generate_parquet(&opts, &local, &progress).map(Some),
+            GenerateFormat::Parquet => {
+                generate_parquet(&opts, &local, &progress).map(|(m, c)| (Some(m), c))
+            }
             GenerateFormat::OpenalexJsonl => {
-                generate_openalex_jsonl(&opts, &local, &progress).map(|()| None)
+                generate_openalex_jsonl(&opts, &local, &progress).map(|c| (None, c))
             }
             GenerateFormat::PubmedXml => {
-                generate_pubmed_xml(&opts, &local, &progress).map(|()| None)
+                generate_pubmed_xml(&opts, &local, &progress).map(|c| (None, c))
             }
         }
     };
-    let manifest = result?;
+    let (manifest, cleaned) = result?;
+    notes.cleaned(&cleaned);
     if let Some(url) = out.target().url() {
         notes.say(format!("uploading to {url}"));
         let n = match args.format {

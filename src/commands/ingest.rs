@@ -34,6 +34,7 @@ pub async fn run(source: &dyn Source, args: IngestArgs, notes: &Notes) -> Result
     })
     .await?;
     let report = ingest_with_bar(source, inputs.paths(), &out.local(), &options, notes).await?;
+    notes.cleaned(&report.cleaned);
     publish(&out, args.overwrite, notes).await?;
     summarize(&report, out.target(), notes);
     let damaged = !report.manifest.input_errors.is_empty();

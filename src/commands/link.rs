@@ -25,6 +25,7 @@ pub async fn run(args: LinkArgs, notes: &Notes) -> Result<ExitCode> {
         &args.engine.session_options(),
     )
     .await?;
+    notes.cleaned(&r.cleaned);
     publish(&out, args.overwrite, notes).await?;
     notes.say(format!(
         "linked: {} works matched by PMID, {} by DOI; {} OpenAlex-only and {} PubMed-only works kept",

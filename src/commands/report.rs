@@ -61,6 +61,7 @@ pub async fn write_report_noted(
         ))
     })
     .await?;
+    notes.cleaned(&summary.cleaned);
     for v in &summary.view_times {
         notes.say(format!(
             "  view {:<39} {:>21.3} s{}",

@@ -19,7 +19,8 @@
 //! let dir = tempfile::tempdir().unwrap();
 //! let out = dir.path().join("synthetic");
 //! let opts = GenerateOptions { works: 200, seed: 7, threads: 2, scenario: Scenario::cgt() };
-//! let manifest = generate_parquet(&opts, &out, &AtomicU64::new(0)).unwrap();
+//! let (manifest, cleaned) = generate_parquet(&opts, &out, &AtomicU64::new(0)).unwrap();
+//! assert!(cleaned.is_empty()); // nothing left beside `out` by killed runs
 //! assert!(manifest.synthetic);
 //! assert_eq!(manifest.tables["works"].rows, 200);
 //! ```
@@ -48,6 +49,7 @@ pub use scenario::{CGT_TOML, Curve, Scenario};
 pub use work::{PMID_BASE, SynthWork, WORK_ID_BASE, synthesize};
 
 use crate::error::{DatasetError, Result};
+use crate::outdir::{Cleanup, Staging};
 
 /// Works per block: the unit of work for a thread and of output (one part file per block).
 /// Changing it changes the files, so it is fixed.
@@ -139,8 +141,12 @@ pub(crate) fn run_blocks<T: Send>(
         .collect())
 }
 
-/// A fresh, hidden folder next to `out` to build in; renamed to `out` when complete.
-pub(crate) fn staging_dir(out: &Path) -> Result<PathBuf> {
+/// A staging folder beside `out` (locked, with what dead runs left beside it removed:
+/// [`Staging::begin`]) and the folder inside it to build in; [`publish`] moves that to `out`.
+/// `out` must not exist or be an empty folder.
+pub(crate) fn staging_dir(out: &Path) -> Result<(Staging, PathBuf)> {
+    let staging = Staging::begin(out)?;
+    let out = staging.out();
     if out.exists() {
         let empty = std::fs::read_dir(out)
             .map(|mut d| d.next().is_none())
@@ -153,19 +159,12 @@ pub(crate) fn staging_dir(out: &Path) -> Result<PathBuf> {
         }
         std::fs::remove_dir(out).map_err(|e| DatasetError::write(out, e))?;
     }
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "dataset".into());
-    let tmp = out.with_file_name(format!(".{name}.generating-{}", std::process::id()));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| DatasetError::write(&tmp, e))?;
-    }
+    let tmp = staging.path().join("out");
     std::fs::create_dir_all(&tmp).map_err(|e| DatasetError::write(&tmp, e))?;
-    Ok(tmp)
+    Ok((staging, tmp))
 }
 
-/// Moves a finished staging folder into place.
-pub(crate) fn publish(tmp: &Path, out: &Path) -> Result<()> {
-    std::fs::rename(tmp, out).map_err(|e| DatasetError::write(out, e))
+/// Moves a finished folder into place; returns what was cleaned up beside it first.
+pub(crate) fn publish(staging: Staging, tmp: &Path) -> Result<Vec<Cleanup>> {
+    staging.publish(tmp, false)
 }

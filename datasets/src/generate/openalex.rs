@@ -15,6 +15,7 @@ use super::parquet::position_tag;
 use super::work::{SynthWork, synthesize};
 use super::{BLOCK_WORKS, GenerateOptions, publish, run_blocks, staging_dir};
 use crate::error::{DatasetError, Result};
+use crate::outdir::Cleanup;
 
 const OA: &str = "https://openalex.org/";
 
@@ -279,9 +280,9 @@ pub fn generate_openalex_jsonl(
     opts: &GenerateOptions,
     out: &Path,
     progress: &AtomicU64,
-) -> Result<()> {
+) -> Result<Vec<Cleanup>> {
     let model = opts.model()?;
-    let tmp = staging_dir(out)?;
+    let (staging, tmp) = staging_dir(out)?;
     let date = &opts.scenario.corpus.updated_date;
     let works_dir = tmp.join("data").join("works");
     let part_dir = works_dir.join(format!("updated_date={date}"));
@@ -345,5 +346,5 @@ pub fn generate_openalex_jsonl(
         ),
     )
     .map_err(|e| DatasetError::write(&readme, e))?;
-    publish(&tmp, out)
+    publish(staging, &tmp)
 }

@@ -8,6 +8,7 @@ use super::{BLOCK_WORKS, GenerateOptions, publish, run_blocks, staging_dir};
 use crate::builders::TableBuilders;
 use crate::error::Result;
 use crate::manifest::{InputEntry, Manifest, TableEntry};
+use crate::outdir::Cleanup;
 use crate::schema::Table;
 use crate::schema::{SCHEMA_VERSION, TABLE_COUNT, TABLES};
 use crate::source::RecordCounts;
@@ -25,9 +26,9 @@ pub fn generate_parquet(
     opts: &GenerateOptions,
     out: &Path,
     progress: &AtomicU64,
-) -> Result<Manifest> {
+) -> Result<(Manifest, Vec<Cleanup>)> {
     let model = opts.model()?;
-    let tmp = staging_dir(out)?;
+    let (staging, tmp) = staging_dir(out)?;
     let blocks = opts.works.div_ceil(BLOCK_WORKS);
     let rows = run_blocks(blocks, opts.threads, |b| {
         let mut part = PartWriter::new(&tmp, String::new(), format!("part-{b:05}.parquet"))
@@ -63,8 +64,8 @@ pub fn generate_parquet(
     }
     let manifest = manifest(opts, &totals, &files);
     manifest.write(&tmp)?;
-    publish(&tmp, out)?;
-    Ok(manifest)
+    let cleaned = publish(staging, &tmp)?;
+    Ok((manifest, cleaned))
 }
 
 /// Writer properties of the generated tables: the canonical ones (zstd 1, page statistics),
@@ -200,6 +201,7 @@ pub(crate) fn append_work(w: &SynthWork<'_>, out: &mut TableBuilders) {
     t.is_paratext.append_value(false);
     t.updated_date.append_value(w.updated_micros);
     t.source.append_value("synthetic");
+    t.is_authors_truncated.append_null();
 
     let a = &mut out.authorships;
     let n = w.authors.len();

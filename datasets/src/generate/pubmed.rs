@@ -32,6 +32,7 @@ use super::rng::mix;
 use super::work::{Affiliation, Author, PMID_BASE, SynthWork, WORK_ID_BASE, synthesize};
 use super::{GenerateOptions, publish, run_blocks, staging_dir};
 use crate::error::{DatasetError, Result};
+use crate::outdir::Cleanup;
 
 /// Records per file (NLM's baseline files hold up to 30,000). Changing it changes the files.
 #[cfg(not(test))]
@@ -109,9 +110,13 @@ const MAIL_TLDS: &[(&str, &str)] = &[
 /// ([`PUBMED_FILE_RECORDS`] records each) and a `SYNTHETIC.txt`. `out` must not exist or be
 /// empty. The gzip headers carry no time stamp, so the files are reproducible whatever the
 /// thread count.
-pub fn generate_pubmed_xml(opts: &GenerateOptions, out: &Path, progress: &AtomicU64) -> Result<()> {
+pub fn generate_pubmed_xml(
+    opts: &GenerateOptions,
+    out: &Path,
+    progress: &AtomicU64,
+) -> Result<Vec<Cleanup>> {
     let model = opts.model()?;
-    let tmp = staging_dir(out)?;
+    let (staging, tmp) = staging_dir(out)?;
     let files = opts.works.div_ceil(PUBMED_FILE_RECORDS);
     run_blocks(files, opts.threads, |f| {
         let path = tmp.join(file_name(f));
@@ -152,7 +157,7 @@ pub fn generate_pubmed_xml(opts: &GenerateOptions, out: &Path, progress: &Atomic
         ),
     )
     .map_err(|e| DatasetError::write(&readme, e))?;
-    publish(&tmp, out)
+    publish(staging, &tmp)
 }
 
 /// `pubmed26n0001.xml.gz` for file 0, as NLM numbers the 2026 baseline.

@@ -235,11 +235,11 @@ fn same_seed_gives_identical_files_whatever_the_threads() {
         scenario: Scenario::cgt(),
     };
     let a = tmp.path().join("a");
-    let m1 = generate_parquet(&opts, &a, &AtomicU64::new(0)).unwrap();
+    let (m1, _) = generate_parquet(&opts, &a, &AtomicU64::new(0)).unwrap();
     opts.threads = 3;
     let b = tmp.path().join("b");
     let progress = AtomicU64::new(0);
-    let m2 = generate_parquet(&opts, &b, &progress).unwrap();
+    let (m2, _) = generate_parquet(&opts, &b, &progress).unwrap();
     assert_eq!(progress.into_inner(), 4_000);
     let (ha, hb) = (hashes(&a), hashes(&b));
     assert_eq!(ha.len(), 7 * 3 + 3, "{ha:?}");
@@ -292,7 +292,7 @@ fn per_year_citations_sum_to_cited_by_count_in_the_files() {
         threads: 2,
         scenario: Scenario::cgt(),
     };
-    let m = generate_parquet(&opts, &out, &AtomicU64::new(0)).unwrap();
+    let (m, _) = generate_parquet(&opts, &out, &AtomicU64::new(0)).unwrap();
     let mut cited: HashMap<i64, i64> = HashMap::new();
     let mut years: HashMap<i64, i32> = HashMap::new();
     for b in read_table(&out.join("works")) {

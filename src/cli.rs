@@ -122,7 +122,9 @@ pub struct IngestArgs {
     #[arg(long)]
     pub overwrite: bool,
 
-    /// Exit with code 3 when any record was rejected or any input was damaged.
+    /// Exit with code 3 when any record was rejected or any input was damaged; OpenAlex: a field of
+    /// an unexpected type rejects its work (without --strict it is converted when nothing is lost,
+    /// or set to NULL, with a warning in DATASET/_rejects/warnings/).
     #[arg(long)]
     pub strict: bool,
 

@@ -19,6 +19,18 @@ pub enum CliError {
 pub type Result<T, E = CliError> = std::result::Result<T, E>;
 
 impl CliError {
+    /// This error with `query` named, if it is an internal DataFusion failure that names none
+    /// ([`EngineError::with_query`]).
+    pub fn with_query(self, query: &str) -> Self {
+        match self {
+            Self::Engine(e) => Self::Engine(e.with_query(query)),
+            Self::Report(ReportError::Engine(e)) => {
+                Self::Report(ReportError::Engine(e.with_query(query)))
+            }
+            other => other,
+        }
+    }
+
     /// True when stdout was closed under us (`bibflow sql ... | head`): not an error.
     pub fn is_broken_pipe(&self) -> bool {
         let engine = match self {

@@ -10,6 +10,7 @@ mod cpu;
 mod error;
 mod interrupt;
 mod output;
+mod panics;
 mod progress;
 
 use std::process::ExitCode;
@@ -44,20 +45,27 @@ fn main() -> ExitCode {
             return fail(&EngineError::Usage(format!("cannot watch for Ctrl-C: {e}")));
         }
     };
+    panics::install();
     // On Ctrl-C the command's future is dropped, and with it what it holds; then the runtime's
-    // remaining tasks (DataFusion's) are given a moment to stop.
-    let outcome = runtime.block_on(async {
-        tokio::select! {
-            r = commands::run(cli) => Ok(r),
-            Ok(s) = signal => Err(s),
-        }
-    });
+    // remaining tasks (DataFusion's) are given a moment to stop. A panic that reaches this thread
+    // (DataFusion resumes some of its tasks' panics where their stream is polled) is caught here
+    // and reported as an error.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(async {
+            panics::test_trigger();
+            tokio::select! {
+                r = commands::run(cli) => Ok(r),
+                Ok(s) = signal => Err(s),
+            }
+        })
+    }));
     runtime.shutdown_timeout(std::time::Duration::from_secs(10));
     match outcome {
-        Err(signal) => interrupt::interrupted(signal),
-        Ok(Ok(code)) => code,
-        Ok(Err(e)) if e.is_broken_pipe() => ExitCode::SUCCESS,
-        Ok(Err(e)) => fail(&e),
+        Err(_) => fail(&panics::Panicked(panics::first())),
+        Ok(Err(signal)) => interrupt::interrupted(signal),
+        Ok(Ok(Ok(code))) => code,
+        Ok(Ok(Err(e))) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Ok(Ok(Err(e))) => fail(&e),
     }
 }
 
@@ -72,6 +80,12 @@ fn fail(e: &dyn std::error::Error) -> ExitCode {
             msg.push_str(&format!("\n  caused by: {text}"));
         }
         source = s.source();
+    }
+    // A panic behind the error (a worker thread's, DataFusion's), said where it happened.
+    if let Some(p) = panics::first()
+        && !msg.contains(&p.to_string())
+    {
+        msg.push_str(&format!("\n  panicked: {p}"));
     }
     eprintln!("{msg}");
     ExitCode::FAILURE

@@ -93,6 +93,7 @@ table_builder!(
     is_paratext: BooleanBuilder,
     updated_date: TimestampMicrosecondBuilder,
     source: StringBuilder,
+    is_authors_truncated: BooleanBuilder,
 });
 
 table_builder!(
@@ -189,6 +190,26 @@ table_builder!(
     country: StringBuilder,
 });
 
+table_builder!(
+    /// Rows of `work_funders`.
+    WorkFundersBuilder, Table::WorkFunders, {
+    work_id: Int64Builder,
+    funder_id: Int64Builder,
+    funder_name: StringBuilder,
+    ror: StringBuilder,
+});
+
+table_builder!(
+    /// Rows of `work_awards`.
+    WorkAwardsBuilder, Table::WorkAwards, {
+    work_id: Int64Builder,
+    award_id: Int64Builder,
+    award_name: StringBuilder,
+    funder_award_id: StringBuilder,
+    funder_id: Int64Builder,
+    funder_name: StringBuilder,
+});
+
 /// The `List<Struct<qualifier_ui, qualifier_name, is_major_topic>>` column of `work_mesh`.
 #[derive(Debug)]
 pub struct QualifierListBuilder(pub ListBuilder<StructBuilder>);
@@ -254,6 +275,8 @@ pub struct TableBuilders {
     pub work_keywords: WorkKeywordsBuilder,
     pub work_chemicals: WorkChemicalsBuilder,
     pub work_grants: WorkGrantsBuilder,
+    pub work_funders: WorkFundersBuilder,
+    pub work_awards: WorkAwardsBuilder,
 }
 
 impl TableBuilders {
@@ -270,6 +293,8 @@ impl TableBuilders {
             self.work_keywords.finish()?,
             self.work_chemicals.finish()?,
             self.work_grants.finish()?,
+            self.work_funders.finish()?,
+            self.work_awards.finish()?,
         ])
     }
 }
@@ -303,6 +328,8 @@ mod tests {
         check(WorkKeywordsBuilder::COLUMNS, Table::WorkKeywords);
         check(WorkChemicalsBuilder::COLUMNS, Table::WorkChemicals);
         check(WorkGrantsBuilder::COLUMNS, Table::WorkGrants);
+        check(WorkFundersBuilder::COLUMNS, Table::WorkFunders);
+        check(WorkAwardsBuilder::COLUMNS, Table::WorkAwards);
     }
 
     #[test]

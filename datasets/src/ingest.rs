@@ -9,6 +9,7 @@
 //!
 //! The engine's finalize step turns a staging folder into the published dataset.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -32,6 +33,8 @@ pub struct StageReport {
     pub merged_id_files: Vec<FileReport>,
     /// Snapshot manifest checks that failed (expected vs read counts).
     pub manifest_mismatches: Vec<String>,
+    /// Files of other OpenAlex entities found in a snapshot and not read, per entity folder.
+    pub skipped_entities: BTreeMap<String, u64>,
 }
 
 /// Options of stage one.
@@ -132,5 +135,6 @@ pub fn stage(
         merged_ids: side.merged_ids,
         merged_id_files: side.merged_id_files,
         manifest_mismatches: side.manifest_mismatches,
+        skipped_entities: inputs.skipped_entities.clone(),
     })
 }

@@ -1,6 +1,9 @@
-//! Finding input files and reading them: directory walking, the OpenAlex snapshot layout,
+//! Finding input files and reading them: directory walking, the OpenAlex snapshot layouts (the
+//! pre-2026 `works/updated_date=.../part_NNN.gz` with a `manifest` per entity, and the 2026
+//! `jsonl|parquet/works/updated_date=.../part_NNNN.*` with one `manifest.json` per format),
 //! transparent gzip, and byte counting/hashing for progress and the manifest.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -28,9 +31,44 @@ pub struct Inputs {
     pub files: Vec<InputFile>,
     /// OpenAlex `merged_ids/works/*.csv(.gz)` files found beside a snapshot.
     pub merged_ids: Vec<InputFile>,
-    /// Snapshot `manifest` files found (record counts are checked against them).
+    /// Snapshot manifests found: a pre-2026 entity's `manifest`, a 2026 format prefix's combined
+    /// `manifest.json` (record counts are checked against them).
     pub manifests: Vec<PathBuf>,
+    /// Files of other OpenAlex entities (`authors/updated_date=.../part_0000.gz`, ...) found in a
+    /// snapshot and not read, counted per entity folder.
+    pub skipped_entities: BTreeMap<String, u64>,
 }
+
+/// The entity folders of an OpenAlex snapshot other than `works` (2026 and earlier): their part
+/// files are not works, so a snapshot walk leaves them out (counted in
+/// [`Inputs::skipped_entities`]).
+pub const OTHER_OPENALEX_ENTITIES: &[&str] = &[
+    "authors",
+    "awards",
+    "concepts",
+    "continents",
+    "countries",
+    "domains",
+    "fields",
+    "funders",
+    "institution-types",
+    "institutions",
+    "keywords",
+    "languages",
+    "licenses",
+    "publishers",
+    "sdgs",
+    "source-types",
+    "sources",
+    "subfields",
+    "topics",
+    "venues",
+    "work-types",
+];
+
+/// The file name of a 2026 snapshot's combined manifest, one per format prefix (`data/jsonl/`,
+/// `data/parquet/`).
+pub const COMBINED_MANIFEST: &str = "manifest.json";
 
 /// Walks `paths` (files or folders, recursively) and classifies what it finds.
 ///
@@ -43,15 +81,32 @@ pub fn discover(paths: &[PathBuf], record_extensions: &[&str]) -> Result<Inputs>
         let meta = std::fs::metadata(p).map_err(|e| DatasetError::io(p, e))?;
         if meta.is_dir() {
             walk(p, record_extensions, &mut inputs)?;
+            // `data/jsonl/works/` of a 2026 snapshot: its manifest is the format prefix's.
+            let combined = p.parent().map(|d| d.join(COMBINED_MANIFEST));
+            if p.file_name().is_some_and(|n| n == "works")
+                && let Some(m) = combined.filter(|m| m.is_file())
+                && !inputs.manifests.contains(&m)
+            {
+                inputs.manifests.push(m);
+            }
         } else {
             classify(p, meta.len(), true, record_extensions, &mut inputs);
         }
     }
     if inputs.files.is_empty() {
+        let skipped: u64 = inputs.skipped_entities.values().sum();
+        let others = if skipped > 0 {
+            format!(
+                "; {skipped} files of other OpenAlex entities ({}) are not works",
+                entity_list(&inputs.skipped_entities)
+            )
+        } else {
+            String::new()
+        };
         return Err(DatasetError::BadInput {
             path: paths.first().cloned().unwrap_or_default(),
             reason: format!(
-                "no input files found (looked for {})",
+                "no input files found (looked for {}){others}",
                 record_extensions.join(", ")
             ),
         });
@@ -107,7 +162,11 @@ fn classify(path: &Path, size: u64, explicit: bool, exts: &[&str], inputs: &mut 
         }
         return;
     }
-    if name == "manifest" {
+    if !explicit && let Some(entity) = other_entity(path) {
+        *inputs.skipped_entities.entry(entity).or_default() += 1;
+        return;
+    }
+    if name == "manifest" || name == COMBINED_MANIFEST {
         inputs.manifests.push(path.to_path_buf());
         return;
     }
@@ -118,6 +177,32 @@ fn classify(path: &Path, size: u64, explicit: bool, exts: &[&str], inputs: &mut 
             snapshot_date: snapshot_date(path),
         });
     }
+}
+
+/// The entity folder a snapshot file belongs to when it is not `works`:
+/// `.../authors/updated_date=2026-01-01/part_0000.gz` and `.../authors/manifest` -> `authors`.
+fn other_entity(path: &Path) -> Option<String> {
+    let parent = path.parent()?;
+    let parent_name = parent.file_name()?.to_str()?;
+    let folder = if parent_name.starts_with("updated_date=") {
+        parent.parent()?.file_name()?.to_str()?
+    } else if path.file_name().is_some_and(|n| n == "manifest") {
+        parent_name
+    } else {
+        return None;
+    };
+    OTHER_OPENALEX_ENTITIES
+        .contains(&folder)
+        .then(|| folder.to_string())
+}
+
+/// `authors: 3, institutions: 2`.
+pub fn entity_list(counts: &BTreeMap<String, u64>) -> String {
+    counts
+        .iter()
+        .map(|(e, n)| format!("{e}: {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `.../updated_date=2024-01-31/part_000.gz` -> `2024-01-31`.
@@ -238,6 +323,50 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_2026_snapshot_takes_works_and_the_combined_manifest_and_counts_other_entities() {
+        let dir = tempfile::tempdir().unwrap();
+        let jsonl = dir.path().join("data/jsonl");
+        let files = [
+            "manifest.json",
+            "works/updated_date=2026-01-01/part_0000.gz",
+            "works/updated_date=2026-01-02/part_0000.gz",
+            "authors/updated_date=2026-01-01/part_0000.gz",
+            "authors/updated_date=2026-01-01/part_0001.gz",
+            "institutions/updated_date=2026-01-01/part_0000.gz",
+        ];
+        for f in files {
+            let p = jsonl.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, b"{}").unwrap();
+        }
+        let exts = [".gz", ".json"];
+        let found = discover(std::slice::from_ref(&jsonl), &exts).unwrap();
+        let names: Vec<_> = found
+            .files
+            .iter()
+            .map(|f| f.path.strip_prefix(&jsonl).unwrap().to_path_buf())
+            .collect();
+        assert_eq!(names, [PathBuf::from(files[1]), PathBuf::from(files[2]),]);
+        assert_eq!(found.manifests, [jsonl.join("manifest.json")]);
+        assert_eq!(
+            entity_list(&found.skipped_entities),
+            "authors: 2, institutions: 1"
+        );
+        // Pointed at `works/`, the format prefix's manifest is still found.
+        let works = discover(&[jsonl.join("works")], &exts).unwrap();
+        assert_eq!(works.files.len(), 2);
+        assert_eq!(works.manifests, [jsonl.join("manifest.json")]);
+        assert!(works.skipped_entities.is_empty());
+        // Pointed at another entity only: nothing to read, and the error says why.
+        let err = discover(&[jsonl.join("authors")], &exts).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("2 files of other OpenAlex entities (authors: 2)"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn snapshot_dates() {

@@ -16,7 +16,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The canonical tables, in the order they are written and documented.
-pub const TABLES: [Table; 10] = [
+pub const TABLES: [Table; 12] = [
     Table::Works,
     Table::Authorships,
     Table::WorkTopics,
@@ -27,6 +27,8 @@ pub const TABLES: [Table; 10] = [
     Table::WorkKeywords,
     Table::WorkChemicals,
     Table::WorkGrants,
+    Table::WorkFunders,
+    Table::WorkAwards,
 ];
 
 /// Number of canonical tables.
@@ -45,6 +47,8 @@ pub enum Table {
     WorkKeywords,
     WorkChemicals,
     WorkGrants,
+    WorkFunders,
+    WorkAwards,
 }
 
 impl Table {
@@ -61,6 +65,8 @@ impl Table {
             Table::WorkKeywords => "work_keywords",
             Table::WorkChemicals => "work_chemicals",
             Table::WorkGrants => "work_grants",
+            Table::WorkFunders => "work_funders",
+            Table::WorkAwards => "work_awards",
         }
     }
 
@@ -77,7 +83,15 @@ impl Table {
             Table::WorkKeywords => WORK_KEYWORDS.clone(),
             Table::WorkChemicals => WORK_CHEMICALS.clone(),
             Table::WorkGrants => WORK_GRANTS.clone(),
+            Table::WorkFunders => WORK_FUNDERS.clone(),
+            Table::WorkAwards => WORK_AWARDS.clone(),
         }
+    }
+
+    /// Whether the table was added after datasets of this schema version were first written
+    /// (`work_funders`, `work_awards`): a dataset may lack its folder, and readers take it as empty.
+    pub fn added_later(self) -> bool {
+        matches!(self, Table::WorkFunders | Table::WorkAwards)
     }
 
     /// Position of the table in [`TABLES`].
@@ -151,6 +165,7 @@ static WORKS: LazyLock<SchemaRef> = LazyLock::new(|| {
             true,
         ),
         f("source", DataType::Utf8, false),
+        f("is_authors_truncated", DataType::Boolean, true),
     ]))
 });
 
@@ -249,6 +264,26 @@ static WORK_GRANTS: LazyLock<SchemaRef> = LazyLock::new(|| {
         f("acronym", DataType::Utf8, true),
         f("agency", DataType::Utf8, true),
         f("country", DataType::Utf8, true),
+    ]))
+});
+
+static WORK_FUNDERS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        f("work_id", DataType::Int64, false),
+        f("funder_id", DataType::Int64, true),
+        f("funder_name", DataType::Utf8, true),
+        f("ror", DataType::Utf8, true),
+    ]))
+});
+
+static WORK_AWARDS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        f("work_id", DataType::Int64, false),
+        f("award_id", DataType::Int64, true),
+        f("award_name", DataType::Utf8, true),
+        f("funder_award_id", DataType::Utf8, true),
+        f("funder_id", DataType::Int64, true),
+        f("funder_name", DataType::Utf8, true),
     ]))
 });
 

@@ -20,8 +20,10 @@ use crate::error::{DatasetError, Result};
 use crate::input::{self, InputFile, Inputs, OpenedInput};
 use crate::schema::TABLE_COUNT;
 use crate::stage_writer::{StageTarget, StageWriter};
-use crate::staging::{DELETES_DIR, VERSIONS_DIR, pack_version, side_part, versions_schema};
-use crate::writer::{Location, ParquetFile, RejectsWriter};
+use crate::staging::{
+    DELETES_DIR, VERSIONS_DIR, pack_version, side_part, version_minutes, versions_schema,
+};
+use crate::writer::{FieldNote, Location, ParquetFile, RejectsWriter, WarningsWriter};
 
 /// Works buffered before a batch is handed to the Parquet writers.
 const FLUSH_WORKS: usize = 2 * 1024;
@@ -85,13 +87,24 @@ pub struct RecordCounts {
     pub read: u64,
     pub ingested: u64,
     pub rejected: u64,
+    /// Field warnings of ingested records: fields converted or set to NULL because their value had
+    /// an unexpected type (one per field; in `_rejects/warnings/`).
+    #[serde(default)]
+    pub warnings: u64,
+    /// Ingested records whose author list the source says is cut short (OpenAlex API pages stop
+    /// at 100 authors: `is_authors_truncated`).
+    #[serde(default)]
+    pub authors_truncated: u64,
 }
 
 impl RecordCounts {
-    pub(crate) fn add(&mut self, o: &RecordCounts) {
+    /// Adds `o` to these counts.
+    pub fn add(&mut self, o: &RecordCounts) {
         self.read += o.read;
         self.ingested += o.ingested;
         self.rejected += o.rejected;
+        self.warnings += o.warnings;
+        self.authors_truncated += o.authors_truncated;
     }
 }
 
@@ -130,6 +143,7 @@ pub struct FileContext<'a> {
     deletes_v: Int64Builder,
     deletions: u64,
     rejects: RejectsWriter,
+    warnings: WarningsWriter,
     /// Works already taken from this file, with the (line, result index) they came from.
     seen: HashMap<i64, (u64, u32)>,
     snapshot_days: Option<i64>,
@@ -166,6 +180,7 @@ impl<'a> FileContext<'a> {
             deletes_v: Int64Builder::new(),
             deletions: 0,
             rejects: RejectsWriter::new(staging, source, file_index),
+            warnings: WarningsWriter::new(staging, source, file_index),
             seen: HashMap::new(),
             snapshot_days,
             rows: [0; TABLE_COUNT],
@@ -186,8 +201,14 @@ impl<'a> FileContext<'a> {
 
     /// If `work_id` was already ingested from this file, where.
     pub fn already_seen(&mut self, work_id: i64, loc: &Location) -> Option<String> {
+        // A Parquet row has no line: its row number takes the place.
+        let unit = if loc.line.is_none() && loc.row.is_some() {
+            "row"
+        } else {
+            "line"
+        };
         let here = (
-            loc.line.unwrap_or(0),
+            loc.line.or(loc.row).unwrap_or(0),
             loc.result_index.map_or(u32::MAX, |i| i as u32),
         );
         let (line, result) = *self.seen.entry(work_id).or_insert(here);
@@ -195,8 +216,8 @@ impl<'a> FileContext<'a> {
             return None;
         }
         Some(match result {
-            u32::MAX => format!("line {line}"),
-            i => format!("line {line}, result {i}"),
+            u32::MAX => format!("{unit} {line}"),
+            i => format!("{unit} {line}, result {i}"),
         })
     }
 
@@ -204,13 +225,13 @@ impl<'a> FileContext<'a> {
     pub fn accepted(&mut self, work_id: i64, updated_micros: Option<i64>) -> Result<()> {
         self.stats.ingested += 1;
         self.progress.records_read.fetch_add(1, Ordering::Relaxed);
-        let days = updated_micros
-            .map(|m| m.div_euclid(86_400_000_000))
-            .or(self.snapshot_days)
+        let minutes = updated_micros
+            .or(self.snapshot_days.map(|d| d * 86_400_000_000))
+            .map(version_minutes)
             .unwrap_or(0);
         self.versions_w.append_value(work_id);
         self.versions_v
-            .append_value(pack_version(days, self.file_index, self.stats.ingested));
+            .append_value(pack_version(minutes, self.file_index, self.stats.ingested));
         if self.builders.works.len() >= FLUSH_WORKS {
             self.flush()?;
         }
@@ -235,6 +256,12 @@ impl<'a> FileContext<'a> {
             .records_rejected
             .fetch_add(1, Ordering::Relaxed);
         self.rejects.reject(loc, reason, raw)
+    }
+
+    /// Writes the field warnings of a kept record (lenient typing) to `_rejects/warnings/`.
+    pub fn warn(&mut self, loc: &Location, work_id: i64, notes: &[FieldNote]) -> Result<()> {
+        self.stats.warnings += notes.len() as u64;
+        self.warnings.warn(loc, work_id, notes)
     }
 
     /// Handles a read error in the middle of a file: the partial record (if any) is rejected with
@@ -266,6 +293,7 @@ impl<'a> FileContext<'a> {
                 byte_offset: Some(offset),
                 compressed_offset: Some(compressed),
                 result_index: None,
+                row: None,
             };
             let text = String::from_utf8_lossy(partial).into_owned();
             self.reject(&loc, &format!("incomplete record: {what}"), &text)?;
@@ -273,6 +301,12 @@ impl<'a> FileContext<'a> {
         self.file_error = Some(message);
         self.sha256 = input.sha256_hex();
         Ok(())
+    }
+
+    /// Marks the file as damaged (a file-level problem, reported in the manifest's `input_errors`);
+    /// the records read before the damage are kept.
+    pub fn file_failed(&mut self, message: String) {
+        self.file_error = Some(message);
     }
 
     /// Called by a reader when it has read its input to the end.
@@ -342,6 +376,7 @@ impl<'a> FileContext<'a> {
             f.close()?;
         }
         self.rejects.close()?;
+        self.warnings.close()?;
         debug_assert_eq!(
             self.stats.read,
             self.stats.ingested + self.stats.rejected,

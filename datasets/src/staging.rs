@@ -19,11 +19,21 @@ pub const DELETES_DIR: &str = "_deletes";
 pub const MERGED_DIR: &str = "_merged_ids";
 /// Folder of rejected records, in staging and in the published dataset.
 pub const REJECTS_DIR: &str = "_rejects";
+/// Folder, inside [`REJECTS_DIR`], of the field warnings of kept records (lenient typing).
+pub const WARNINGS_DIR: &str = "warnings";
 
 /// Bits of a version below the file index: the record index (see [`pack_version`]).
-pub const VERSION_FILE_SHIFT: u32 = 27;
-/// The file index of a version, once shifted down: 20 bits, so at most this many files a run.
-pub const VERSION_FILE_MASK: i64 = 0xF_FFFF;
+pub const VERSION_FILE_SHIFT: u32 = 21;
+/// The file index of a version, once shifted down: 17 bits, so at most this many files a run.
+pub const VERSION_FILE_MASK: i64 = 0x1_FFFF;
+/// Bits of a version below its time: the file index and the record index.
+const VERSION_TIME_SHIFT: u32 = 38;
+/// The largest time a version holds: 25 bits of minutes since 2000-01-01 (up to 2063).
+const VERSION_TIME_MAX: i64 = 0x1FF_FFFF;
+/// The record index saturates here (21 bits): records of one file beyond it share a version.
+const VERSION_RECORD_MAX: u64 = 0x1F_FFFF;
+/// 2000-01-01T00:00:00Z in microseconds since the Unix epoch.
+const Y2000_MICROS: i64 = 946_684_800_000_000;
 
 /// Schema of the `_versions` side table.
 pub fn versions_schema() -> SchemaRef {
@@ -49,15 +59,26 @@ pub fn side_part(staging: &Path, dir: &str, file_index: usize) -> PathBuf {
         .join(format!("part-{file_index:05}.parquet"))
 }
 
-/// The version of a work: newer `updated_date` first, then later file, then later record.
+/// The time part of a version: a work's `updated_date` (microseconds since the Unix epoch, UTC) in
+/// whole minutes since 2000-01-01, clamped to what a version holds; earlier times (and no time,
+/// passed as 0) are all the oldest.
+pub fn version_minutes(updated_micros: i64) -> i64 {
+    (updated_micros - Y2000_MICROS)
+        .div_euclid(60_000_000)
+        .clamp(0, VERSION_TIME_MAX)
+}
+
+/// The version of a work: newer `updated_date` first (to the minute, see [`version_minutes`]),
+/// then later file, then later record.
 ///
-/// Packed as `days << 47 | file_index << 27 | record_index` so that `max(version)` picks the copy
-/// to keep, and `(version >> 27) & 0xFFFFF` names the file it came from.
-pub fn pack_version(days: i64, file_index: usize, record_index: u64) -> i64 {
-    let days = days.clamp(0, 0xFFFF);
+/// Packed as `minutes << 38 | file_index << 21 | record_index` so that `max(version)` picks the copy
+/// to keep, and `(version >> 21) & 0x1FFFF` names the file it came from. Two copies of a work
+/// updated in the same minute are told apart by file order (a work twice in one file is rejected).
+pub fn pack_version(minutes: i64, file_index: usize, record_index: u64) -> i64 {
+    let minutes = minutes.clamp(0, VERSION_TIME_MAX);
     let file = (file_index as i64) & VERSION_FILE_MASK;
-    let rec = record_index.min(0x7FF_FFFF) as i64;
-    (days << 47) | (file << VERSION_FILE_SHIFT) | rec
+    let rec = record_index.min(VERSION_RECORD_MAX) as i64;
+    (minutes << VERSION_TIME_SHIFT) | (file << VERSION_FILE_SHIFT) | rec
 }
 
 /// The file index packed into a version.
@@ -70,12 +91,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn versions_order_by_date_then_file_then_record() {
+    fn versions_order_by_time_then_file_then_record() {
         let a = pack_version(100, 5, 1);
         let b = pack_version(101, 0, 0);
         let c = pack_version(100, 6, 0);
         assert!(b > a && c > a && b > c);
         assert_eq!(version_file_index(pack_version(20000, 77, 123)), 77);
-        assert!(pack_version(0xFFFF, 0xF_FFFF, u64::MAX) > 0);
+        assert_eq!(
+            version_file_index(pack_version(VERSION_TIME_MAX, 0x1_FFFF, u64::MAX)),
+            0x1_FFFF
+        );
+        assert!(pack_version(i64::MAX, usize::MAX, u64::MAX) > 0);
+    }
+
+    #[test]
+    fn versions_tell_apart_two_updates_of_one_day() {
+        // 2026-03-18T09:00:00Z and 14:38:29Z of the same day.
+        let morning = version_minutes(1_773_824_400_000_000);
+        let afternoon = version_minutes(1_773_844_709_000_000);
+        assert_eq!(afternoon - morning, 338);
+        assert!(pack_version(afternoon, 0, 0) > pack_version(morning, 9, 9));
+        assert_eq!(version_minutes(0), 0);
+        assert_eq!(version_minutes(Y2000_MICROS + 60_000_000), 1);
     }
 }

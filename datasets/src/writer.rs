@@ -13,7 +13,7 @@ use parquet::schema::types::ColumnPath;
 
 use crate::error::{DatasetError, Result};
 use crate::schema::{TABLE_COUNT, TABLES, Table};
-use crate::staging::REJECTS_DIR;
+use crate::staging::{REJECTS_DIR, WARNINGS_DIR};
 
 /// Rows per Parquet row group: big enough for fast scans, small enough to bound writer memory.
 pub const ROW_GROUP_ROWS: usize = 512 * 1024;
@@ -206,6 +206,89 @@ pub struct Location {
     /// Index of the record inside an API page's `results`, when it came from one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result_index: Option<u64>,
+    /// 1-based row of the record in a Parquet file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<u64>,
+}
+
+/// One field of a kept record that was converted or set to NULL because its value had an
+/// unexpected type (lenient typing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldNote {
+    /// The field's path in the record: `publication_year`, `authorships[0].countries[1]`.
+    pub field: String,
+    /// What was found and what was done with it.
+    pub reason: String,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct WarningLine<'a> {
+    source: &'a str,
+    #[serde(flatten)]
+    location: &'a Location,
+    /// The kept record's work id (`W123`, or the PubMed key).
+    work_id: i64,
+    field: &'a str,
+    reason: &'a str,
+}
+
+/// Appends field warnings of kept records to `_rejects/warnings/<source>-<file index>.jsonl`,
+/// created on first use. (They sit inside `_rejects/` so that publishing, which moves that folder
+/// into the dataset, keeps them.)
+#[derive(Debug)]
+pub struct WarningsWriter {
+    path: PathBuf,
+    source: &'static str,
+    out: Option<BufWriter<File>>,
+}
+
+impl WarningsWriter {
+    pub fn new(dataset: &Path, source: &'static str, file_index: usize) -> Self {
+        Self {
+            path: dataset
+                .join(REJECTS_DIR)
+                .join(WARNINGS_DIR)
+                .join(format!("{source}-{file_index:05}.jsonl")),
+            source,
+            out: None,
+        }
+    }
+
+    /// Records the notes of one kept record.
+    pub fn warn(&mut self, location: &Location, work_id: i64, notes: &[FieldNote]) -> Result<()> {
+        if notes.is_empty() {
+            return Ok(());
+        }
+        if self.out.is_none() {
+            let dir = self.path.parent().expect("has a parent");
+            std::fs::create_dir_all(dir).map_err(|e| DatasetError::write(dir, e))?;
+            let f = File::create(&self.path).map_err(|e| DatasetError::write(&self.path, e))?;
+            self.out = Some(BufWriter::new(f));
+        }
+        let out = self.out.as_mut().expect("opened above");
+        for n in notes {
+            let line = WarningLine {
+                source: self.source,
+                location,
+                work_id,
+                field: &n.field,
+                reason: &n.reason,
+            };
+            serde_json::to_writer(&mut *out, &line)
+                .map_err(|e| DatasetError::write(&self.path, std::io::Error::other(e)))?;
+            out.write_all(b"\n")
+                .map_err(|e| DatasetError::write(&self.path, e))?;
+        }
+        Ok(())
+    }
+
+    pub fn close(self) -> Result<()> {
+        if let Some(mut out) = self.out {
+            out.flush()
+                .map_err(|e| DatasetError::write(&self.path, e))?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, serde::Serialize)]

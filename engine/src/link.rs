@@ -113,15 +113,17 @@ async fn build(
 ) -> Result<LinkReport> {
     let ctx = SessionBuilder::new(options.clone()).context()?;
     for t in TABLES {
-        register_parquet_table(
-            &ctx,
-            &format!("oa_{}", t.name()),
-            &openalex.join(t.name()),
-            t,
-        )
-        .await?;
-        register_parquet_table(&ctx, &format!("pm_{}", t.name()), &pubmed.join(t.name()), t)
-            .await?;
+        for (prefix, input) in [("oa", openalex), ("pm", pubmed)] {
+            let name = format!("{prefix}_{}", t.name());
+            let dir = input.join(t.name());
+            if t.added_later() && !dir.is_dir() {
+                // A dataset written before the table existed: it has none of its rows.
+                let empty = datafusion::datasource::MemTable::try_new(t.schema(), vec![vec![]])?;
+                ctx.register_table(name.as_str(), Arc::new(empty))?;
+            } else {
+                register_parquet_table(&ctx, &name, &dir, t).await?;
+            }
+        }
     }
     let dataset = staging.join("dataset");
 
@@ -203,6 +205,8 @@ async fn build(
         read: a.read + b.read,
         ingested: a.ingested + b.ingested,
         rejected: a.rejected + b.rejected,
+        warnings: a.warnings + b.warnings,
+        authors_truncated: a.authors_truncated + b.authors_truncated,
     };
     let manifest = Manifest {
         bibflow_version: bibflow_datasets::VERSION.to_string(),

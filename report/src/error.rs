@@ -11,9 +11,10 @@ pub enum ReportError {
     #[error(transparent)]
     Engine(#[from] EngineError),
 
-    /// DataFusion failed to plan or run a query.
+    /// DataFusion failed to plan or run a query (a panic inside it is an
+    /// [`EngineError::Internal`] instead).
     #[error("query failed: {0}")]
-    DataFusion(#[from] datafusion::error::DataFusionError),
+    DataFusion(#[source] datafusion::error::DataFusionError),
 
     /// Arrow failed to encode a result.
     #[error("cannot encode the result: {0}")]
@@ -34,6 +35,15 @@ pub enum ReportError {
     /// A chart or export cannot be made from the result as given: names the field and column.
     #[error("{0}")]
     Usage(String),
+}
+
+impl From<datafusion::error::DataFusionError> for ReportError {
+    fn from(e: datafusion::error::DataFusionError) -> Self {
+        match EngineError::from(e) {
+            EngineError::DataFusion(e) => Self::DataFusion(e),
+            internal => Self::Engine(internal),
+        }
+    }
 }
 
 /// `Result` with [`ReportError`].

@@ -159,10 +159,14 @@ pub async fn write_report(
         futures::stream::iter(uses.iter().zip(&bound).map(|((q, _, _), bindings)| {
             async move {
                 let t = Instant::now();
-                let df = q.dataframe(ctx, bindings).await?;
+                let named = |e: EngineError| e.with_query(&format!("saved query {}", q.name()));
+                let df = q.dataframe(ctx, bindings).await.map_err(named)?;
                 // The planned schema, so an empty result still gets its columns in the files.
                 let schema = Arc::new(df.schema().as_arrow().clone());
-                let batches = df.collect().await?;
+                let batches = df
+                    .collect()
+                    .await
+                    .map_err(|e| named(EngineError::from(e)))?;
                 Ok::<_, ReportError>((schema, batches, t.elapsed().as_millis()))
             }
         }))

@@ -94,7 +94,32 @@ pub fn summarize(report: &IngestReport, target: &Location, notes: &Notes) {
             m.superseded, m.merged_away, m.deleted
         ));
     }
+    if !report.stage.skipped_entities.is_empty() {
+        let files: u64 = report.stage.skipped_entities.values().sum();
+        notes.say(format!(
+            "note: {files} files of other OpenAlex entities were not read ({}); bibflow ingests works",
+            bibflow_datasets::input::entity_list(&report.stage.skipped_entities)
+        ));
+    }
+    if m.records.authors_truncated > 0 {
+        notes.say(format!(
+            "{} works have a truncated author list (is_authors_truncated: API pages stop at 100 \
+             authors): their author and country counts are of the authors listed",
+            m.records.authors_truncated
+        ));
+    }
     notes.tables(m);
+    if m.records.warnings > 0 {
+        notes.say(format!(
+            "{} field warnings (a field of an unexpected type converted or set to NULL, its work \
+             kept): {}",
+            m.records.warnings,
+            match target {
+                Location::Local(p) => p.join("_rejects/warnings").display().to_string(),
+                Location::Url(u) => format!("{u}/_rejects/warnings"),
+            }
+        ));
+    }
     if m.rejected_records > 0 {
         notes.say(format!(
             "rejected records with their location and reason: {}",

@@ -84,7 +84,9 @@ async fn run_query(args: QueryRunArgs, explain: bool, notes: &Notes) -> Result<E
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     notes.say(format!("{} ({})", q.name(), params.join(" ")));
-    emit(df, format_of(args.format), args.out.as_deref(), notes).await?;
+    emit(df, format_of(args.format), args.out.as_deref(), notes)
+        .await
+        .map_err(|e| e.with_query(&format!("saved query {}", q.name())))?;
     Ok(ExitCode::SUCCESS)
 }
 

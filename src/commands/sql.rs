@@ -8,7 +8,7 @@ use bibflow_engine::session::SessionBuilder;
 use bibflow_engine::timing::timed_runs;
 
 use crate::cli::SqlArgs;
-use crate::error::Result;
+use crate::error::{CliError, Result};
 use crate::output::{Notes, emit, format_of};
 
 pub async fn run(args: SqlArgs, notes: &Notes) -> Result<ExitCode> {
@@ -19,14 +19,19 @@ pub async fn run(args: SqlArgs, notes: &Notes) -> Result<ExitCode> {
         .build()
         .await?;
     let ctx = session.ctx();
-    let df = if args.repeat > 1 {
-        let (schema, batches) = timed(ctx, &args.query, args.repeat).await?;
-        let table = datafusion::datasource::MemTable::try_new(schema, vec![batches])?;
-        ctx.read_table(Arc::new(table))?
-    } else {
-        ctx.sql(&args.query).await?
+    let result = async {
+        let df = if args.repeat > 1 {
+            let (schema, batches) = timed(ctx, &args.query, args.repeat).await?;
+            let table = datafusion::datasource::MemTable::try_new(schema, vec![batches])?;
+            ctx.read_table(Arc::new(table))?
+        } else {
+            ctx.sql(&args.query).await?
+        };
+        emit(df, format_of(args.format), args.out.as_deref(), notes).await?;
+        Ok::<(), CliError>(())
     };
-    emit(df, format_of(args.format), args.out.as_deref(), notes).await?;
+    // A panic inside DataFusion is reported with the query that raised it.
+    result.await.map_err(|e| e.with_query(&args.query))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -15,6 +15,7 @@ mod ingest_snapshot;
 mod link;
 mod memory;
 mod object_store;
+mod reliability;
 mod reliability_kill;
 mod report;
 mod slt;

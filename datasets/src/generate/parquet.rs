@@ -106,6 +106,7 @@ pub(crate) fn manifest(
         read: opts.works,
         ingested: opts.works,
         rejected: 0,
+        ..RecordCounts::default()
     };
     Manifest {
         bibflow_version: crate::VERSION.to_string(),

@@ -1,12 +1,14 @@
 //! One OpenAlex work -> rows of the canonical tables.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
 use super::ids::{entity_number, normalize_doi, pmcid, pmid, trailing_number};
-use super::model::{Topic, Work};
+use super::model::{Topic, WordIndex, Work};
 use crate::builders::TableBuilders;
+use crate::writer::FieldNote;
 
 /// Positions beyond this in `abstract_inverted_index` are treated as corrupt and the abstract dropped.
 const MAX_ABSTRACT_WORDS: usize = 100_000;
@@ -35,6 +37,15 @@ pub fn work_id_of(w: &Work<'_>) -> Result<i64, Invalid> {
 
 /// Appends one work to the builders. Nothing is appended when the work is rejected.
 pub fn append_work(w: &Work<'_>, out: &mut TableBuilders) -> Result<Converted, Invalid> {
+    append_work_noting(w, out, &mut Vec::new())
+}
+
+/// [`append_work`], noting in `notes` the fields read as NULL because their value was unusable.
+pub fn append_work_noting(
+    w: &Work<'_>,
+    out: &mut TableBuilders,
+    notes: &mut Vec<FieldNote>,
+) -> Result<Converted, Invalid> {
     let work_id = work_id_of(w)?;
 
     let ids = w.ids.as_ref();
@@ -58,7 +69,19 @@ pub fn append_work(w: &Work<'_>, out: &mut TableBuilders) -> Result<Converted, I
     t.title
         .append_option(w.title.as_deref().or(w.display_name.as_deref()));
     match &w.abstract_inverted_index {
-        Some(index) => t.r#abstract.append_option(rebuild_abstract(index)),
+        Some(WordIndex::Map(index)) => t.r#abstract.append_option(rebuild_abstract(index)),
+        Some(WordIndex::Json(text)) => {
+            match serde_json::from_str::<HashMap<Cow<'_, str>, Vec<u32>>>(text) {
+                Ok(index) => t.r#abstract.append_option(rebuild_abstract(&index)),
+                Err(e) => {
+                    notes.push(FieldNote {
+                        field: "abstract_inverted_index".into(),
+                        reason: format!("text that is not a word index ({e}); set to NULL"),
+                    });
+                    t.r#abstract.append_null();
+                }
+            }
+        }
         None => t.r#abstract.append_null(),
     }
     let date = w.publication_date.as_deref().and_then(parse_date);
@@ -141,6 +164,7 @@ pub fn append_work(w: &Work<'_>, out: &mut TableBuilders) -> Result<Converted, I
     t.is_paratext.append_option(w.is_paratext);
     t.updated_date.append_option(updated_micros);
     t.source.append_value("openalex");
+    t.is_authors_truncated.append_option(w.is_authors_truncated);
 
     let a = &mut out.authorships;
     for (pos, au) in authorships.iter().enumerate() {
@@ -226,6 +250,7 @@ pub fn append_work(w: &Work<'_>, out: &mut TableBuilders) -> Result<Converted, I
     }
 
     append_mesh(w, work_id, out);
+    append_funding(w, work_id, out);
 
     let refs = &mut out.work_references;
     for r in w.referenced_works.as_deref().unwrap_or_default() {
@@ -248,6 +273,73 @@ pub fn append_work(w: &Work<'_>, out: &mut TableBuilders) -> Result<Converted, I
         work_id,
         updated_micros,
     })
+}
+
+/// `funders[]` -> `work_funders`, `awards[]` -> `work_awards`. A work in the pre-2025 shape (no
+/// `funders` or `awards`, but `grants`) gives an award row per grant (its `award_id` as
+/// `funder_award_id`, no OpenAlex award id) and a funder row per distinct grant funder.
+fn append_funding(w: &Work<'_>, work_id: i64, out: &mut TableBuilders) {
+    let fid = |id: Option<&str>| id.and_then(|i| entity_number(i, b'F'));
+    let f = &mut out.work_funders;
+    let a = &mut out.work_awards;
+    let grants = w.grants.as_deref().unwrap_or_default();
+    match &w.funders {
+        Some(funders) => {
+            for x in funders {
+                f.work_id.append_value(work_id);
+                f.funder_id.append_option(fid(x.id.as_deref()));
+                f.funder_name.append_option(x.display_name.as_deref());
+                f.ror.append_option(x.ror.as_deref().map(ror_id));
+            }
+        }
+        None if w.awards.is_none() => {
+            let mut seen: Vec<(Option<i64>, Option<&str>)> = Vec::new();
+            for g in grants {
+                let key = (fid(g.funder.as_deref()), g.funder_display_name.as_deref());
+                if key == (None, None) || seen.contains(&key) {
+                    continue;
+                }
+                seen.push(key);
+                f.work_id.append_value(work_id);
+                f.funder_id.append_option(key.0);
+                f.funder_name.append_option(key.1);
+                f.ror.append_null();
+            }
+        }
+        None => {}
+    }
+    match &w.awards {
+        Some(awards) => {
+            for x in awards {
+                a.work_id.append_value(work_id);
+                a.award_id
+                    .append_option(x.id.as_deref().and_then(|i| entity_number(i, b'G')));
+                a.award_name.append_option(x.display_name.as_deref());
+                a.funder_award_id
+                    .append_option(x.funder_award_id.as_deref());
+                a.funder_id.append_option(fid(x.funder_id.as_deref()));
+                a.funder_name
+                    .append_option(x.funder_display_name.as_deref());
+            }
+        }
+        None if w.funders.is_none() => {
+            for g in grants {
+                a.work_id.append_value(work_id);
+                a.award_id.append_null();
+                a.award_name.append_null();
+                a.funder_award_id.append_option(g.award_id.as_deref());
+                a.funder_id.append_option(fid(g.funder.as_deref()));
+                a.funder_name
+                    .append_option(g.funder_display_name.as_deref());
+            }
+        }
+        None => {}
+    }
+}
+
+/// `https://ror.org/021nxhr62` -> `021nxhr62` (a bare ROR id is kept as it is).
+fn ror_id(s: &str) -> &str {
+    s.trim_end_matches('/').rsplit('/').next().unwrap_or(s)
 }
 
 /// OpenAlex lists MeSH as one entry per descriptor x qualifier; bibflow keeps one row per descriptor
@@ -356,10 +448,30 @@ fn date32(d: NaiveDate) -> i32 {
     chrono::Datelike::num_days_from_ce(&d) - EPOCH_DAYS_FROM_CE
 }
 
-/// `2026-03-18T14:38:29.013473` or `2024-12-01` -> microseconds since the epoch (UTC assumed).
+/// An `updated_date` as microseconds since the epoch, UTC: `2026-03-18T14:38:29.013473`,
+/// `2026-03-18T14:38:29Z`, `2026-03-18T16:38:29.5+02:00`, `2026-03-18 14:38:29` (no zone: UTC) or a
+/// bare date `2024-12-01` (midnight UTC). The time of day is kept, to the microsecond.
 pub fn parse_timestamp_micros(s: &str) -> Option<i64> {
-    if let Ok(t) = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f") {
-        return Some(t.and_utc().timestamp_micros());
+    let s = s.trim();
+    if s.len() > 10 {
+        if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+            return Some(t.timestamp_micros());
+        }
+        for zoned in ["%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z"] {
+            if let Ok(t) = DateTime::parse_from_str(s, zoned) {
+                return Some(t.timestamp_micros());
+            }
+        }
+        let naive = s.strip_suffix(['Z', 'z']).unwrap_or(s);
+        for plain in [
+            "%Y-%m-%dT%H:%M:%S%.f",
+            "%Y-%m-%d %H:%M:%S%.f",
+            "%Y-%m-%dT%H:%M",
+        ] {
+            if let Ok(t) = NaiveDateTime::parse_from_str(naive, plain) {
+                return Some(t.and_utc().timestamp_micros());
+            }
+        }
     }
     parse_date(s).map(|d| {
         d.and_hms_opt(0, 0, 0)
@@ -393,11 +505,88 @@ mod tests {
     }
 
     #[test]
+    fn zoned_and_fractional_timestamps_keep_their_time_of_day() {
+        // 2026-03-18T14:38:29Z, computed independently: 20530 days and 52709 s after the epoch.
+        let at = (20_530 * 86_400 + 52_709) * 1_000_000;
+        for s in [
+            "2026-03-18T14:38:29Z",
+            "2026-03-18T14:38:29+00:00",
+            "2026-03-18T16:38:29+02:00",
+            "2026-03-18T14:38:29.000000",
+            "2026-03-18 14:38:29",
+            "2026-03-18T14:38:29.000Z",
+            "2026-03-18T14:38:29+0000",
+        ] {
+            assert_eq!(parse_timestamp_micros(s), Some(at), "{s}");
+        }
+        assert_eq!(
+            parse_timestamp_micros("2026-03-18T14:38:29.013473Z"),
+            Some(at + 13_473)
+        );
+        assert_eq!(
+            parse_timestamp_micros("2026-03-18"),
+            Some(20_530 * 86_400 * 1_000_000)
+        );
+    }
+
+    #[test]
     fn work_without_id_is_invalid() {
         let w: Work<'_> = serde_json::from_str(r#"{"title": "x"}"#).unwrap();
         let mut b = TableBuilders::default();
         assert!(append_work(&w, &mut b).is_err());
         assert_eq!(b.works.len(), 0);
+    }
+
+    #[test]
+    fn funders_and_awards_and_legacy_grants() {
+        let w: Work<'_> = serde_json::from_str(
+            r#"{"id": "https://openalex.org/W1",
+              "funders": [{"id": "https://openalex.org/F4320306076", "display_name": "NSF", "ror": "https://ror.org/021nxhr62"}],
+              "awards": [{"id": "https://openalex.org/G5453342221", "display_name": null, "funder_award_id": "1734573",
+                          "funder_id": "https://openalex.org/F4320306076", "funder_display_name": "NSF"}],
+              "grants": [{"funder": "https://openalex.org/F9", "award_id": "ignored when awards are given"}]}"#,
+        )
+        .unwrap();
+        let old: Work<'_> = serde_json::from_str(
+            r#"{"id": "https://openalex.org/W2", "grants": [
+              {"funder": "https://openalex.org/F7", "funder_display_name": "X", "award_id": "A-1"},
+              {"funder": "https://openalex.org/F7", "funder_display_name": "X", "award_id": "A-2"}]}"#,
+        )
+        .unwrap();
+        let mut b = TableBuilders::default();
+        append_work(&w, &mut b).unwrap();
+        append_work(&old, &mut b).unwrap();
+        let funders = b.work_funders.finish().unwrap();
+        let awards = b.work_awards.finish().unwrap();
+        let show = |batch: &arrow::record_batch::RecordBatch| {
+            arrow::util::pretty::pretty_format_batches(std::slice::from_ref(batch))
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(funders.num_rows(), 2, "{}", show(&funders));
+        assert_eq!(awards.num_rows(), 3, "{}", show(&awards));
+        let text = show(&funders);
+        assert!(
+            text.contains("| 1       | 4320306076 | NSF         | 021nxhr62 |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| 2       | 7          | X           |           |"),
+            "{text}"
+        );
+        let text = show(&awards);
+        assert!(
+            text.contains(
+                "| 1       | 5453342221 |            | 1734573         | 4320306076 | NSF         |"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "| 2       |            |            | A-2             | 7          | X           |"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,7 +1,11 @@
 //! OpenAlex works: every shape they come in.
 //!
-//! - the bulk snapshot (`works/updated_date=YYYY-MM-DD/part_NNN.gz`, gzipped JSON Lines, with a
-//!   `manifest` and `merged_ids/works/*.csv.gz`),
+//! - the 2026 bulk snapshot: `data/jsonl/works/updated_date=YYYY-MM-DD/part_NNNN.gz` (gzipped JSON
+//!   Lines) and its Parquet copy `data/parquet/works/updated_date=.../part_NNNN.parquet` (read by
+//!   [`parquet`]), each format prefix with one `manifest.json` for all entities; the other
+//!   entities' folders are left out (see [`crate::input::OTHER_OPENALEX_ENTITIES`]),
+//! - the pre-2026 bulk snapshot (`works/updated_date=YYYY-MM-DD/part_NNN.gz`, gzipped JSON Lines,
+//!   with a `manifest` and `merged_ids/works/*.csv.gz`; `legacy-data/` in the 2026 bucket),
 //! - plain or gzipped JSON Lines of works (or of API pages),
 //! - API result pages `{"meta": ..., "results": [...]}`, pretty-printed or not,
 //! - single-work JSON files and JSON arrays of works.
@@ -11,7 +15,9 @@
 
 pub mod convert;
 pub mod ids;
+pub mod lenient;
 pub mod model;
+mod parquet;
 mod snapshot;
 
 use std::io::{BufRead, Read};
@@ -25,12 +31,32 @@ use crate::input::{InputFile, Inputs};
 use crate::source::{FileContext, FileReport, SideFiles, Source};
 use crate::writer::Location;
 
-/// The OpenAlex works reader.
+/// The OpenAlex works reader, with lenient typing: a field of an unexpected type is converted
+/// when that loses nothing, or set to NULL, and noted in the warnings (see [`lenient`]); a work
+/// is rejected only when it has no usable work id.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OpenAlex;
 
+/// The OpenAlex works reader of `--strict` runs: a field of an unexpected type rejects its work.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OpenAlexStrict;
+
+/// What both readers share; `strict` is the only difference.
+#[derive(Debug, Clone, Copy)]
+struct Reader {
+    strict: bool,
+}
+
 /// File name endings taken from folders.
-pub const EXTENSIONS: &[&str] = &[".json", ".jsonl", ".ndjson", ".gz", ".json.gz", ".jsonl.gz"];
+pub const EXTENSIONS: &[&str] = &[
+    ".json",
+    ".jsonl",
+    ".ndjson",
+    ".gz",
+    ".json.gz",
+    ".jsonl.gz",
+    ".parquet",
+];
 
 #[derive(Deserialize)]
 struct Page<'a> {
@@ -38,18 +64,57 @@ struct Page<'a> {
     results: Option<Vec<&'a RawValue>>,
 }
 
-impl Source for OpenAlex {
-    fn name(&self) -> &'static str {
-        "openalex"
-    }
+macro_rules! source_impl {
+    ($ty:ty, $strict:expr) => {
+        impl Source for $ty {
+            fn name(&self) -> &'static str {
+                "openalex"
+            }
 
-    fn extensions(&self) -> &'static [&'static str] {
-        EXTENSIONS
-    }
+            fn extensions(&self) -> &'static [&'static str] {
+                EXTENSIONS
+            }
 
+            fn read_file(&self, ctx: &mut FileContext<'_>) -> Result<()> {
+                Reader { strict: $strict }.read_file(ctx)
+            }
+
+            /// A snapshot part's works without an `updated_date` of their own take its partition's date.
+            fn snapshot_days(&self, file: &InputFile) -> Option<i64> {
+                snapshot::snapshot_days(file)
+            }
+
+            /// Stages the snapshot's merged ids, then checks its manifests against the records read.
+            fn stage_side_files(
+                &self,
+                inputs: &Inputs,
+                staging: &Path,
+                files: &[FileReport],
+            ) -> Result<SideFiles> {
+                let (merged_ids, merged_id_files) =
+                    snapshot::stage_merged_ids(&inputs.merged_ids, staging)?;
+                let manifest_mismatches =
+                    snapshot::check_snapshot_manifests(&inputs.manifests, files)?;
+                Ok(SideFiles {
+                    merged_ids,
+                    merged_id_files,
+                    manifest_mismatches,
+                })
+            }
+        }
+    };
+}
+
+source_impl!(OpenAlex, false);
+source_impl!(OpenAlexStrict, true);
+
+impl Reader {
     fn read_file(&self, ctx: &mut FileContext<'_>) -> Result<()> {
-        let mut input = ctx.open()?;
         let name = ctx.file.path.to_string_lossy().to_lowercase();
+        if name.ends_with(".parquet") {
+            return parquet::read_file(self, ctx);
+        }
+        let mut input = ctx.open()?;
         let named_lines = name.ends_with(".jsonl")
             || name.ends_with(".ndjson")
             || name.ends_with(".jsonl.gz")
@@ -101,30 +166,6 @@ impl Source for OpenAlex {
         ctx.finish_input(&input)
     }
 
-    /// A snapshot part's works without an `updated_date` of their own take its partition's date.
-    fn snapshot_days(&self, file: &InputFile) -> Option<i64> {
-        snapshot::snapshot_days(file)
-    }
-
-    /// Stages the snapshot's merged ids, then checks its manifests against the records read.
-    fn stage_side_files(
-        &self,
-        inputs: &Inputs,
-        staging: &Path,
-        files: &[FileReport],
-    ) -> Result<SideFiles> {
-        let (merged_ids, merged_id_files) =
-            snapshot::stage_merged_ids(&inputs.merged_ids, staging)?;
-        let manifest_mismatches = snapshot::check_snapshot_manifests(&inputs.manifests, files)?;
-        Ok(SideFiles {
-            merged_ids,
-            merged_id_files,
-            manifest_mismatches,
-        })
-    }
-}
-
-impl OpenAlex {
     fn read_line(
         &self,
         ctx: &mut FileContext<'_>,
@@ -230,12 +271,32 @@ impl OpenAlex {
         )
     }
 
+    /// One record: a work, or an API page of works (one JSON Lines line, or a compact file).
     fn record(&self, ctx: &mut FileContext<'_>, raw: &str, loc: Location) -> Result<()> {
+        // A work whose fields have unexpected types is repaired (lenient) or rejected (strict).
+        let repaired: String;
+        let mut notes = Vec::new();
         let work: model::Work<'_> = match serde_json::from_str(raw) {
             Ok(w) => w,
             Err(e) => {
-                ctx.stats.read += 1;
-                return ctx.reject(&loc, &format!("invalid work JSON: {e}"), raw);
+                let fixed = if self.strict {
+                    None
+                } else {
+                    lenient::repair(raw)
+                };
+                let Some((text, field_notes)) = fixed else {
+                    ctx.stats.read += 1;
+                    return ctx.reject(&loc, &format!("invalid work JSON: {e}"), raw);
+                };
+                repaired = text;
+                notes = field_notes;
+                match serde_json::from_str(&repaired) {
+                    Ok(w) => w,
+                    Err(e) => {
+                        ctx.stats.read += 1;
+                        return ctx.reject(&loc, &format!("invalid work JSON: {e}"), raw);
+                    }
+                }
             }
         };
         let id = match convert::work_id_of(&work) {
@@ -268,8 +329,14 @@ impl OpenAlex {
             );
             return ctx.reject(&loc, &reason, raw);
         }
-        match convert::append_work(&work, &mut ctx.builders) {
-            Ok(c) => ctx.accepted(c.work_id, c.updated_micros),
+        match convert::append_work_noting(&work, &mut ctx.builders, &mut notes) {
+            Ok(c) => {
+                if work.is_authors_truncated == Some(true) {
+                    ctx.stats.authors_truncated += 1;
+                }
+                ctx.warn(&loc, c.work_id, &notes)?;
+                ctx.accepted(c.work_id, c.updated_micros)
+            }
             Err(convert::Invalid(reason)) => ctx.reject(&loc, &reason, raw),
         }
     }

@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, Visitor};
 
 type Str<'a> = Option<Cow<'a, str>>;
 
@@ -56,9 +57,55 @@ pub struct Work<'a> {
     #[serde(default)]
     pub counts_by_year: Option<Vec<CountByYear>>,
     #[serde(borrow, default)]
-    pub abstract_inverted_index: Option<HashMap<Cow<'a, str>, Vec<u32>>>,
+    pub abstract_inverted_index: Option<WordIndex<'a>>,
     #[serde(borrow)]
     pub updated_date: Str<'a>,
+    /// Funders (2025-): `{id, display_name, ror}`.
+    #[serde(borrow, default)]
+    pub funders: Option<Vec<Funder<'a>>>,
+    /// Awards (2025-): `{id, display_name, funder_award_id, funder_id, funder_display_name}`.
+    #[serde(borrow, default)]
+    pub awards: Option<Vec<Award<'a>>>,
+    /// Grants (before 2025, replaced by `funders` and `awards`): `{funder, funder_display_name,
+    /// award_id}`.
+    #[serde(borrow, default)]
+    pub grants: Option<Vec<Grant<'a>>>,
+    /// API list pages stop `authorships` at 100 authors and say so here.
+    pub is_authors_truncated: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Funder<'a> {
+    #[serde(borrow)]
+    pub id: Str<'a>,
+    #[serde(borrow)]
+    pub display_name: Str<'a>,
+    #[serde(borrow)]
+    pub ror: Str<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Award<'a> {
+    #[serde(borrow)]
+    pub id: Str<'a>,
+    #[serde(borrow)]
+    pub display_name: Str<'a>,
+    #[serde(borrow)]
+    pub funder_award_id: Str<'a>,
+    #[serde(borrow)]
+    pub funder_id: Str<'a>,
+    #[serde(borrow)]
+    pub funder_display_name: Str<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Grant<'a> {
+    #[serde(borrow)]
+    pub funder: Str<'a>,
+    #[serde(borrow)]
+    pub funder_display_name: Str<'a>,
+    #[serde(borrow)]
+    pub award_id: Str<'a>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -186,4 +233,35 @@ pub struct Mesh<'a> {
 pub struct CountByYear {
     pub year: Option<i32>,
     pub cited_by_count: Option<i64>,
+}
+
+/// `abstract_inverted_index`: word -> positions, as an object (JSON) or as its JSON text (a text
+/// column of a Parquet copy).
+#[derive(Debug)]
+pub enum WordIndex<'a> {
+    Map(HashMap<Cow<'a, str>, Vec<u32>>),
+    Json(String),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for WordIndex<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = WordIndex<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of word -> positions, or its JSON text")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+                let mut out = HashMap::with_capacity(m.size_hint().unwrap_or(0));
+                while let Some((k, v)) = m.next_entry::<Cow<'de, str>, Vec<u32>>()? {
+                    out.insert(k, v);
+                }
+                Ok(WordIndex::Map(out))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(WordIndex::Json(s.to_owned()))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
 }

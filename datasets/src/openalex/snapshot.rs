@@ -1,6 +1,6 @@
 //! The OpenAlex snapshot beside the works: `merged_ids/works/*.csv(.gz)` staged as merged works,
-//! the `manifest` record counts checked against what was read, and the `updated_date=` partition
-//! that versions a part's works.
+//! the `manifest` / `manifest.json` record counts checked against what was read, and the
+//! `updated_date=` partition that versions a part's works.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::convert::parse_timestamp_micros;
 use super::ids::entity_number;
 use crate::error::{DatasetError, Result};
-use crate::input::{self, InputFile};
+use crate::input::{self, COMBINED_MANIFEST, InputFile};
 use crate::source::{FileReport, RecordCounts};
 use crate::staging::{MERGED_DIR, merged_schema, side_part};
 use crate::writer::ParquetFile;
@@ -103,6 +103,7 @@ pub(super) fn stage_merged_ids(
                 read: batch.num_rows() as u64,
                 ingested: batch.num_rows() as u64,
                 rejected: 0,
+                ..RecordCounts::default()
             },
             error: None,
             deletions: 0,
@@ -128,7 +129,10 @@ struct SnapshotMeta {
     record_count: Option<u64>,
 }
 
-/// Compares a snapshot manifest's `record_count` per part with the records read from that part.
+/// Compares a snapshot manifest's `record_count` per works part with the records read from that
+/// part: a pre-2026 `works/manifest` (every entry a works part under the manifest's folder) or a 2026
+/// combined `manifest.json` (entries of every entity, `s3://openalex/data/jsonl/works/...`: only the
+/// works entries are checked, under the manifest's `works/` folder).
 pub(super) fn check_snapshot_manifests(
     manifests: &[PathBuf],
     files: &[FileReport],
@@ -142,21 +146,36 @@ pub(super) fn check_snapshot_manifests(
                 message: format!("not an OpenAlex snapshot manifest: {e}"),
             })?;
         let dir = m.parent().unwrap_or(Path::new("."));
+        let combined = m.file_name().is_some_and(|n| n == COMBINED_MANIFEST);
+        let dir_is_works = dir.file_name().is_some_and(|n| n == "works");
         for entry in parsed.entries {
-            // `s3://openalex/data/works/updated_date=2024-01-01/part_000.gz` -> the last two parts.
+            // `s3://openalex/data/jsonl/works/updated_date=2026-01-01/part_0000.gz` -> the last three.
             let mut parts = entry.url.rsplit('/');
             let (Some(file), Some(partition)) = (parts.next(), parts.next()) else {
                 continue;
             };
-            let local = dir.join(partition).join(file);
+            let entity = parts.next().unwrap_or_default();
+            let local = if combined {
+                if entity != "works" {
+                    continue;
+                }
+                if dir_is_works {
+                    dir.join(partition).join(file)
+                } else {
+                    dir.join(entity).join(partition).join(file)
+                }
+            } else {
+                dir.join(partition).join(file)
+            };
             let Some(expected) = entry.meta.and_then(|m| m.record_count) else {
                 continue;
             };
             match files.iter().find(|f| f.path == local) {
                 Some(f) if f.counts.read != expected => problems.push(format!(
-                    "{}: manifest says {expected} records, {} were read",
+                    "{}: manifest says {expected} records, {} were read ({})",
                     local.display(),
-                    f.counts.read
+                    f.counts.read,
+                    m.display()
                 )),
                 Some(_) => {}
                 None => problems.push(format!(

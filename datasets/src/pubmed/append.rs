@@ -113,6 +113,7 @@ impl Appender {
         t.is_paratext.append_null();
         t.updated_date.append_option(updated_micros);
         t.source.append_value("pubmed");
+        t.is_authors_truncated.append_null();
 
         let p = &mut out.work_publication_types;
         for pt in &rec.pub_types {

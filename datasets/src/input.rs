@@ -166,7 +166,10 @@ fn classify(path: &Path, size: u64, explicit: bool, exts: &[&str], inputs: &mut 
         *inputs.skipped_entities.entry(entity).or_default() += 1;
         return;
     }
-    if name == "manifest" || name == COMBINED_MANIFEST {
+    // A `manifest.json` is a snapshot's only beside a `works/` folder (elsewhere it may be a work).
+    let combined =
+        name == COMBINED_MANIFEST && path.parent().is_some_and(|d| d.join("works").is_dir());
+    if name == "manifest" || combined {
         inputs.manifests.push(path.to_path_buf());
         return;
     }

@@ -294,3 +294,74 @@ fn a_missing_input_fails_naming_it_and_writes_nothing() {
         assert!(entries(&work).is_empty(), "{args:?}: {:?}", entries(&work));
     }
 }
+
+#[test]
+fn a_report_never_replaces_a_folder_that_is_not_a_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = small_dataset(tmp.path());
+    let mine = tmp.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(mine.join("notes.txt"), "keep me").unwrap();
+    let out = bibflow_env(&["report", "--dataset", &s(&ds), "--out", &s(&mine)], &[]);
+    let stderr = failed_cleanly(&out);
+    assert!(stderr.contains("is not a bibflow report"), "{stderr}");
+    assert_eq!(entries(&mine), ["notes.txt"]);
+    assert_eq!(entries(tmp.path()), ["ds", "mine"]);
+    // An earlier report is replaced, whole.
+    let report = tmp.path().join("report");
+    bibflow_ok(&[
+        "--quiet",
+        "report",
+        "--dataset",
+        &s(&ds),
+        "--out",
+        &s(&report),
+    ]);
+    std::fs::write(report.join("data").join("stale.csv"), "old").unwrap();
+    bibflow_ok(&[
+        "--quiet",
+        "report",
+        "--dataset",
+        &s(&ds),
+        "--out",
+        &s(&report),
+    ]);
+    assert!(!report.join("data").join("stale.csv").exists());
+    assert!(report.join("index.html").is_file());
+    assert_eq!(entries(tmp.path()), ["ds", "mine", "report"]);
+}
+
+#[test]
+fn sigterm_stops_an_ingest_and_removes_its_staging_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let raw = raw_input(tmp.path());
+    let work = tmp.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    let out = work.join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bibflow"))
+        .args(["--quiet", "ingest", "openalex", &s(&raw), "--out", &s(&out)])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let staging = work.join(format!(".out.bibflow-staging-{}", child.id()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !staging.exists() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the ingest ended before its staging folder was seen"
+        );
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted (SIGTERM)"), "{stderr}");
+    assert!(entries(&work).is_empty(), "{:?}", entries(&work));
+}

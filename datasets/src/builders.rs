@@ -94,7 +94,57 @@ table_builder!(
     updated_date: TimestampMicrosecondBuilder,
     source: StringBuilder,
     is_authors_truncated: BooleanBuilder,
+    created_date: Date32Builder,
+    is_xpac: BooleanBuilder,
+    indexed_in: ListBuilder<StringBuilder>,
+    biblio_volume: StringBuilder,
+    biblio_issue: StringBuilder,
+    biblio_first_page: StringBuilder,
+    biblio_last_page: StringBuilder,
+    apc_list_value: Int64Builder,
+    apc_list_currency: StringBuilder,
+    apc_list_usd: Int64Builder,
+    apc_paid_value: Int64Builder,
+    apc_paid_currency: StringBuilder,
+    apc_paid_usd: Int64Builder,
+    citation_percentile_year_min: Int32Builder,
+    citation_percentile_year_max: Int32Builder,
+    corresponding_author_ids: ListBuilder<Int64Builder>,
+    corresponding_institution_ids: ListBuilder<Int64Builder>,
 });
+
+impl WorksBuilder {
+    /// Appends NULL to the columns only an OpenAlex work fills (`is_authors_truncated` and the
+    /// details after it), for the row of a work from another source.
+    pub fn append_no_openalex_details(&mut self) {
+        self.is_authors_truncated.append_null();
+        self.created_date.append_null();
+        self.is_xpac.append_null();
+        self.indexed_in.append(false);
+        for c in [
+            &mut self.biblio_volume,
+            &mut self.biblio_issue,
+            &mut self.biblio_first_page,
+            &mut self.biblio_last_page,
+            &mut self.apc_list_currency,
+            &mut self.apc_paid_currency,
+        ] {
+            c.append_null();
+        }
+        for c in [
+            &mut self.apc_list_value,
+            &mut self.apc_list_usd,
+            &mut self.apc_paid_value,
+            &mut self.apc_paid_usd,
+        ] {
+            c.append_null();
+        }
+        self.citation_percentile_year_min.append_null();
+        self.citation_percentile_year_max.append_null();
+        self.corresponding_author_ids.append(false);
+        self.corresponding_institution_ids.append(false);
+    }
+}
 
 table_builder!(
     /// Rows of `authorships`.
@@ -210,6 +260,64 @@ table_builder!(
     funder_name: StringBuilder,
 });
 
+table_builder!(
+    /// Rows of `authorship_affiliations`.
+    AuthorshipAffiliationsBuilder, Table::AuthorshipAffiliations, {
+    work_id: Int64Builder,
+    author_position: Int32Builder,
+    raw_affiliation: StringBuilder,
+    institution_ids: ListBuilder<Int64Builder>,
+});
+
+table_builder!(
+    /// Rows of `work_institutions`.
+    WorkInstitutionsBuilder, Table::WorkInstitutions, {
+    work_id: Int64Builder,
+    institution_id: Int64Builder,
+    institution_name: StringBuilder,
+    ror: StringBuilder,
+    institution_type: StringBuilder,
+    country_code: StringBuilder,
+    lineage: ListBuilder<Int64Builder>,
+});
+
+table_builder!(
+    /// Rows of `work_locations`.
+    WorkLocationsBuilder, Table::WorkLocations, {
+    work_id: Int64Builder,
+    location_index: Int32Builder,
+    is_primary: BooleanBuilder,
+    is_best_oa: BooleanBuilder,
+    source_id: Int64Builder,
+    source_name: StringBuilder,
+    source_type: StringBuilder,
+    landing_page_url: StringBuilder,
+    pdf_url: StringBuilder,
+    is_oa: BooleanBuilder,
+    license: StringBuilder,
+    version: StringBuilder,
+    is_accepted: BooleanBuilder,
+    is_published: BooleanBuilder,
+});
+
+table_builder!(
+    /// Rows of `work_tags`.
+    WorkTagsBuilder, Table::WorkTags, {
+    work_id: Int64Builder,
+    scheme: StringBuilder,
+    tag_id: StringBuilder,
+    name: StringBuilder,
+    score: Float64Builder,
+    level: Int32Builder,
+});
+
+table_builder!(
+    /// Rows of `work_related_works`.
+    WorkRelatedWorksBuilder, Table::WorkRelatedWorks, {
+    work_id: Int64Builder,
+    related_work_id: Int64Builder,
+});
+
 /// The `List<Struct<qualifier_ui, qualifier_name, is_major_topic>>` column of `work_mesh`.
 #[derive(Debug)]
 pub struct QualifierListBuilder(pub ListBuilder<StructBuilder>);
@@ -277,6 +385,11 @@ pub struct TableBuilders {
     pub work_grants: WorkGrantsBuilder,
     pub work_funders: WorkFundersBuilder,
     pub work_awards: WorkAwardsBuilder,
+    pub authorship_affiliations: AuthorshipAffiliationsBuilder,
+    pub work_institutions: WorkInstitutionsBuilder,
+    pub work_locations: WorkLocationsBuilder,
+    pub work_tags: WorkTagsBuilder,
+    pub work_related_works: WorkRelatedWorksBuilder,
 }
 
 impl TableBuilders {
@@ -295,6 +408,11 @@ impl TableBuilders {
             self.work_grants.finish()?,
             self.work_funders.finish()?,
             self.work_awards.finish()?,
+            self.authorship_affiliations.finish()?,
+            self.work_institutions.finish()?,
+            self.work_locations.finish()?,
+            self.work_tags.finish()?,
+            self.work_related_works.finish()?,
         ])
     }
 }
@@ -330,6 +448,14 @@ mod tests {
         check(WorkGrantsBuilder::COLUMNS, Table::WorkGrants);
         check(WorkFundersBuilder::COLUMNS, Table::WorkFunders);
         check(WorkAwardsBuilder::COLUMNS, Table::WorkAwards);
+        check(
+            AuthorshipAffiliationsBuilder::COLUMNS,
+            Table::AuthorshipAffiliations,
+        );
+        check(WorkInstitutionsBuilder::COLUMNS, Table::WorkInstitutions);
+        check(WorkLocationsBuilder::COLUMNS, Table::WorkLocations);
+        check(WorkTagsBuilder::COLUMNS, Table::WorkTags);
+        check(WorkRelatedWorksBuilder::COLUMNS, Table::WorkRelatedWorks);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The canonical tables, in the order they are written and documented.
-pub const TABLES: [Table; 12] = [
+pub const TABLES: [Table; 17] = [
     Table::Works,
     Table::Authorships,
     Table::WorkTopics,
@@ -29,6 +29,11 @@ pub const TABLES: [Table; 12] = [
     Table::WorkGrants,
     Table::WorkFunders,
     Table::WorkAwards,
+    Table::AuthorshipAffiliations,
+    Table::WorkInstitutions,
+    Table::WorkLocations,
+    Table::WorkTags,
+    Table::WorkRelatedWorks,
 ];
 
 /// Number of canonical tables.
@@ -49,6 +54,11 @@ pub enum Table {
     WorkGrants,
     WorkFunders,
     WorkAwards,
+    AuthorshipAffiliations,
+    WorkInstitutions,
+    WorkLocations,
+    WorkTags,
+    WorkRelatedWorks,
 }
 
 impl Table {
@@ -67,6 +77,11 @@ impl Table {
             Table::WorkGrants => "work_grants",
             Table::WorkFunders => "work_funders",
             Table::WorkAwards => "work_awards",
+            Table::AuthorshipAffiliations => "authorship_affiliations",
+            Table::WorkInstitutions => "work_institutions",
+            Table::WorkLocations => "work_locations",
+            Table::WorkTags => "work_tags",
+            Table::WorkRelatedWorks => "work_related_works",
         }
     }
 
@@ -85,13 +100,19 @@ impl Table {
             Table::WorkGrants => WORK_GRANTS.clone(),
             Table::WorkFunders => WORK_FUNDERS.clone(),
             Table::WorkAwards => WORK_AWARDS.clone(),
+            Table::AuthorshipAffiliations => AUTHORSHIP_AFFILIATIONS.clone(),
+            Table::WorkInstitutions => WORK_INSTITUTIONS.clone(),
+            Table::WorkLocations => WORK_LOCATIONS.clone(),
+            Table::WorkTags => WORK_TAGS.clone(),
+            Table::WorkRelatedWorks => WORK_RELATED_WORKS.clone(),
         }
     }
 
     /// Whether the table was added after datasets of this schema version were first written
-    /// (`work_funders`, `work_awards`): a dataset may lack its folder, and readers take it as empty.
+    /// (`work_funders` and the tables after it): a dataset may lack its folder, and readers take it
+    /// as empty.
     pub fn added_later(self) -> bool {
-        matches!(self, Table::WorkFunders | Table::WorkAwards)
+        self.index() >= Table::WorkFunders.index()
     }
 
     /// Position of the table in [`TABLES`].
@@ -166,6 +187,27 @@ static WORKS: LazyLock<SchemaRef> = LazyLock::new(|| {
         ),
         f("source", DataType::Utf8, false),
         f("is_authors_truncated", DataType::Boolean, true),
+        f("created_date", DataType::Date32, true),
+        f("is_xpac", DataType::Boolean, true),
+        f("indexed_in", list_of(DataType::Utf8), true),
+        f("biblio_volume", DataType::Utf8, true),
+        f("biblio_issue", DataType::Utf8, true),
+        f("biblio_first_page", DataType::Utf8, true),
+        f("biblio_last_page", DataType::Utf8, true),
+        f("apc_list_value", DataType::Int64, true),
+        f("apc_list_currency", DataType::Utf8, true),
+        f("apc_list_usd", DataType::Int64, true),
+        f("apc_paid_value", DataType::Int64, true),
+        f("apc_paid_currency", DataType::Utf8, true),
+        f("apc_paid_usd", DataType::Int64, true),
+        f("citation_percentile_year_min", DataType::Int32, true),
+        f("citation_percentile_year_max", DataType::Int32, true),
+        f("corresponding_author_ids", list_of(DataType::Int64), true),
+        f(
+            "corresponding_institution_ids",
+            list_of(DataType::Int64),
+            true,
+        ),
     ]))
 });
 
@@ -284,6 +326,64 @@ static WORK_AWARDS: LazyLock<SchemaRef> = LazyLock::new(|| {
         f("funder_award_id", DataType::Utf8, true),
         f("funder_id", DataType::Int64, true),
         f("funder_name", DataType::Utf8, true),
+    ]))
+});
+
+static AUTHORSHIP_AFFILIATIONS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        f("work_id", DataType::Int64, false),
+        f("author_position", DataType::Int32, false),
+        f("raw_affiliation", DataType::Utf8, true),
+        f("institution_ids", list_of(DataType::Int64), false),
+    ]))
+});
+
+static WORK_INSTITUTIONS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        f("work_id", DataType::Int64, false),
+        f("institution_id", DataType::Int64, true),
+        f("institution_name", DataType::Utf8, true),
+        f("ror", DataType::Utf8, true),
+        f("institution_type", DataType::Utf8, true),
+        f("country_code", DataType::Utf8, true),
+        f("lineage", list_of(DataType::Int64), false),
+    ]))
+});
+
+static WORK_LOCATIONS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        f("work_id", DataType::Int64, false),
+        f("location_index", DataType::Int32, true),
+        f("is_primary", DataType::Boolean, false),
+        f("is_best_oa", DataType::Boolean, false),
+        f("source_id", DataType::Int64, true),
+        f("source_name", DataType::Utf8, true),
+        f("source_type", DataType::Utf8, true),
+        f("landing_page_url", DataType::Utf8, true),
+        f("pdf_url", DataType::Utf8, true),
+        f("is_oa", DataType::Boolean, true),
+        f("license", DataType::Utf8, true),
+        f("version", DataType::Utf8, true),
+        f("is_accepted", DataType::Boolean, true),
+        f("is_published", DataType::Boolean, true),
+    ]))
+});
+
+static WORK_TAGS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        f("work_id", DataType::Int64, false),
+        f("scheme", DataType::Utf8, false),
+        f("tag_id", DataType::Utf8, true),
+        f("name", DataType::Utf8, true),
+        f("score", DataType::Float64, true),
+        f("level", DataType::Int32, true),
+    ]))
+});
+
+static WORK_RELATED_WORKS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        f("work_id", DataType::Int64, false),
+        f("related_work_id", DataType::Int64, false),
     ]))
 });
 

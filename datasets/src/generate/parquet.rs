@@ -202,7 +202,7 @@ pub(crate) fn append_work(w: &SynthWork<'_>, out: &mut TableBuilders) {
     t.is_paratext.append_value(false);
     t.updated_date.append_value(w.updated_micros);
     t.source.append_value("synthetic");
-    t.is_authors_truncated.append_null();
+    t.append_no_openalex_details();
 
     let a = &mut out.authorships;
     let n = w.authors.len();

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
+use super::details;
 use super::ids::{entity_number, normalize_doi, pmcid, pmid, trailing_number};
 use super::model::{Topic, WordIndex, Work};
 use crate::builders::TableBuilders;
@@ -164,7 +165,7 @@ pub fn append_work_noting(
     t.is_paratext.append_option(w.is_paratext);
     t.updated_date.append_option(updated_micros);
     t.source.append_value("openalex");
-    t.is_authors_truncated.append_option(w.is_authors_truncated);
+    details::append_work_columns(w, t);
 
     let a = &mut out.authorships;
     for (pos, au) in authorships.iter().enumerate() {
@@ -251,6 +252,7 @@ pub fn append_work_noting(
 
     append_mesh(w, work_id, out);
     append_funding(w, work_id, out);
+    details::append_tables(w, work_id, out);
 
     let refs = &mut out.work_references;
     for r in w.referenced_works.as_deref().unwrap_or_default() {
@@ -289,7 +291,7 @@ fn append_funding(w: &Work<'_>, work_id: i64, out: &mut TableBuilders) {
                 f.work_id.append_value(work_id);
                 f.funder_id.append_option(fid(x.id.as_deref()));
                 f.funder_name.append_option(x.display_name.as_deref());
-                f.ror.append_option(x.ror.as_deref().map(ror_id));
+                f.ror.append_option(x.ror.as_deref().map(details::bare_ror));
             }
         }
         None if w.awards.is_none() => {
@@ -335,11 +337,6 @@ fn append_funding(w: &Work<'_>, work_id: i64, out: &mut TableBuilders) {
         }
         None => {}
     }
-}
-
-/// `https://ror.org/021nxhr62` -> `021nxhr62` (a bare ROR id is kept as it is).
-fn ror_id(s: &str) -> &str {
-    s.trim_end_matches('/').rsplit('/').next().unwrap_or(s)
 }
 
 /// OpenAlex lists MeSH as one entry per descriptor x qualifier; bibflow keeps one row per descriptor

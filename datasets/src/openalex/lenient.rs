@@ -42,6 +42,31 @@ const TOPIC: Ty = Obj(&[
     ("field", NAMED),
     ("domain", NAMED),
 ]);
+const LOCATION: Ty = Obj(&[
+    (
+        "source",
+        Obj(&[
+            ("id", Str),
+            ("display_name", Str),
+            ("issn_l", Str),
+            ("type", Str),
+        ]),
+    ),
+    ("landing_page_url", Str),
+    ("pdf_url", Str),
+    ("is_oa", Bool),
+    ("license", Str),
+    ("version", Str),
+    ("is_accepted", Bool),
+    ("is_published", Bool),
+]);
+const TAG: Ty = Obj(&[
+    ("id", Str),
+    ("display_name", Str),
+    ("score", Float),
+    ("level", Int32),
+]);
+const APC: Ty = Obj(&[("value", Int), ("currency", Str), ("value_usd", Int)]);
 const AUTHORSHIP: Ty = Obj(&[
     ("author_position", Str),
     (
@@ -50,13 +75,27 @@ const AUTHORSHIP: Ty = Obj(&[
     ),
     (
         "institutions",
-        List(&Obj(&[("id", Str), ("country_code", Str)])),
+        List(&Obj(&[
+            ("id", Str),
+            ("country_code", Str),
+            ("display_name", Str),
+            ("ror", Str),
+            ("type", Str),
+            ("lineage", List(&Str)),
+        ])),
     ),
     ("countries", List(&Str)),
     ("is_corresponding", Bool),
     ("raw_author_name", Str),
     ("raw_affiliation_strings", List(&Str)),
     ("raw_affiliation_string", Str),
+    (
+        "affiliations",
+        List(&Obj(&[
+            ("raw_affiliation_string", Str),
+            ("institution_ids", List(&Str)),
+        ])),
+    ),
 ]);
 
 /// Every field of a work bibflow reads, with its type (kept in step with `model::Work` by the
@@ -79,18 +118,7 @@ const WORK: Ty = Obj(&[
         ]),
     ),
     ("language", Str),
-    (
-        "primary_location",
-        Obj(&[(
-            "source",
-            Obj(&[
-                ("id", Str),
-                ("display_name", Str),
-                ("issn_l", Str),
-                ("type", Str),
-            ]),
-        )]),
-    ),
+    ("primary_location", LOCATION),
     ("type", Str),
     ("type_crossref", Str),
     ("open_access", Obj(&[("is_oa", Bool), ("oa_status", Str)])),
@@ -150,6 +178,32 @@ const WORK: Ty = Obj(&[
         ])),
     ),
     ("is_authors_truncated", Bool),
+    ("created_date", Str),
+    ("is_xpac", Bool),
+    ("indexed_in", List(&Str)),
+    (
+        "biblio",
+        Obj(&[
+            ("volume", Str),
+            ("issue", Str),
+            ("first_page", Str),
+            ("last_page", Str),
+        ]),
+    ),
+    ("apc_list", APC),
+    ("apc_paid", APC),
+    (
+        "cited_by_percentile_year",
+        Obj(&[("min", Int32), ("max", Int32)]),
+    ),
+    ("corresponding_author_ids", List(&Str)),
+    ("corresponding_institution_ids", List(&Str)),
+    ("related_works", List(&Str)),
+    ("locations", List(&LOCATION)),
+    ("best_oa_location", LOCATION),
+    ("keywords", List(&TAG)),
+    ("concepts", List(&TAG)),
+    ("sustainable_development_goals", List(&TAG)),
 ]);
 
 /// The work in `raw` with every field bibflow reads given its expected type, as JSON text, and the

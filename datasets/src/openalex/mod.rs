@@ -14,6 +14,7 @@
 //! says so; otherwise as one JSON document.
 
 pub mod convert;
+mod details;
 pub mod ids;
 pub mod lenient;
 pub mod model;

@@ -72,6 +72,73 @@ pub struct Work<'a> {
     pub grants: Option<Vec<Grant<'a>>>,
     /// API list pages stop `authorships` at 100 authors and say so here.
     pub is_authors_truncated: Option<bool>,
+    #[serde(borrow)]
+    pub created_date: Str<'a>,
+    pub is_xpac: Option<bool>,
+    #[serde(borrow, default)]
+    pub indexed_in: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow, default)]
+    pub biblio: Option<Biblio<'a>>,
+    #[serde(borrow, default)]
+    pub apc_list: Option<Apc<'a>>,
+    #[serde(borrow, default)]
+    pub apc_paid: Option<Apc<'a>>,
+    #[serde(default)]
+    pub cited_by_percentile_year: Option<MinMax>,
+    #[serde(borrow, default)]
+    pub corresponding_author_ids: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow, default)]
+    pub corresponding_institution_ids: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow, default)]
+    pub related_works: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow, default)]
+    pub locations: Option<Vec<Location<'a>>>,
+    #[serde(borrow, default)]
+    pub best_oa_location: Option<Location<'a>>,
+    #[serde(borrow, default)]
+    pub keywords: Option<Vec<Tag<'a>>>,
+    #[serde(borrow, default)]
+    pub concepts: Option<Vec<Tag<'a>>>,
+    #[serde(borrow, default)]
+    pub sustainable_development_goals: Option<Vec<Tag<'a>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Biblio<'a> {
+    #[serde(borrow)]
+    pub volume: Str<'a>,
+    #[serde(borrow)]
+    pub issue: Str<'a>,
+    #[serde(borrow)]
+    pub first_page: Str<'a>,
+    #[serde(borrow)]
+    pub last_page: Str<'a>,
+}
+
+/// `apc_list` / `apc_paid`: `{value, currency, value_usd}`.
+#[derive(Debug, Default, Deserialize)]
+pub struct Apc<'a> {
+    pub value: Option<i64>,
+    #[serde(borrow)]
+    pub currency: Str<'a>,
+    pub value_usd: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct MinMax {
+    pub min: Option<i32>,
+    pub max: Option<i32>,
+}
+
+/// A keyword, concept or SDG: `{id, display_name, score}` (concepts also `level`).
+#[derive(Debug, Default, Deserialize)]
+pub struct Tag<'a> {
+    #[serde(borrow)]
+    pub id: Str<'a>,
+    #[serde(borrow)]
+    pub display_name: Str<'a>,
+    pub score: Option<f64>,
+    pub level: Option<i32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -127,6 +194,17 @@ pub struct Ids<'a> {
 pub struct Location<'a> {
     #[serde(borrow, default)]
     pub source: Option<Source<'a>>,
+    #[serde(borrow)]
+    pub landing_page_url: Str<'a>,
+    #[serde(borrow)]
+    pub pdf_url: Str<'a>,
+    pub is_oa: Option<bool>,
+    #[serde(borrow)]
+    pub license: Str<'a>,
+    #[serde(borrow)]
+    pub version: Str<'a>,
+    pub is_accepted: Option<bool>,
+    pub is_published: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -173,6 +251,17 @@ pub struct Authorship<'a> {
     /// The older single-string form, still found in early snapshots.
     #[serde(borrow)]
     pub raw_affiliation_string: Str<'a>,
+    /// Which raw affiliation string matched which institutions.
+    #[serde(borrow, default)]
+    pub affiliations: Option<Vec<Affiliation<'a>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Affiliation<'a> {
+    #[serde(borrow)]
+    pub raw_affiliation_string: Str<'a>,
+    #[serde(borrow, default)]
+    pub institution_ids: Option<Vec<Cow<'a, str>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -191,6 +280,14 @@ pub struct Institution<'a> {
     pub id: Str<'a>,
     #[serde(borrow)]
     pub country_code: Str<'a>,
+    #[serde(borrow)]
+    pub display_name: Str<'a>,
+    #[serde(borrow)]
+    pub ror: Str<'a>,
+    #[serde(borrow, rename = "type")]
+    pub institution_type: Str<'a>,
+    #[serde(borrow, default)]
+    pub lineage: Option<Vec<Cow<'a, str>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

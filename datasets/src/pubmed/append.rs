@@ -113,7 +113,7 @@ impl Appender {
         t.is_paratext.append_null();
         t.updated_date.append_option(updated_micros);
         t.source.append_value("pubmed");
-        t.is_authors_truncated.append_null();
+        t.append_no_openalex_details();
 
         let p = &mut out.work_publication_types;
         for pt in &rec.pub_types {

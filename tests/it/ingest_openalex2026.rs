@@ -702,6 +702,52 @@ fn truncated_author_lists_are_flagged_and_counted() {
     );
 }
 
+#[test]
+fn legacy_merged_ids_beside_the_2026_snapshot_are_applied() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bucket = tmp.path().join("openalex");
+    let jsonl = copy_jsonl(&bucket);
+    // OpenAlex merged W100002 into W100005 (the merged ids live under legacy-data/ since 2026).
+    let merged = bucket.join("legacy-data/merged_ids");
+    write_gz(
+        &merged.join("works/2026-06-02.csv.gz"),
+        "merge_date,id,merge_into_id\n2026-06-02,W100002,W100005\n",
+    );
+    let kept: Vec<String> = newest()
+        .keys()
+        .filter(|&&id| id != 100002)
+        .map(|id| id.to_string())
+        .collect();
+    // Given beside the works, or found under the bucket root.
+    for (name, inputs) in [
+        ("beside", vec![jsonl.clone(), merged.clone()]),
+        ("root", vec![bucket.clone()]),
+    ] {
+        let ds = tmp.path().join(name);
+        let refs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+        let m = ingest(&refs, &ds, &[]);
+        assert_eq!(m["merged_away"], 1, "{name}: {m}");
+        assert_eq!(
+            m["input_errors"].as_array().unwrap().len(),
+            0,
+            "{name}: {m}"
+        );
+        let ids: Vec<String> = sql_rows(&ds, "SELECT work_id FROM works ORDER BY work_id")
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect();
+        assert_eq!(ids, kept, "{name}");
+        assert!(
+            m["inputs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["source"] == "openalex-merged-ids"),
+            "{name}"
+        );
+    }
+}
+
 /// Every top-level key of a real 2026 work is either stored (a column or table documented in
 /// docs/schema.md) or listed there as not stored: docs/schema.md names each one.
 #[test]

@@ -748,6 +748,47 @@ fn legacy_merged_ids_beside_the_2026_snapshot_are_applied() {
     }
 }
 
+#[test]
+fn a_damaged_parquet_part_is_an_input_error_and_the_other_parts_are_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = fixtures().join("parquet/works");
+    let works = tmp.path().join("works");
+    let mut parts = Vec::new();
+    for day in std::fs::read_dir(&src).unwrap() {
+        let day = day.unwrap().path();
+        for f in std::fs::read_dir(&day).unwrap() {
+            let f = f.unwrap().path();
+            let to = works
+                .join(day.file_name().unwrap())
+                .join(f.file_name().unwrap());
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(&f, &to).unwrap();
+            parts.push(to);
+        }
+    }
+    parts.sort();
+    // Cut the last part in half: its footer (the Parquet metadata) is gone.
+    let cut = parts.last().unwrap();
+    let bytes = std::fs::read(cut).unwrap();
+    std::fs::write(cut, &bytes[..bytes.len() / 2]).unwrap();
+    let whole: u64 = jsonl_parts()[..parts.len() - 1]
+        .iter()
+        .map(|(_, w)| w.len() as u64)
+        .sum();
+
+    let ds = tmp.path().join("ds");
+    let m = ingest(&[&works], &ds, &[]);
+    assert_eq!(m["records"]["read"], whole);
+    assert_eq!(m["records"]["ingested"], whole);
+    let errors = m["input_errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{m}");
+    let e = errors[0].as_str().unwrap();
+    assert!(
+        e.contains(cut.to_str().unwrap()) && e.contains("Parquet"),
+        "{e}"
+    );
+}
+
 /// Every top-level key of a real 2026 work is either stored (a column or table documented in
 /// docs/schema.md) or listed there as not stored: docs/schema.md names each one.
 #[test]

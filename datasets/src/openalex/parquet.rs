@@ -26,11 +26,17 @@ pub(super) fn read_file(source: &Reader, ctx: &mut FileContext<'_>) -> Result<()
         source,
     };
     let file = File::open(&path).map_err(|e| DatasetError::io(&path, e))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(parquet_error)?
-        .with_batch_size(BATCH_ROWS)
-        .build()
-        .map_err(parquet_error)?;
+    let reader = match ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+    {
+        Ok(r) => r,
+        Err(e) => {
+            // A file without a readable footer (cut short, not Parquet): nothing in it can be
+            // read, so it is a damaged input, like a broken gzip stream, and the others go on.
+            ctx.file_failed(parquet_error(e).to_string());
+            return hash_whole_file(ctx);
+        }
+    };
     let mut row: u64 = 0;
     let mut json = Vec::with_capacity(1 << 20);
     for batch in reader {
@@ -77,7 +83,11 @@ pub(super) fn read_file(source: &Reader, ctx: &mut FileContext<'_>) -> Result<()
             });
         }
     }
-    // The raw bytes, hashed for the manifest (and counted for progress).
+    hash_whole_file(ctx)
+}
+
+/// The raw bytes, hashed for the manifest (and counted for progress).
+fn hash_whole_file(ctx: &mut FileContext<'_>) -> Result<()> {
     let mut input = ctx.open()?;
     std::io::copy(&mut input.reader, &mut std::io::sink())
         .map_err(|e| DatasetError::io(&ctx.file.path, e))?;

@@ -31,6 +31,9 @@ pub const DISTINCT_TEXT_COLUMNS: &[&[&str]] = &[
     &["author_name"],
     &["orcid"],
     &["raw_affiliations", "list", "item"],
+    &["raw_affiliation"],
+    &["landing_page_url"],
+    &["pdf_url"],
 ];
 
 /// The writer properties used for every canonical table.

@@ -422,6 +422,68 @@ fn jsonl_and_parquet_snapshots_give_the_same_dataset_with_every_work_checked() {
         .collect();
     assert_eq!(row["idx"].as_str(), Some(idx.join(",").as_str()));
 
+    // The new works columns of every kept work, against its JSON.
+    let cols = "work_id, CAST(created_date AS VARCHAR) AS created_date, is_xpac, \
+         array_to_string(indexed_in, ',') AS indexed_in, biblio_volume, biblio_issue, \
+         biblio_first_page, biblio_last_page, apc_list_value, apc_list_currency, apc_list_usd, \
+         apc_paid_value, apc_paid_currency, apc_paid_usd, citation_percentile_year_min, \
+         citation_percentile_year_max, array_to_string(corresponding_author_ids, ',') AS cai, \
+         array_to_string(corresponding_institution_ids, ',') AS cii";
+    let rows = sql_json(&jl, &format!("SELECT {cols} FROM works ORDER BY work_id"));
+    let null = serde_json::Value::Null;
+    let at = |r: &serde_json::Value, k: &str| r.get(k).cloned().unwrap_or(null.clone());
+    let numbers = |v: &serde_json::Value| {
+        v.as_array().map(|ids| {
+            ids.iter()
+                .map(|i| i.as_str().unwrap().rsplit('/').next().unwrap()[1..].to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+    };
+    for (row, (id, w)) in rows.iter().zip(&newest) {
+        let g = |path: &str| w.pointer(path).cloned().unwrap_or(null.clone());
+        let created = w["created_date"].as_str().map(|d| d[..10].to_string());
+        assert_eq!(
+            at(row, "created_date").as_str(),
+            created.as_deref(),
+            "W{id}"
+        );
+        assert_eq!(at(row, "is_xpac"), g("/is_xpac"), "W{id}");
+        let idx = w["indexed_in"].as_array().map(|a| {
+            a.iter()
+                .map(|v| v.as_str().unwrap())
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+        assert_eq!(at(row, "indexed_in").as_str(), idx.as_deref(), "W{id}");
+        for (col, path) in [
+            ("biblio_volume", "/biblio/volume"),
+            ("biblio_issue", "/biblio/issue"),
+            ("biblio_first_page", "/biblio/first_page"),
+            ("biblio_last_page", "/biblio/last_page"),
+            ("apc_list_value", "/apc_list/value"),
+            ("apc_list_currency", "/apc_list/currency"),
+            ("apc_list_usd", "/apc_list/value_usd"),
+            ("apc_paid_value", "/apc_paid/value"),
+            ("apc_paid_currency", "/apc_paid/currency"),
+            ("apc_paid_usd", "/apc_paid/value_usd"),
+            (
+                "citation_percentile_year_min",
+                "/cited_by_percentile_year/min",
+            ),
+            (
+                "citation_percentile_year_max",
+                "/cited_by_percentile_year/max",
+            ),
+        ] {
+            assert_eq!(at(row, col), g(path), "W{id} {col}");
+        }
+        let cai = numbers(&w["corresponding_author_ids"]);
+        assert_eq!(at(row, "cai").as_str(), cai.as_deref(), "W{id}");
+        let cii = numbers(&w["corresponding_institution_ids"]);
+        assert_eq!(at(row, "cii").as_str(), cii.as_deref(), "W{id}");
+    }
+
     // PubMed's table stays PubMed's.
     assert_eq!(sql_value(&jl, "SELECT count(*) FROM work_grants"), "0");
 }

@@ -10,6 +10,7 @@ mod generate;
 mod hash_window;
 mod ingest_corrupt;
 mod ingest_fixtures;
+mod ingest_openalex2026;
 mod ingest_pubmed;
 mod ingest_snapshot;
 mod link;

@@ -316,7 +316,8 @@ pub struct ReportArgs {
     #[arg(long, short)]
     pub dataset: PathBuf,
 
-    /// Folder to write the report into (created if needed; an earlier report there is replaced).
+    /// Folder to write the report into: built beside it and moved into place when complete. An
+    /// earlier report there is replaced; a folder holding anything else is refused.
     #[arg(long, short)]
     pub out: PathBuf,
 

@@ -6,7 +6,7 @@
 //! | what                         | where it comes from                                          |
 //! |------------------------------|--------------------------------------------------------------|
 //! | bibflow's functions          | [`bibflow_udfs::register_all`], every session                |
-//! | physical rules               | [`crate::plan::physical_optimizer_rules`] (hash windows, literal `CASE`), unless [`SessionOptions::sort_windows`] |
+//! | physical rules               | [`crate::plan::physical_optimizer_rules`] (sort-merge joins of sorted inputs, hash windows, literal `CASE`), unless [`SessionOptions::sort_windows`] |
 //! | memory pool                  | [`SessionOptions::memory_limit`] (default: [`default_memory_limit`], 70% of the machine's memory): sorts, aggregates and computed views spill beyond it |
 //! | object stores                | [`crate::store::StoreRegistry`]: local files, and `s3://`, `gs://`, `az://`, `http(s)://` stores made from the environment on first use |
 //! | DataFusion settings          | `DATAFUSION_*` environment variables, as in datafusion-cli   |
@@ -64,10 +64,6 @@ pub struct SessionOptions {
     /// Makes the DataFusion context from the session's state; `None` is a local context
     /// (`SessionContext::new_with_state`). bibflow-cluster gives one that makes a Ballista client.
     pub context_factory: Option<Arc<dyn ContextFactory>>,
-    /// Computed views join by sort-merge (`Some(true)`) or by hash (`Some(false)`); `None`:
-    /// sort-merge when the dataset's tables are sorted by work_id (see
-    /// [`crate::catalog::ViewStore::with_sort_merge_joins`]), hash otherwise.
-    pub sort_merge_views: Option<bool>,
     /// Do not declare a sorted dataset's file order to DataFusion (see
     /// [`crate::tables::table_options`]). For Ballista: its shuffles do not keep the order that
     /// DataFusion's order-preserving repartitions promise, so an aggregate planned as ordered saw
@@ -151,6 +147,11 @@ impl SessionBuilder {
         if std::env::var_os("DATAFUSION_OPTIMIZER_PREFER_EXISTING_SORT").is_none() {
             config.options_mut().optimizer.prefer_existing_sort = true;
         }
+        // Likewise through UNION ALL: DataFusion would interleave the partitions of inputs
+        // partitioned alike, which merges them out of order (the work_country view).
+        if std::env::var_os("DATAFUSION_OPTIMIZER_PREFER_EXISTING_UNION").is_none() {
+            config.options_mut().optimizer.prefer_existing_union = true;
+        }
         if let Some(n) = options.target_partitions {
             config = config.with_target_partitions(n.max(1));
         }
@@ -226,8 +227,7 @@ impl SessionBuilder {
             ctx,
             tables,
             catalog: self.catalog,
-            views: ViewStore::default()
-                .with_sort_merge_joins(self.options.sort_merge_views.unwrap_or(sorted_by_work_id)),
+            views: ViewStore::default().with_views_sorted_by_work_id(sorted_by_work_id),
             inline_views: self.options.inline_views,
         })
     }

@@ -129,3 +129,75 @@ fn ctrl_c_stops_a_report_and_removes_its_spill_files() {
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert!(left.is_empty(), "left in TMPDIR after Ctrl-C: {left:?}");
 }
+
+/// The saved queries that join views by `work_id` (at 10^5 SYNTHETIC works, sorted by `work_id`
+/// as `bibflow generate` writes them), with their views computed in memory and, under the small
+/// limit, spilled to disk.
+const JOINING_QUERIES: [&str; 4] = [
+    "country_impact",
+    "country_profile",
+    "collaboration_impact",
+    "international_collaboration",
+];
+
+/// The computed views are held sorted by `work_id` and say so, so every partitioned join of the
+/// queries on `work_id` is a sort-merge join that needs no sort: no hash table of a view, whose memory would
+/// grow with the corpus (at 10^7 works such hash joins failed under 2 GiB; docs/benchmarks.md).
+#[test]
+fn queries_join_the_computed_views_by_sort_merge_without_sorting_them() {
+    let c = corpus();
+    let dataset = c.dataset.to_str().unwrap();
+    for limit in [None, Some(SMALL_LIMIT)] {
+        for query in JOINING_QUERIES {
+            let mut args = vec!["--quiet", "query", "explain", "--dataset", dataset, query];
+            if let Some(l) = limit {
+                args.extend(["--memory-limit", l]);
+            }
+            // As on a large corpus: no join's build side small enough to be collected into one
+            // hash table shared by all partitions (which DataFusion picks at 10^5 works).
+            let out = Command::new(env!("CARGO_BIN_EXE_bibflow"))
+                .args(&args)
+                .env(
+                    "DATAFUSION_OPTIMIZER_HASH_JOIN_SINGLE_PARTITION_THRESHOLD",
+                    "0",
+                )
+                .env(
+                    "DATAFUSION_OPTIMIZER_HASH_JOIN_SINGLE_PARTITION_THRESHOLD_ROWS",
+                    "0",
+                )
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let plan = String::from_utf8_lossy(&out.stdout);
+            // "SortMergeJoin: join_type=Inner, on=[(work_id@0, work_id@0)]", "Sort: expr=[..]".
+            let operators: Vec<String> = plan
+                .lines()
+                .filter_map(|line| {
+                    let (op, rest) = line.split_once("Exec: ")?;
+                    let op = op.trim_start_matches(|c: char| c == '|' || c.is_whitespace());
+                    let args = rest.split(", metrics=").next().unwrap_or(rest);
+                    (op.ends_with("Join") || op == "Sort").then(|| format!("{op}: {args}"))
+                })
+                .collect();
+            let label = format!("{query} (limit {limit:?})");
+            assert!(
+                operators.iter().any(|o| o.starts_with("SortMergeJoin")),
+                "{label}: no sort-merge join:\n{plan}"
+            );
+            for o in &operators {
+                assert!(
+                    !(o.starts_with("HashJoin") && o.contains("work_id@")),
+                    "{label}: a hash join on work_id: {o}\n{plan}"
+                );
+                assert!(
+                    !(o.starts_with("Sort:") && o.contains("expr=[work_id@")),
+                    "{label}: a sort by work_id: {o}\n{plan}"
+                );
+            }
+        }
+    }
+}

@@ -22,7 +22,12 @@ use datafusion::datasource::listing::{
 use datafusion::execution::SpillFile;
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryLimit, MemoryReservation};
 use datafusion::execution::runtime_env::RuntimeEnv;
-use datafusion::physical_plan::ExecutionPlanProperties;
+use datafusion::logical_expr::SortExpr;
+use datafusion::physical_expr::LexOrdering;
+use datafusion::physical_expr::PhysicalSortExpr;
+use datafusion::physical_expr::expressions::Column;
+use datafusion::physical_plan::sorts::sort::SortExec;
+use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 use datafusion::prelude::{DataFrame, SessionContext};
 use futures::StreamExt;
 use parquet::arrow::ArrowWriter;
@@ -58,8 +63,9 @@ pub struct ViewStore {
     held: Arc<Mutex<Vec<Held>>>,
     /// Bytes of views held in memory, over all views and partitions.
     in_memory: Arc<AtomicUsize>,
-    /// Plan the views' joins as sort-merge joins (see [`ViewStore::with_sort_merge_joins`]).
-    sort_merge_joins: bool,
+    /// Hold every view with a `work_id` column sorted by it (see
+    /// [`ViewStore::with_views_sorted_by_work_id`]).
+    sorted_by_work_id: bool,
 }
 
 /// The share of a finite memory pool that computed views may hold in memory.
@@ -80,12 +86,14 @@ impl std::fmt::Debug for Held {
 }
 
 impl ViewStore {
-    /// Views over a dataset whose tables are sorted by `work_id` join by sort-merge: their inputs
-    /// arrive in join-key order, so the joins neither sort nor hash, and hold almost nothing,
-    /// where hash joins would hold their whole build side (and cannot spill). Measured on the
-    /// `work_modality` view at 10^6 works: see docs/benchmarks.md.
-    pub fn with_sort_merge_joins(mut self, on: bool) -> Self {
-        self.sort_merge_joins = on;
+    /// Views over a dataset whose tables are sorted by `work_id` are held sorted by `work_id` too,
+    /// in each partition: most come out of their plans in that order (ordered aggregates and
+    /// sort-merge joins over the sorted tables); the others are sorted (a sort that spills under
+    /// the memory limit). The table that replaces the view declares the order, so the queries
+    /// that read it group and join by `work_id` as the rows stream, holding no hash table of a
+    /// view (see [`crate::plan::sorted_join_rule`]; measured at 10^7 works in docs/benchmarks.md).
+    pub fn with_views_sorted_by_work_id(mut self, on: bool) -> Self {
+        self.sorted_by_work_id = on;
         self
     }
 
@@ -160,11 +168,7 @@ async fn compute_waves(
                 // estimates, and it overestimates aggregates (input rows), so it would build the
                 // hash table on `works` with every title and abstract.
                 let mut state = ctx.state();
-                let optimizer = &mut state.config_mut().options_mut().optimizer;
-                optimizer.join_reordering = false;
-                if store.sort_merge_joins {
-                    optimizer.prefer_hash_join = false;
-                }
+                state.config_mut().options_mut().optimizer.join_reordering = false;
                 let plan = state.create_logical_plan(&view.sql).await.map_err(|e| {
                     EngineError::Catalog {
                         file: view.origin.to_string(),
@@ -174,7 +178,11 @@ async fn compute_waves(
                 let df = DataFrame::new(state, plan);
                 let schema = Arc::new(df.schema().as_arrow().clone());
                 let task_ctx = Arc::new(df.task_ctx());
-                let physical = df.create_physical_plan().await?;
+                let mut physical = df.create_physical_plan().await?;
+                if store.sorted_by_work_id {
+                    physical = sorted_by_work_id(physical)?;
+                }
+                let order = logical_order(physical.output_ordering(), &schema);
                 let partitions = physical.output_partitioning().partition_count();
                 let runtime = ctx.runtime_env();
                 // Each partition in its own task, as DataFusion's collect_partitioned runs them.
@@ -194,12 +202,12 @@ async fn compute_waves(
                 parts.sort_by_key(|(i, _)| *i);
                 let parts: Vec<Computed> = parts.into_iter().map(|(_, c)| c).collect();
                 let elapsed_ms = t.elapsed().as_millis();
-                Ok::<_, EngineError>((view, schema, parts, elapsed_ms, runtime))
+                Ok::<_, EngineError>((view, schema, order, parts, elapsed_ms, runtime))
             }))
             .await?;
-        for (view, schema, parts, elapsed_ms, runtime) in computed {
+        for (view, schema, order, parts, elapsed_ms, runtime) in computed {
             let rows = parts.iter().map(|p| p.rows).sum();
-            let (table, spilled_bytes) = view_table(&schema, parts, &runtime, store)?;
+            let (table, spilled_bytes) = view_table(&schema, order, parts, &runtime, store)?;
             ctx.deregister_table(view.name())?;
             ctx.register_table(view.name(), table)?;
             times.push(ViewTime {
@@ -345,10 +353,64 @@ impl SpillParquet {
     }
 }
 
+/// `plan`, sorted by `work_id` in each partition if it has that column and is not in that order
+/// already.
+fn sorted_by_work_id(plan: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>> {
+    let Ok(index) = plan.schema().index_of("work_id") else {
+        return Ok(plan);
+    };
+    let key = PhysicalSortExpr {
+        expr: Arc::new(Column::new("work_id", index)),
+        options: arrow::compute::SortOptions {
+            descending: false,
+            nulls_first: false,
+        },
+    };
+    if plan
+        .equivalence_properties()
+        .ordering_satisfy([key.clone()])?
+    {
+        return Ok(plan);
+    }
+    let Some(ordering) = LexOrdering::new([key]) else {
+        return Ok(plan);
+    };
+    Ok(Arc::new(
+        SortExec::new(ordering, plan).with_preserve_partitioning(true),
+    ))
+}
+
+/// The order of every partition of a view's plan, as logical sort expressions over the view's
+/// columns: the longest prefix of the plan's output ordering that names columns. Declared on the
+/// computed view's table, it lets the queries that read the view group and join by its order as
+/// the rows stream (see [`crate::plan::sorted_join_rule`]) instead of hashing every row.
+fn logical_order(ordering: Option<&LexOrdering>, schema: &SchemaRef) -> Vec<SortExpr> {
+    let mut order = Vec::new();
+    for sort in ordering.into_iter().flat_map(|o| o.iter()) {
+        let Some(column) = sort.expr.downcast_ref::<Column>() else {
+            break;
+        };
+        // The plan's column, at its index, is the view's column of the same index.
+        let Some(field) = schema.fields().get(column.index()) else {
+            break;
+        };
+        if field.name() != column.name() {
+            break;
+        }
+        order.push(
+            datafusion::prelude::ident(field.name())
+                .sort(!sort.options.descending, sort.options.nulls_first),
+        );
+    }
+    order
+}
+
 /// The table that replaces a view: in memory when every partition is, else Parquet files in the
-/// spill folder (the partitions still in memory are written there too, which frees them).
+/// spill folder (the partitions still in memory are written there too, which frees them). Either
+/// declares `order`, the order of each partition's rows (one spill file per partition).
 fn view_table(
     schema: &SchemaRef,
+    order: Vec<SortExpr>,
     parts: Vec<Computed>,
     runtime: &Arc<RuntimeEnv>,
     store: &ViewStore,
@@ -359,7 +421,13 @@ fn view_table(
             batches.push(p.batches);
             store.hold(Held::Memory(p.reservation));
         }
-        return Ok((Arc::new(MemTable::try_new(Arc::clone(schema), batches)?), 0));
+        let table = MemTable::try_new(Arc::clone(schema), batches)?;
+        let table = if order.is_empty() {
+            table
+        } else {
+            table.with_sort_order(vec![order])
+        };
+        return Ok((Arc::new(table), 0));
     }
     let mut files = Vec::with_capacity(parts.len());
     let mut bytes = 0;
@@ -387,7 +455,13 @@ fn view_table(
         urls.push(ListingTableUrl::parse(path.to_string_lossy())?);
     }
     // The spill files have no `.parquet` extension: list them by their paths, any name.
-    let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension("");
+    // DataFusion relies on the order across the files of one partition only where their min/max
+    // statistics show they do not overlap.
+    let mut options =
+        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension("");
+    if !order.is_empty() {
+        options = options.with_file_sort_order(vec![order]);
+    }
     let config = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(options)
         .with_schema(Arc::clone(schema));

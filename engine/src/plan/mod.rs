@@ -7,6 +7,9 @@
 //!   `CASE WHEN p THEN 1 ELSE 0 END` (two numeric literals) in projections and aggregate
 //!   functions' arguments computed from a byte table instead of through arrow's
 //!   element-by-element `zip`.
+//! - [`sorted_join_rule::SortedJoinRule`]: a join whose inputs both arrive sorted on its keys
+//!   (tables of a dataset sorted by `work_id`, views computed from them) as a sort-merge join,
+//!   which holds no hash table.
 //!
 //! Sessions built by [`crate::session::SessionBuilder`] use [`physical_optimizer_rules`]; set
 //! [`crate::session::SessionOptions::sort_windows`] to plan every window DataFusion's way.
@@ -20,12 +23,22 @@ pub mod hash_window_exec;
 pub mod hash_window_rule;
 pub mod select_literal_expr;
 pub mod select_literal_rule;
+pub mod sorted_join_rule;
 
 /// DataFusion's physical optimizer rules with bibflow's inserted: [`select_literal_rule::SelectLiteralRule`]
-/// first, and [`hash_window_rule::HashWindowRule`] just before `EnsureRequirements`, which adds the
+/// first, [`sorted_join_rule::SortedJoinRule`] just after `join_selection`, and
+/// [`hash_window_rule::HashWindowRule`] just before `EnsureRequirements`, which adds the
 /// repartitioning and sorts operators ask for.
 pub fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
     let mut rules = PhysicalOptimizer::new().rules;
+    let after_join_selection = rules
+        .iter()
+        .position(|r| r.name() == "join_selection")
+        .map_or(0, |i| i + 1);
+    rules.insert(
+        after_join_selection,
+        Arc::new(sorted_join_rule::SortedJoinRule::new()),
+    );
     let at = rules
         .iter()
         .position(|r| r.name() == "EnsureRequirements")

@@ -2,7 +2,9 @@
 """The study report on local disk, from the loopback S3 server, and on a Ballista cluster.
 
 Usage: python3 benches/cluster_suite.py [N] [--runs 3] [--work DIR] [--executor-memory 4GiB]
-       (default N: 1000000; DIR: /tmp/bibflow-bench)
+                                       [--settings local,s3,ballista-1,ballista-2,ballista-2-s3]
+       (default N: 1000000; DIR: /tmp/bibflow-bench; every setting; `local` always runs: it is the
+       reference the others are checked against)
 
 For a SYNTHETIC corpus of N works (seed 42, generated once into DIR/works-N with the release
 binary, and once into the S3 server), runs `bibflow report` `--runs` times in each setting:
@@ -103,13 +105,23 @@ def same(a, b):
     return r.returncode == 0, (r.stdout + r.stderr)[-1500:]
 
 
+SETTINGS = ["local", "s3", "ballista-1", "ballista-2", "ballista-2-s3"]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("n", nargs="?", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--work", default="/tmp/bibflow-bench")
     ap.add_argument("--executor-memory", default="4GiB")
+    ap.add_argument("--settings", default=",".join(SETTINGS))
     args = ap.parse_args()
+    chosen = [x for x in args.settings.split(",") if x]
+    unknown = [x for x in chosen if x not in SETTINGS]
+    if unknown:
+        sys.exit(f"unknown settings {unknown}: choose from {', '.join(SETTINGS)}")
+    chosen = ["local"] + [x for x in chosen if x != "local"]
+    with_s3 = any(x.endswith("s3") for x in chosen)
     bib = binary()
     os.makedirs(args.work, exist_ok=True)
     local = os.path.join(args.work, f"works-{args.n}")
@@ -119,15 +131,17 @@ def main():
     procs = []
     s3_pid = None
     try:
-        s3_pid = subprocess.run([os.path.join(ROOT, "scripts/s3-server"), "start",
-                                 os.path.join(tmp, "s3"), str(os.getpid())],
-                                env={**os.environ, **S3_ENV}, capture_output=True, text=True)
-        if s3_pid.returncode != 0:
-            sys.exit(s3_pid.stderr)
         remote = f"s3://bibflow/works-{args.n}"
-        t = time.time()
-        run([bib, "--quiet", "generate", "--works", str(args.n), "--seed", "42", "--out", remote])
-        print(f"generated into S3 in {time.time() - t:.1f} s", file=sys.stderr)
+        if with_s3:
+            s3_pid = subprocess.run([os.path.join(ROOT, "scripts/s3-server"), "start",
+                                     os.path.join(tmp, "s3"), str(os.getpid())],
+                                    env={**os.environ, **S3_ENV}, capture_output=True, text=True)
+            if s3_pid.returncode != 0:
+                sys.exit(s3_pid.stderr)
+            t = time.time()
+            run([bib, "--quiet", "generate", "--works", str(args.n), "--seed", "42", "--out",
+                 remote])
+            print(f"generated into S3 in {time.time() - t:.1f} s", file=sys.stderr)
 
         def cluster(executors):
             for p in procs:
@@ -148,6 +162,7 @@ def main():
                     ("ballista-1", local, lambda: cluster(1)),
                     ("ballista-2", local, lambda: cluster(2)),
                     ("ballista-2-s3", remote, lambda: cluster(2))]
+        settings = [x for x in settings if x[0] in chosen]
         results = {}
         reference = os.path.join(tmp, "report-local")
         for name, dataset, setup in settings:

@@ -235,6 +235,21 @@ struct WarningLine<'a> {
     reason: &'a str,
 }
 
+/// The writer in `out`, creating the file at `path` (and its folder) on first use, so that a run
+/// with nothing to report leaves no file.
+fn open_once<'a>(
+    path: &Path,
+    out: &'a mut Option<BufWriter<File>>,
+) -> Result<&'a mut BufWriter<File>> {
+    if out.is_none() {
+        let dir = path.parent().expect("has a parent");
+        std::fs::create_dir_all(dir).map_err(|e| DatasetError::write(dir, e))?;
+        let f = File::create(path).map_err(|e| DatasetError::write(path, e))?;
+        *out = Some(BufWriter::new(f));
+    }
+    Ok(out.as_mut().expect("opened above"))
+}
+
 /// Appends field warnings of kept records to `_rejects/warnings/<source>-<file index>.jsonl`,
 /// created on first use. (They sit inside `_rejects/` so that publishing, which moves that folder
 /// into the dataset, keeps them.)
@@ -262,13 +277,7 @@ impl WarningsWriter {
         if notes.is_empty() {
             return Ok(());
         }
-        if self.out.is_none() {
-            let dir = self.path.parent().expect("has a parent");
-            std::fs::create_dir_all(dir).map_err(|e| DatasetError::write(dir, e))?;
-            let f = File::create(&self.path).map_err(|e| DatasetError::write(&self.path, e))?;
-            self.out = Some(BufWriter::new(f));
-        }
-        let out = self.out.as_mut().expect("opened above");
+        let out = open_once(&self.path, &mut self.out)?;
         for n in notes {
             let line = WarningLine {
                 source: self.source,
@@ -327,13 +336,7 @@ impl RejectsWriter {
 
     /// Records one rejected record.
     pub fn reject(&mut self, location: &Location, reason: &str, record: &str) -> Result<()> {
-        if self.out.is_none() {
-            let dir = self.path.parent().expect("has a parent");
-            std::fs::create_dir_all(dir).map_err(|e| DatasetError::write(dir, e))?;
-            let f = File::create(&self.path).map_err(|e| DatasetError::write(&self.path, e))?;
-            self.out = Some(BufWriter::new(f));
-        }
-        let out = self.out.as_mut().expect("opened above");
+        let out = open_once(&self.path, &mut self.out)?;
         let line = RejectLine {
             source: self.source,
             location,

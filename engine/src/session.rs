@@ -6,7 +6,7 @@
 //! | what                         | where it comes from                                          |
 //! |------------------------------|--------------------------------------------------------------|
 //! | bibflow's functions          | [`bibflow_udfs::register_all`], every session                |
-//! | physical rules               | [`crate::plan::physical_optimizer_rules`] (sort-merge joins of sorted inputs, hash windows, literal `CASE`), unless [`SessionOptions::sort_windows`] |
+//! | physical rules               | [`crate::plan::physical_optimizer_rules`] (sort-merge joins of sorted inputs, hash windows unless [`SessionOptions::sort_windows`], literal `CASE`) |
 //! | memory pool                  | [`SessionOptions::memory_limit`] (default: [`default_memory_limit`], 70% of the machine's memory): sorts, aggregates and computed views spill beyond it |
 //! | object stores                | [`crate::store::StoreRegistry`]: local files, and `s3://`, `gs://`, `az://`, `http(s)://` stores made from the environment on first use |
 //! | DataFusion settings          | `DATAFUSION_*` environment variables, as in datafusion-cli   |
@@ -175,14 +175,12 @@ impl SessionBuilder {
             // failed at 48 MiB).
             runtime = runtime.with_memory_limit(limit, 1.0);
         }
-        let mut state = SessionStateBuilder::new()
+        let state = SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(runtime.build_arc()?)
             .with_default_features();
-        if !options.sort_windows {
-            state = state.with_physical_optimizer_rules(crate::plan::physical_optimizer_rules());
-        }
-        Ok(state.build())
+        let rules = crate::plan::physical_optimizer_rules_with(!options.sort_windows);
+        Ok(state.with_physical_optimizer_rules(rules).build())
     }
 
     /// The session: [`context`](Self::context) plus the dataset's tables and the catalog's views,

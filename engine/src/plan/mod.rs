@@ -12,7 +12,7 @@
 //!   which holds no hash table.
 //!
 //! Sessions built by [`crate::session::SessionBuilder`] use [`physical_optimizer_rules`]; set
-//! [`crate::session::SessionOptions::sort_windows`] to plan every window DataFusion's way.
+//! [`crate::session::SessionOptions::sort_windows`] to plan every window DataFusion's way (the other rules stay).
 
 use std::sync::Arc;
 
@@ -30,6 +30,15 @@ pub mod sorted_join_rule;
 /// [`hash_window_rule::HashWindowRule`] just before `EnsureRequirements`, which adds the
 /// repartitioning and sorts operators ask for.
 pub fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
+    physical_optimizer_rules_with(true)
+}
+
+/// [`physical_optimizer_rules`], with [`hash_window_rule::HashWindowRule`] only if `hash_windows`
+/// ([`crate::session::SessionOptions::sort_windows`] plans every window DataFusion's way, and
+/// keeps bibflow's other rules).
+pub fn physical_optimizer_rules_with(
+    hash_windows: bool,
+) -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
     let mut rules = PhysicalOptimizer::new().rules;
     let after_join_selection = rules
         .iter()
@@ -43,7 +52,9 @@ pub fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + 
         .iter()
         .position(|r| r.name() == "EnsureRequirements")
         .unwrap_or(0);
-    rules.insert(at, Arc::new(hash_window_rule::HashWindowRule::new()));
+    if hash_windows {
+        rules.insert(at, Arc::new(hash_window_rule::HashWindowRule::new()));
+    }
     // First, so that ProjectionPushdown moves the rewritten projection into the scan.
     rules.insert(0, Arc::new(select_literal_rule::SelectLiteralRule::new()));
     rules

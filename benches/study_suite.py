@@ -11,11 +11,11 @@ limit is reported as failed (with its error) instead of stopping the benchmark.
 
 For each N: generates a SYNTHETIC corpus once with the release binary (seed 42; reused if
 DIR/works-N/manifest.json exists), runs `bibflow report` `--runs` times (suite time from its stderr
-line `suite: X s (shared views Y s, ...)`, which excludes file writing; wall time and peak RSS from
-/usr/bin/time), then the DuckDB suite of benches/study_suite/duckdb_suite.py on the same Parquet
-files `--runs` times, each in a fresh child process (time from connect to the last result fetched
-as Arrow, the five shared views materialised as TEMP tables first, as bibflow does; peak RSS from
-the child's resource.getrusage). Medians are reported.
+line `suite: X s (shared views Y s, ...)`, which excludes file writing; wall time, CPU time and
+peak RSS from os.wait4), then the DuckDB suite of benches/study_suite/duckdb_suite.py on the same
+Parquet files `--runs` times, each in a fresh child process (time from connect to the last result
+fetched as Arrow, the five shared views materialised as TEMP tables first, as bibflow does; peak
+RSS from the child's resource.getrusage). Medians are reported.
 
 Then it CHECKS that both agree: every result of the suite (19 report uses, among them
 modality_growth counts, country_output papers_fractional, country_impact MNCS and
@@ -35,6 +35,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -109,27 +110,33 @@ def duckdb_child(dataset, out_json, export_dir, memory_limit=None):
 # ---------------------------------------------------------------------------------------------
 
 
-def run_bibflow(bib, dataset, report_dir, memory_limit=None):
-    shutil.rmtree(report_dir, ignore_errors=True)
-    limit = ["--memory-limit", memory_limit] if memory_limit else []
-    t = time.perf_counter()
-    r = subprocess.run(["/usr/bin/time", "-f", "RSS_KIB %M", bib, "report", "--dataset", dataset,
-                        "--out", report_dir] + limit, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True)
-    wall = time.perf_counter() - t
-    if r.returncode != 0:
-        if memory_limit:
-            rss = re.search(r"RSS_KIB (\d+)", r.stderr)
-            err = next((l for l in r.stderr.splitlines() if l.startswith("error:")), r.stderr)
-            return {"failed": err, "wall": wall,
-                    "rss_mib": int(rss.group(1)) / 1024 if rss else float("nan")}
-        sys.exit(f"bibflow report failed:\n{r.stderr}")
-    m = re.search(r"suite: ([\d.]+) s \(shared views ([\d.]+) s, (\d+) results", r.stderr)
-    rss = re.search(r"RSS_KIB (\d+)", r.stderr)
-    if not m or not rss:
-        sys.exit(f"cannot read the suite time from bibflow's stderr:\n{r.stderr}")
+def run_child(cmd, capture_stdout=False, env=None):
+    """Runs `cmd` as a child process measured with os.wait4: its wall time (s), CPU time (user +
+    system, s), peak RSS (MiB), exit code, stderr and (if asked) stdout. Output goes through
+    temporary files, so a child that writes much cannot block on a full pipe."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=out if capture_stdout else subprocess.DEVNULL,
+                             stderr=err, env=env)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return {"returncode": p.returncode, "wall": wall, "cpu": ru.ru_utime + ru.ru_stime,
+                "rss_mib": ru.ru_maxrss / 1024,
+                "stdout": out.read().decode(errors="replace") if capture_stdout else "",
+                "stderr": err.read().decode(errors="replace")}
+
+
+def parse_report_stderr(stderr):
+    """The suite time, the views' time, the number of results and each result's and view's time
+    (`view:NAME`) from `bibflow report`'s stderr; None if its `suite:` line is missing."""
+    m = re.search(r"suite: ([\d.]+) s \(shared views ([\d.]+) s, (\d+) results", stderr)
+    if not m:
+        return None
     per = {}
-    for line in r.stderr.splitlines():
+    for line in stderr.splitlines():
         pm = re.match(r"\s+(\S+)\s+(\d+) rows\s+([\d.]+) s$", line)
         if pm:
             per[pm.group(1)] = float(pm.group(3))
@@ -137,21 +144,34 @@ def run_bibflow(bib, dataset, report_dir, memory_limit=None):
         if vm:
             per["view:" + vm.group(1)] = float(vm.group(2))
     return {"suite": float(m.group(1)), "views": float(m.group(2)), "results": int(m.group(3)),
-            "wall": wall, "rss_mib": int(rss.group(1)) / 1024, "times": per}
+            "times": per}
+
+
+def run_bibflow(bib, dataset, report_dir, memory_limit=None):
+    shutil.rmtree(report_dir, ignore_errors=True)
+    limit = ["--memory-limit", memory_limit] if memory_limit else []
+    r = run_child([bib, "report", "--dataset", dataset, "--out", report_dir] + limit)
+    if r["returncode"] != 0:
+        if memory_limit:
+            err = next((l for l in r["stderr"].splitlines() if l.startswith("error:")),
+                       r["stderr"])
+            return {"failed": err, "wall": r["wall"], "rss_mib": r["rss_mib"]}
+        sys.exit(f"bibflow report failed:\n{r['stderr']}")
+    parsed = parse_report_stderr(r["stderr"])
+    if not parsed:
+        sys.exit(f"cannot read the suite time from bibflow's stderr:\n{r['stderr']}")
+    return {**parsed, "wall": r["wall"], "cpu": r["cpu"], "rss_mib": r["rss_mib"]}
 
 
 def run_duckdb(dataset, work, export_dir=None, memory_limit=None):
     out = os.path.join(work, "duckdb-run.json")
-    cmd = [sys.executable, os.path.abspath(__file__), "--duckdb-child", dataset, out,
-           export_dir or "", memory_limit or ""]
-    t = time.perf_counter()
-    r = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
-    wall = time.perf_counter() - t
-    if r.returncode != 0:
-        sys.exit(f"the DuckDB suite failed:\n{r.stderr}")
+    r = run_child([sys.executable, os.path.abspath(__file__), "--duckdb-child", dataset, out,
+                   export_dir or "", memory_limit or ""])
+    if r["returncode"] != 0:
+        sys.exit(f"the DuckDB suite failed:\n{r['stderr']}")
     with open(out) as f:
         res = json.load(f)
-    res["wall"] = wall
+    res["wall"], res["cpu"] = r["wall"], r["cpu"]
     return res
 
 

@@ -488,7 +488,8 @@ def render(result):
     ]
     for n, s in zip(ns, scales):
         st = s["stages"]
-        out += ["", f"### {n_label(n)} works ({n:,})", "",
+        label = n_label(n) + (f" ({n:,})" if n_label(n).startswith("10^") else "")
+        out += ["", f"### {label} works", "",
                 "| stage | wall (s) | CPU (s) | CPU / wall | peak RSS (MiB) | read (MB) | "
                 "written (MB) | runs |", "|---|---|---|---|---|---|---|---|"]
         for name in STAGES:

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use bibflow_cluster::{Cluster, SchedulerUrl, cluster_session_options};
-use bibflow_engine::session::SessionOptions;
+use bibflow_engine::session::{SessionOptions, ViewPlacement};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// bibflow: a columnar dataflow engine for bibliometrics on Apache DataFusion.
@@ -159,6 +159,15 @@ pub struct EngineArgs {
     #[arg(long, value_name = "URL", value_parser = SchedulerUrl::parse,
           required_if_eq("engine", "ballista"))]
     pub scheduler: Option<SchedulerUrl>,
+
+    /// Where a cluster writes the shared views (Parquet), computed once per command and read by
+    /// every query: a folder every executor can write and read, or a store URL (s3://bucket/tmp).
+    /// A sub-folder of it is used and removed at the end. [default: this machine's temporary
+    /// folder when the cluster runs here (standalone, or a scheduler on 127.0.0.1/localhost);
+    /// otherwise none, and every query computes the views it reads again]. With the local engine
+    /// the views are written there too, instead of being held in memory or the spill folder.
+    #[arg(long, value_name = "DIR|URL")]
+    pub views_dir: Option<String>,
 }
 
 /// `--engine`.
@@ -179,6 +188,10 @@ impl EngineArgs {
             memory_limit: self.memory_limit,
             target_partitions: None,
             sort_windows: self.sort_windows,
+            views: match &self.views_dir {
+                Some(dir) => ViewPlacement::Written(dir.clone()),
+                None => ViewPlacement::InProcess,
+            },
             ..Default::default()
         };
         let cluster = match (self.engine, &self.scheduler) {

@@ -60,6 +60,7 @@ fn main() -> ExitCode {
         })
     }));
     runtime.shutdown_timeout(std::time::Duration::from_secs(10));
+    bibflow_cluster::remove_standalone_work_dir();
     match outcome {
         Err(_) => fail(&panics::Panicked(panics::first())),
         Ok(Err(signal)) => interrupt::interrupted(signal),

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
 use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
-use bibflow_engine::session::{ContextFactory, SessionOptions};
+use bibflow_engine::session::{ContextFactory, SessionOptions, ViewPlacement};
 use bibflow_engine::{EngineError, Result};
 use datafusion::catalog::Session;
 use datafusion::common::tree_node::TreeNodeRecursion;
@@ -185,6 +185,7 @@ impl BallistaContextFactory {
                 Ok(with_local_memory_tables(ctx))
             }
             Cluster::Standalone => {
+                own_standalone_work_dir()?;
                 // The in-process scheduler plans with this state and the executor takes its
                 // function registry from it: bibflow's functions must be in it before it starts.
                 let mut state = state;
@@ -210,6 +211,45 @@ impl ContextFactory for BallistaContextFactory {
     ) -> Pin<Box<dyn std::future::Future<Output = Result<SessionContext>> + Send + '_>> {
         Box::pin(self.make_context(state))
     }
+}
+
+/// The temporary folder of this process's standalone cluster; see [`own_standalone_work_dir`].
+static STANDALONE_WORK_DIR: std::sync::Mutex<Option<tempfile::TempDir>> =
+    std::sync::Mutex::new(None);
+
+/// Ballista's standalone executor (ballista-executor 55, `standalone.rs`) names its work folder
+/// with `tempfile::TempDir::new()` and drops the guard at once, so the shuffle files it writes
+/// there stay in the system's temporary folder after the process ends (11 MB per report at 20,000
+/// works, gigabytes at 10^7). Before the first standalone session, tempfile is pointed at a
+/// folder of bibflow's own, `bibflow-standalone-*` in the temporary folder, which
+/// [`remove_standalone_work_dir`] removes.
+fn own_standalone_work_dir() -> Result<()> {
+    let mut held = STANDALONE_WORK_DIR
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if held.is_none() {
+        let tmp = std::env::temp_dir();
+        let dir = tempfile::Builder::new()
+            .prefix("bibflow-standalone-")
+            .tempdir_in(&tmp)
+            .map_err(|e| EngineError::io(&tmp, e))?;
+        // Refused only when already overridden in this process: then that folder is used.
+        if tempfile::env::override_temp_dir(dir.path()).is_ok() {
+            *held = Some(dir);
+        }
+    }
+    Ok(())
+}
+
+/// Removes the standalone cluster's work folder (shuffle files, spill files) if this process
+/// started one; what a front-end calls when its command has ended (also after an error or an
+/// interruption).
+pub fn remove_standalone_work_dir() {
+    let dir = STANDALONE_WORK_DIR
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    drop(dir);
 }
 
 /// `ctx` with a query planner that plans a query reading only in-memory tables here (results
@@ -309,12 +349,17 @@ fn ballista_settings(state: SessionState) -> SessionState {
         .build()
 }
 
-/// `options` for a session on `cluster`: the catalog's views stay views (planned into every
-/// query, never computed into this process's memory, which the executors cannot read) and the
-/// session is made by a [`BallistaContextFactory`].
+/// `options` for a session on `cluster`: the session is made by a [`BallistaContextFactory`], and
+/// the catalog's views are computed once on the cluster into Parquet files its executors read
+/// (never into this process's memory, which the executors cannot read): in the folder or store
+/// `options.views` names, else as [`default_view_placement`] says.
 pub fn cluster_session_options(cluster: Cluster, options: SessionOptions) -> SessionOptions {
+    let views = match options.views {
+        ViewPlacement::InProcess => default_view_placement(&cluster),
+        other => other,
+    };
     SessionOptions {
-        inline_views: true,
+        views,
         // Ballista's shuffles do not keep the order DataFusion's order-preserving repartitions
         // promise: an ordered aggregate after a shuffle emitted groups twice (engine's
         // SessionOptions::ignore_file_order).
@@ -324,9 +369,47 @@ pub fn cluster_session_options(cluster: Cluster, options: SessionOptions) -> Ses
     }
 }
 
+/// Where a cluster session writes its computed views when not told: this machine's temporary
+/// folder when every process of the cluster runs here (standalone, or a scheduler on a loopback
+/// address, whose executors must be here too), otherwise nowhere: the views are planned into
+/// every query ([`ViewPlacement::Inline`]), which is correct but computes them again in each one.
+pub fn default_view_placement(cluster: &Cluster) -> ViewPlacement {
+    let here = match cluster {
+        Cluster::Standalone => true,
+        Cluster::Remote(url) => matches!(url.host(), "127.0.0.1" | "localhost" | "::1" | "[::1]"),
+    };
+    if here {
+        ViewPlacement::Written(std::env::temp_dir().display().to_string())
+    } else {
+        ViewPlacement::Inline
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn views_are_written_to_the_temporary_folder_only_when_the_cluster_runs_here() {
+        let here = ViewPlacement::Written(std::env::temp_dir().display().to_string());
+        let remote = |s: &str| Cluster::Remote(SchedulerUrl::parse(s).unwrap());
+        assert_eq!(default_view_placement(&Cluster::Standalone), here);
+        for local in ["df://127.0.0.1:1", "df://localhost", "df://[::1]:9"] {
+            assert_eq!(default_view_placement(&remote(local)), here, "{local}");
+        }
+        assert_eq!(
+            default_view_placement(&remote("df://10.0.0.5:50050")),
+            ViewPlacement::Inline
+        );
+        // A folder the user gave is kept, whatever the cluster.
+        let given = SessionOptions {
+            views: ViewPlacement::Written("s3://b/tmp".into()),
+            ..Default::default()
+        };
+        let options = cluster_session_options(remote("df://10.0.0.5:1"), given);
+        assert_eq!(options.views, ViewPlacement::Written("s3://b/tmp".into()));
+        assert!(options.ignore_file_order);
+    }
 
     #[test]
     fn scheduler_urls_parse_and_print() {

@@ -20,7 +20,10 @@ pub mod functions;
 pub mod logging;
 pub mod scheduler;
 
-pub use client::{BallistaContextFactory, Cluster, SchedulerUrl, cluster_session_options};
+pub use client::{
+    BallistaContextFactory, Cluster, SchedulerUrl, cluster_session_options, default_view_placement,
+    remove_standalone_work_dir,
+};
 
 /// A DataFusion error from an engine error, for Ballista's callbacks (which speak DataFusion).
 pub(crate) fn to_datafusion(e: bibflow_engine::EngineError) -> datafusion::error::DataFusionError {

@@ -39,6 +39,7 @@ pub mod inspect;
 pub mod link;
 pub mod output;
 pub mod plan;
+pub mod pool;
 pub mod publish;
 pub mod session;
 pub mod store;

@@ -37,12 +37,14 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::{SessionState, SessionStateBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use crate::catalog::{Catalog, ViewStore, ViewTime};
+use crate::catalog::{Catalog, ViewStore, ViewTime, WrittenViews};
 use crate::error::{EngineError, Result};
 use crate::tables::register_missing_tables;
 pub use crate::tables::{
     RegisteredTable, folder_url, register_dataset, register_parquet_folder, table_options,
 };
+use datafusion::execution::memory_pool::TrackConsumersPool;
+use std::num::NonZeroUsize;
 
 /// How a session is built.
 #[derive(Debug, Clone, Default)]
@@ -57,10 +59,8 @@ pub struct SessionOptions {
     /// `PARTITION BY` only that bibflow otherwise computes by hashing
     /// ([`crate::plan::hash_window_exec::HashWindowExec`]). For comparisons and as an escape hatch.
     pub sort_windows: bool,
-    /// Leave the catalog's views as views: every query plans them inline, and
-    /// [`Session::compute_views_read_by`] computes nothing. What a cluster engine needs, whose
-    /// processes cannot read views computed into this process's memory.
-    pub inline_views: bool,
+    /// Where the catalog's views are computed and held (see [`ViewPlacement`]).
+    pub views: ViewPlacement,
     /// Makes the DataFusion context from the session's state; `None` is a local context
     /// (`SessionContext::new_with_state`). bibflow-cluster gives one that makes a Ballista client.
     pub context_factory: Option<Arc<dyn ContextFactory>>,
@@ -69,6 +69,25 @@ pub struct SessionOptions {
     /// DataFusion's order-preserving repartitions promise, so an aggregate planned as ordered saw
     /// unordered input and emitted groups twice (country_profile's 'all' rows at 10^6 works).
     pub ignore_file_order: bool,
+}
+
+/// Where a session computes the catalog's views and keeps their rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ViewPlacement {
+    /// Each view is computed once by this process and held within its memory limit: in memory
+    /// while the pool grants it, else in Parquet files in the spill folder (the local engine).
+    #[default]
+    InProcess,
+    /// Left as views: every query plans them inline, and
+    /// [`Session::compute_views_read_by`] computes nothing. For a cluster whose executors share
+    /// no folder or store with this process; slow, as every query computes its views again.
+    Inline,
+    /// Each view is computed once by the session's engine (on a cluster: by its executors) into
+    /// Parquet files in a new sub-folder of this folder or store URL (`s3://bucket/scratch`),
+    /// and read back from there as a table. Every process of the engine must be able to write
+    /// and read it; the sub-folder is removed when the session is dropped (see
+    /// [`crate::catalog::WrittenViews`]).
+    Written(String),
 }
 
 /// Makes a [`SessionContext`] from the [`SessionState`] the builder prepared (settings, memory
@@ -168,12 +187,15 @@ impl SessionBuilder {
         let mut runtime = RuntimeEnvBuilder::new()
             .with_object_store_registry(Arc::new(crate::store::StoreRegistry::new()));
         if let Some(limit) = limit {
-            // DataFusion's greedy pool (first come, first served), with the five largest
-            // consumers named in errors. Its fair pool was tried: it splits the pool evenly among
-            // spilling operators, and a final aggregate's even share ran out where the greedy
-            // pool finished (the study suite at 10^5 works: greedy finished at 48 MiB, fair
-            // failed at 48 MiB).
-            runtime = runtime.with_memory_limit(limit, 1.0);
+            // A greedy pool that keeps a quarter back for operators that cannot spill
+            // (crate::pool), with the five largest consumers named in errors. DataFusion's fair
+            // pool was tried: it splits the pool evenly among spilling operators, and a final
+            // aggregate's even share ran out where the greedy pool finished (the study suite at
+            // 10^5 works: greedy finished at 48 MiB, fair failed at 48 MiB).
+            runtime = runtime.with_memory_pool(Arc::new(TrackConsumersPool::new(
+                crate::pool::HeadroomPool::new(limit),
+                NonZeroUsize::new(5).expect("5 is not zero"),
+            )));
         }
         let state = SessionStateBuilder::new()
             .with_config(config)
@@ -226,7 +248,11 @@ impl SessionBuilder {
             tables,
             catalog: self.catalog,
             views: ViewStore::default().with_views_sorted_by_work_id(sorted_by_work_id),
-            inline_views: self.options.inline_views,
+            placement: match &self.options.views {
+                ViewPlacement::InProcess => Placement::InProcess,
+                ViewPlacement::Inline => Placement::Inline,
+                ViewPlacement::Written(dir) => Placement::Written(WrittenViews::create(dir)?),
+            },
         })
     }
 }
@@ -273,8 +299,16 @@ pub struct Session {
     catalog: Option<Catalog>,
     /// What computed views hold (memory reservations, spill files), freed with the session.
     views: ViewStore,
-    /// [`SessionOptions::inline_views`].
-    inline_views: bool,
+    /// [`SessionOptions::views`], with the folder written views go to.
+    placement: Placement,
+}
+
+/// [`ViewPlacement`] once the session exists.
+#[derive(Debug)]
+enum Placement {
+    InProcess,
+    Inline,
+    Written(WrittenViews),
 }
 
 impl std::fmt::Debug for Session {
@@ -309,20 +343,24 @@ impl Session {
     /// without a catalog. Their rows are held within the session's memory limit, in memory or in
     /// the spill folder, until the session is dropped.
     pub async fn compute_views_read_by(&self, sql: &str) -> Result<Vec<ViewTime>> {
-        match &self.catalog {
-            _ if self.inline_views => Ok(Vec::new()),
-            Some(c) => c.compute_views_read_by(&self.ctx, sql, &self.views).await,
-            None => Ok(Vec::new()),
+        match (&self.catalog, &self.placement) {
+            (None, _) | (_, Placement::Inline) => Ok(Vec::new()),
+            (Some(c), Placement::InProcess) => {
+                c.compute_views_read_by(&self.ctx, sql, &self.views).await
+            }
+            (Some(c), Placement::Written(dir)) => {
+                dir.compute(&self.ctx, c.views_read_by(sql)?).await
+            }
         }
     }
 
     /// Computes every view of the catalog (see [`Catalog::compute_views`]); nothing without a
     /// catalog.
     pub async fn compute_all_views(&self) -> Result<Vec<ViewTime>> {
-        match &self.catalog {
-            _ if self.inline_views => Ok(Vec::new()),
-            Some(c) => c.compute_views(&self.ctx, &self.views).await,
-            None => Ok(Vec::new()),
+        match (&self.catalog, &self.placement) {
+            (None, _) | (_, Placement::Inline) => Ok(Vec::new()),
+            (Some(c), Placement::InProcess) => c.compute_views(&self.ctx, &self.views).await,
+            (Some(c), Placement::Written(dir)) => dir.compute(&self.ctx, c.views_in_waves()?).await,
         }
     }
 }

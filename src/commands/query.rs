@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use bibflow_engine::EngineError;
-use bibflow_engine::catalog::{Catalog, SavedQuery};
+use bibflow_engine::catalog::{Catalog, SavedQuery, ViewTime};
 use bibflow_engine::session::SessionBuilder;
 
 use crate::cli::{QueriesArg, QueryCommand, QueryRunArgs};
@@ -66,7 +66,7 @@ async fn run_query(args: QueryRunArgs, explain: bool, notes: &Notes) -> Result<E
                     "{} {:.2} s{}",
                     v.name,
                     v.elapsed_ms as f64 / 1000.0,
-                    spilled_note(v.spilled_bytes)
+                    view_note(v)
                 )
             })
             .collect();
@@ -88,6 +88,19 @@ async fn run_query(args: QueryRunArgs, explain: bool, notes: &Notes) -> Result<E
         .await
         .map_err(|e| e.with_query(&format!("saved query {}", q.name())))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a computed view's line says of where its rows went: written to the views folder, spilled
+/// to disk past the memory limit, or nothing (held in memory).
+pub fn view_note(v: &ViewTime) -> String {
+    if v.written_bytes > 0 {
+        format!(
+            " (written: {:.1} MiB of Parquet)",
+            v.written_bytes as f64 / (1 << 20) as f64
+        )
+    } else {
+        spilled_note(v.spilled_bytes)
+    }
 }
 
 /// ` (spilled N MiB to disk)` for a computed view the memory limit sent to disk, else nothing.

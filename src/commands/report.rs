@@ -9,7 +9,7 @@ use bibflow_engine::session::SessionOptions;
 use bibflow_engine::store::OutputDir;
 use bibflow_report::{ReportSummary, write_report};
 
-use super::query::{catalog, spilled_note};
+use super::query::{catalog, view_note};
 use crate::cli::ReportArgs;
 use crate::error::Result;
 use crate::output::Notes;
@@ -67,7 +67,7 @@ pub async fn write_report_noted(
             "  view {:<39} {:>21.3} s{}",
             v.name,
             v.elapsed_ms as f64 / 1000.0,
-            spilled_note(v.spilled_bytes)
+            view_note(v)
         ));
     }
     notes.say(format!(

@@ -337,6 +337,8 @@ fn report_on_a_scheduler_and_two_executors_equals_the_local_report() {
         );
     }
     assert_same_exports(&c.local_report, &out);
+    // The scheduler is on this machine: the views were computed once, into the temporary folder.
+    assert_views_written(&stderr);
 }
 
 #[test]
@@ -398,15 +400,63 @@ fn report_on_a_cluster_over_a_dataset_in_s3_equals_the_local_report() {
 
 #[test]
 fn report_on_the_standalone_engine_equals_the_local_report() {
+    // With a temporary folder of its own: the views are written there once (each view's line
+    // says so) and read by every query, and nothing is left there when the command ends (neither
+    // the views nor the standalone executor's shuffle files).
     let c = corpus();
+    let tmp = tempfile::tempdir().unwrap();
     let out = c.dir.path().join("report-standalone");
-    let run = report(&out, &["--engine", "ballista-standalone"]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let run = Command::new(env!("CARGO_BIN_EXE_bibflow"))
+        .args(["report", "--dataset", c.dataset.to_str().unwrap(), "--out"])
+        .arg(&out)
+        .args(["--engine", "ballista-standalone"])
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
     assert_same_exports(&c.local_report, &out);
+    assert_views_written(&stderr);
+    assert_empty(tmp.path());
+}
+
+#[test]
+fn views_written_to_a_views_folder_give_the_local_report_and_are_removed() {
+    // --views-dir with the local engine: every view written there as Parquet, read back, and
+    // removed at the end.
+    let c = corpus();
+    let views = tempfile::tempdir().unwrap();
+    let out = c.dir.path().join("report-views-dir");
+    let run = report(&out, &["--views-dir", views.path().to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert_same_exports(&c.local_report, &out);
+    assert_views_written(&stderr);
+    assert_empty(views.path());
+}
+
+/// Every shared view of the report's stderr was written to Parquet, none held in memory.
+fn assert_views_written(stderr: &str) {
+    let views: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.trim_start().starts_with("view "))
+        .collect();
+    assert!(
+        views.len() >= 5,
+        "the five shared views are listed:\n{stderr}"
+    );
+    for line in views {
+        assert!(line.contains("(written: "), "not written: {line}\n{stderr}");
+    }
+}
+
+/// `dir` exists and holds nothing.
+fn assert_empty(dir: &Path) {
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(left.is_empty(), "left in {}: {left:?}", dir.display());
 }
 
 #[test]

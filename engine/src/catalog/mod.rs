@@ -33,6 +33,7 @@
 pub mod header;
 pub mod params;
 mod views;
+mod written;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -47,6 +48,7 @@ use crate::error::{EngineError, Result};
 use header::Header;
 use params::Bindings;
 pub use views::{ViewStore, ViewTime};
+pub use written::WrittenViews;
 
 mod builtin {
     include!(concat!(env!("OUT_DIR"), "/builtin_queries.rs"));

@@ -49,6 +49,9 @@ pub struct ViewTime {
     /// Bytes of Parquet written to the spill folder because the memory pool refused to hold the
     /// view (0: the view is held in memory).
     pub spilled_bytes: u64,
+    /// Bytes of Parquet the view was written to when the session writes its views to a folder
+    /// ([`crate::session::ViewPlacement::Written`]); 0 otherwise.
+    pub written_bytes: u64,
 }
 
 /// What computed views hold on to for as long as the session lives: memory reservations for
@@ -215,6 +218,7 @@ async fn compute_waves(
                 elapsed_ms,
                 rows,
                 spilled_bytes,
+                written_bytes: 0,
             });
         }
     }

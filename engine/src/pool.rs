@@ -1,0 +1,173 @@
+//! The memory pool of a session with a limit: DataFusion's greedy pool (first come, first served)
+//! with a part kept back for the operators that cannot spill.
+//!
+//! In DataFusion's greedy pool a sort takes memory until the pool refuses, and only then spills:
+//! at 10^8 works under `--memory-limit 2GiB` two sorts of the report held 1.56 GB between them,
+//! and an order-preserving repartition (which cannot spill) failed for want of 2 MB. Here a
+//! large operator that can spill (one holding more than [`HeadroomPool::small`]) is refused once
+//! the pool is within [`HeadroomPool::headroom`] of its limit: it then spills (a sort) or emits
+//! what it holds (a partial aggregate), as it would at the limit, and the room left is there for
+//! the operators that cannot spill (merges, repartition buffers, hash join builds, computed views
+//! held in memory) and for small ones that say they can but cannot always (an ordered final
+//! aggregate, which fails when refused: the first version of this pool, which kept the headroom
+//! from every operator that can spill, failed there at 10^8 works). They may use the whole pool.
+//!
+//! DataFusion's fair pool was tried before (see `session.rs`): it splits the pool evenly among
+//! the operators that can spill, and a final aggregate's even share ran out at 10^5 works under
+//! 48 MiB where the greedy pool finished.
+
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use datafusion::common::{Result, human_readable_size, resources_datafusion_err};
+use datafusion::execution::memory_pool::{MemoryLimit, MemoryPool, MemoryReservation};
+
+/// The share of the pool kept back for operators that cannot spill: a quarter.
+pub const HEADROOM_FRACTION: usize = 4;
+
+/// An operator holding at most this share of the headroom counts as small: a sixteenth.
+pub const SMALL_FRACTION: usize = 16;
+
+/// A greedy pool whose last [`headroom`](Self::headroom) bytes only operators that cannot spill
+/// may take; see the [module documentation](self).
+#[derive(Debug)]
+pub struct HeadroomPool {
+    pool_size: usize,
+    headroom: usize,
+    used: AtomicUsize,
+}
+
+impl HeadroomPool {
+    /// A pool of `pool_size` bytes keeping a quarter back for operators that cannot spill.
+    pub fn new(pool_size: usize) -> Self {
+        Self {
+            pool_size,
+            headroom: pool_size / HEADROOM_FRACTION,
+            used: AtomicUsize::new(0),
+        }
+    }
+
+    /// Bytes at the top of the pool that a large operator that can spill may not take.
+    pub fn headroom(&self) -> usize {
+        self.headroom
+    }
+
+    /// The most an operator that can spill may hold and still take from the headroom.
+    pub fn small(&self) -> usize {
+        self.headroom / SMALL_FRACTION
+    }
+}
+
+impl MemoryPool for HeadroomPool {
+    fn name(&self) -> &str {
+        "greedy-with-headroom"
+    }
+
+    fn grow(&self, _reservation: &MemoryReservation, additional: usize) {
+        self.used.fetch_add(additional, Ordering::Relaxed);
+    }
+
+    fn shrink(&self, _reservation: &MemoryReservation, shrink: usize) {
+        self.used.fetch_sub(shrink, Ordering::Relaxed);
+    }
+
+    fn try_grow(&self, reservation: &MemoryReservation, additional: usize) -> Result<()> {
+        let large = reservation.size() + additional > self.small();
+        let limit = if reservation.consumer().can_spill() && large {
+            self.pool_size - self.headroom
+        } else {
+            self.pool_size
+        };
+        self.used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                let new_used = used + additional;
+                (new_used <= limit).then_some(new_used)
+            })
+            .map_err(|used| {
+                resources_datafusion_err!(
+                    "Failed to allocate additional {} for {} with {} already allocated for this reservation - {} remain available for {} operators in the total memory pool: {}",
+                    human_readable_size(additional),
+                    reservation.consumer().name(),
+                    human_readable_size(reservation.size()),
+                    human_readable_size(limit.saturating_sub(used)),
+                    if reservation.consumer().can_spill() && large {
+                        "large spilling"
+                    } else {
+                        "all"
+                    },
+                    self
+                )
+            })?;
+        Ok(())
+    }
+
+    fn reserved(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    fn memory_limit(&self) -> MemoryLimit {
+        MemoryLimit::Finite(self.pool_size)
+    }
+}
+
+impl fmt::Display for HeadroomPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}(used: {}, pool_size: {}, kept for non-spilling operators: {})",
+            self.name(),
+            human_readable_size(self.used.load(Ordering::Relaxed)),
+            human_readable_size(self.pool_size),
+            human_readable_size(self.headroom)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::execution::memory_pool::MemoryConsumer;
+
+    use super::*;
+
+    #[test]
+    fn spilling_operators_leave_the_headroom_to_the_others() {
+        // 16,000 bytes: 4,000 kept back; an operator holding up to 250 is small.
+        let pool: Arc<dyn MemoryPool> = Arc::new(HeadroomPool::new(16_000));
+        let sort = MemoryConsumer::new("sort")
+            .with_can_spill(true)
+            .register(&pool);
+        let merge = MemoryConsumer::new("merge").register(&pool);
+        let agg = MemoryConsumer::new("agg")
+            .with_can_spill(true)
+            .register(&pool);
+        // A large spilling operator gets up to 12,000 bytes, not one more.
+        sort.try_grow(11_000).unwrap();
+        let refused = sort.try_grow(1_001).unwrap_err().to_string();
+        assert!(refused.contains("for sort"), "{refused}");
+        assert!(refused.contains("large spilling operators"), "{refused}");
+        sort.try_grow(1_000).unwrap();
+        // The rest is there for an operator that cannot spill, up to the whole pool, and for a
+        // small one that can.
+        agg.try_grow(250).unwrap();
+        assert!(
+            agg.try_grow(1).is_err(),
+            "251 bytes is large, and the pool is past 12,000"
+        );
+        merge.try_grow(3_750).unwrap();
+        assert_eq!(pool.reserved(), 16_000);
+        assert!(merge.try_grow(1).is_err());
+        // Freed memory is shared again.
+        sort.shrink(5_000);
+        merge.try_grow(1_000).unwrap();
+        assert!(
+            sort.try_grow(1).is_err(),
+            "12,000 of 16,000 used: at the line"
+        );
+        merge.free();
+        sort.try_grow(4_750).unwrap();
+        assert_eq!(pool.reserved(), 12_000);
+        assert!(matches!(pool.memory_limit(), MemoryLimit::Finite(16_000)));
+    }
+}

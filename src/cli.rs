@@ -114,13 +114,25 @@ pub struct IngestArgs {
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
 
-    /// Output dataset folder; it appears only when complete.
-    #[arg(long, short)]
-    pub out: PathBuf,
+    /// Output dataset folder; it appears only when complete. With --update: where the updated
+    /// dataset goes instead of replacing DATASET (which is then left as it is).
+    #[arg(long, short, required_unless_present = "update")]
+    pub out: Option<PathBuf>,
 
     /// Replace an existing dataset at --out (kept intact until the new one is complete).
     #[arg(long)]
     pub overwrite: bool,
+
+    /// OpenAlex only: apply to the dataset DATASET what is new in the snapshot given as input,
+    /// rather than ingesting it whole: the works/updated_date=YYYY-MM-DD partitions newer than the
+    /// newest DATASET holds, and the merged_ids files it has not applied (their works are removed
+    /// from every table). A work of a new partition replaces its older copy in every table. The
+    /// updated dataset replaces DATASET atomically (a reader sees the old one or the new one;
+    /// killed, DATASET stays as it was), unless --out names another folder. Nothing new: nothing is
+    /// written and DATASET stays byte for byte as it was. A dataset made by a bibflow without this
+    /// record needs one full ingest first (docs/schema.md, "Incremental update").
+    #[arg(long, value_name = "DATASET")]
+    pub update: Option<PathBuf>,
 
     /// Exit with code 3 when any record was rejected or any input was damaged; OpenAlex: a field of
     /// an unexpected type rejects its work (without --strict it is converted when nothing is lost,

@@ -84,6 +84,12 @@ pub enum DatasetError {
     #[error("{path} already exists; remove it or choose another output folder")]
     Exists { path: PathBuf },
 
+    /// An incremental update (`bibflow ingest openalex --update`) cannot be applied: the dataset is
+    /// missing, not an OpenAlex dataset, of another schema version or without its snapshot record,
+    /// or the snapshot is older than the dataset. `path` is the dataset or snapshot at fault.
+    #[error("{path}: {reason}")]
+    Update { path: PathBuf, reason: String },
+
     /// A worker thread panicked; this is a bug.
     #[error("an ingest worker stopped unexpectedly: {0}")]
     Worker(String),

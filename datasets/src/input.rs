@@ -37,6 +37,9 @@ pub struct Inputs {
     /// Files of other OpenAlex entities (`authors/updated_date=.../part_0000.gz`, ...) found in a
     /// snapshot and not read, counted per entity folder.
     pub skipped_entities: BTreeMap<String, u64>,
+    /// Set by an incremental update to the `updated_date` partitions it reads: the snapshot
+    /// manifests' entries of other partitions are then not checked (`None`: every entry is).
+    pub only_partitions: Option<std::collections::BTreeSet<String>>,
 }
 
 /// The entity folders of an OpenAlex snapshot other than `works` (2026 and earlier): their part

@@ -53,6 +53,74 @@ pub struct Manifest {
     /// False for datasets written before this was recorded, or by other tools.
     #[serde(default)]
     pub sorted_by_work_id: bool,
+    /// An OpenAlex dataset's record of the snapshot it was built from: the `updated_date`
+    /// partitions and `merged_ids` files applied, by full ingests and updates together. `bibflow
+    /// ingest openalex --update` reads it to apply only what is new. `None` for other datasets and
+    /// for OpenAlex datasets written before bibflow kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openalex_snapshot: Option<SnapshotRecord>,
+    /// The incremental updates applied to this dataset, oldest first (empty after a full ingest).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub updates: Vec<UpdateEntry>,
+}
+
+/// What of an OpenAlex snapshot a dataset holds (see [`Manifest::openalex_snapshot`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SnapshotRecord {
+    /// The works `updated_date=YYYY-MM-DD` partitions read, as `YYYY-MM-DD`, ascending.
+    pub partitions: Vec<String>,
+    /// The `merged_ids/works/` files applied, by file name (`2024-02-01.csv.gz`), ascending.
+    pub merged_ids: Vec<String>,
+}
+
+impl SnapshotRecord {
+    /// The newest partition recorded.
+    pub fn newest_partition(&self) -> Option<&str> {
+        self.partitions.iter().max().map(String::as_str)
+    }
+
+    /// Adds partitions and merged-ids files, keeping both lists sorted and free of repeats.
+    pub fn extend(&mut self, partitions: &[String], merged_ids: &[String]) {
+        self.partitions.extend(partitions.iter().cloned());
+        self.partitions.sort();
+        self.partitions.dedup();
+        self.merged_ids.extend(merged_ids.iter().cloned());
+        self.merged_ids.sort();
+        self.merged_ids.dedup();
+    }
+}
+
+/// One incremental update (`bibflow ingest openalex SNAPSHOT --update DATASET`). Its counts add up:
+/// `works_before = kept + replaced + merged_away`, and `works_after = kept + added`, where `added`
+/// is the update's distinct works less those OpenAlex merged away (`added_merged_away`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UpdateEntry {
+    /// RFC 3339 time of the update (UTC).
+    pub created: String,
+    /// The snapshot folder(s) given.
+    pub snapshot: Vec<String>,
+    /// The `updated_date` partitions applied.
+    pub partitions: Vec<String>,
+    /// The merged-ids files applied for the first time.
+    pub merged_ids: Vec<String>,
+    /// Records of the partitions applied: `read = ingested + rejected`.
+    pub records: RecordCounts,
+    /// Works in the dataset before the update.
+    pub works_before: u64,
+    /// Of those, kept as they were.
+    pub kept: u64,
+    /// Of those, replaced by their copy in a partition applied.
+    pub replaced: u64,
+    /// Of those, dropped because a merged-ids file applied merged them away.
+    pub merged_away: u64,
+    /// Ingested copies of the update beyond each work's newest (a work in two partitions applied).
+    pub superseded: u64,
+    /// Distinct works of the update dropped because OpenAlex merged them away.
+    pub added_merged_away: u64,
+    /// Distinct works of the update written to the dataset.
+    pub added: u64,
+    /// Works in the dataset after the update.
+    pub works_after: u64,
 }
 
 /// One raw input.

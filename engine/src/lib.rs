@@ -5,6 +5,7 @@
 //! | you want to...                                         | use                              |
 //! |--------------------------------------------------------|----------------------------------|
 //! | ingest raw records and publish a dataset atomically    | [`publish::ingest`]              |
+//! | apply a newer OpenAlex snapshot to a dataset (`--update`) | [`update::update`]          |
 //! | open a dataset as a DataFusion session                 | [`session::SessionBuilder`]      |
 //! | add a dataset's tables to a session you already have   | [`session::register_dataset`]    |
 //! | write a query result as table, CSV, JSON or Parquet    | [`output::write_result`]         |
@@ -45,6 +46,7 @@ pub mod session;
 pub mod store;
 pub mod tables;
 pub mod timing;
+pub mod update;
 
 /// Output folders written whole or not at all, one writer at a time (for `bibflow-report`, which
 /// stages its report folder the same way datasets are staged).

@@ -234,6 +234,8 @@ async fn build(
         files: Default::default(),
         // Every table is written with ORDER BY work_id.
         sorted_by_work_id: true,
+        openalex_snapshot: None,
+        updates: Vec::new(),
     };
     manifest.write(&dataset)?;
     Ok(LinkReport {

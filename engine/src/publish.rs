@@ -20,6 +20,7 @@ use arrow::datatypes::DataType;
 use bibflow_datasets::ingest::{self, StageOptions, StageReport};
 use bibflow_datasets::input::{self, Inputs};
 use bibflow_datasets::manifest::{InputEntry, Manifest, TableEntry};
+use bibflow_datasets::openalex::update as openalex_update;
 use bibflow_datasets::outdir::Cleanup;
 use bibflow_datasets::schema::{SCHEMA_VERSION, TABLES, Table};
 use bibflow_datasets::source::{Progress, Source};
@@ -183,6 +184,9 @@ async fn build(
         input_errors,
         files: Default::default(),
         sorted_by_work_id,
+        // What `ingest openalex --update` needs to know to apply only what is new.
+        openalex_snapshot: (source.name() == "openalex").then(|| openalex_update::record_of(found)),
+        updates: Vec::new(),
     };
     manifest.write(&dataset)?;
     Ok((manifest, stage))
@@ -269,11 +273,7 @@ async fn rewrite_tables(
             continue;
         }
         let staged = format!("_staged_{}", t.name());
-        let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-            .with_file_extension(".parquet")
-            .with_table_partition_cols(vec![("file_index".to_string(), DataType::Int64)]);
-        ctx.register_listing_table(&staged, folder_url(&src)?, options, Some(t.schema()), None)
-            .await?;
+        register_staged(ctx, &staged, &src, t).await?;
         let schema = t.schema();
         let columns: Vec<String> = schema
             .fields()
@@ -292,7 +292,11 @@ async fn rewrite_tables(
         } else {
             ""
         };
-        let order = order_columns(t);
+        let order = order_columns(t)
+            .iter()
+            .map(|c| format!("s.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let sql = format!(
             "SELECT {} FROM {staged} s \
              JOIN _winners w ON s.work_id = w.work_id AND s.file_index = w.file_index \
@@ -304,12 +308,28 @@ async fn rewrite_tables(
     Ok((merged_away, deleted))
 }
 
+/// Registers a table's staged parts (`src/file_index=N/part-*.parquet`) as `name`, with the
+/// `file_index` they came from as a column.
+pub(crate) async fn register_staged(
+    ctx: &SessionContext,
+    name: &str,
+    src: &Path,
+    t: Table,
+) -> Result<()> {
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+        .with_file_extension(".parquet")
+        .with_table_partition_cols(vec![("file_index".to_string(), DataType::Int64)]);
+    ctx.register_listing_table(name, folder_url(src)?, options, Some(t.schema()), None)
+        .await?;
+    Ok(())
+}
+
 /// The sort order of a rewritten table: by work, then the table's natural order inside a work.
-fn order_columns(t: Table) -> &'static str {
+pub(crate) fn order_columns(t: Table) -> &'static [&'static str] {
     match t {
-        Table::Authorships => "s.work_id, s.author_position",
-        Table::WorkTopics => "s.work_id, s.rank",
-        Table::WorkCitationsByYear => "s.work_id, s.year",
-        _ => "s.work_id",
+        Table::Authorships => &["work_id", "author_position"],
+        Table::WorkTopics => &["work_id", "rank"],
+        Table::WorkCitationsByYear => &["work_id", "year"],
+        _ => &["work_id"],
     }
 }

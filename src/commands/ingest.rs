@@ -1,4 +1,5 @@
-//! `bibflow ingest openalex | pubmed`: raw records -> a published dataset, with a progress bar.
+//! `bibflow ingest openalex | pubmed`: raw records -> a published dataset, with a progress bar;
+//! `--update` (OpenAlex) applies a newer snapshot to a dataset instead ([`update`]).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -14,6 +15,8 @@ use crate::error::Result;
 use crate::output::Notes;
 use crate::progress;
 
+mod update;
+
 /// Exit code when `--strict` finds rejected records or damaged inputs.
 const EXIT_STRICT: u8 = 3;
 
@@ -22,12 +25,19 @@ pub async fn run(source: &dyn Source, args: IngestArgs, notes: &Notes) -> Result
     if let Some(t) = args.threads {
         stage.threads = t.max(1);
     }
+    if let Some(dataset) = &args.update {
+        return update::run(source, &args, dataset, stage, notes).await;
+    }
     let options = IngestOptions {
         stage,
         session: args.engine.session_options(),
         overwrite: args.overwrite,
     };
-    let out = OutputDir::new(&args.out)?;
+    let out = OutputDir::new(
+        args.out
+            .as_ref()
+            .expect("clap requires --out without --update"),
+    )?;
     out.check_dataset_target(args.overwrite).await?;
     let inputs = InputFiles::fetch(&args.inputs, |url| {
         notes.say(format!("downloading the inputs under {url}"))

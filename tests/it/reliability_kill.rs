@@ -1,5 +1,5 @@
-//! Killed and concurrent writers (issue 22): `bibflow ingest`, `link`, `generate` and `report` are
-//! SIGKILLed at many points of their run, and each time
+//! Killed and concurrent writers (issue 22): `bibflow ingest` (and `ingest --update`), `link`,
+//! `generate` and `report` are SIGKILLed at many points of their run, and each time
 //!
 //! - every output beside the killed one is byte-identical to what it was (every file compared);
 //! - the killed command's output holds the earlier output, byte for byte, or the complete new one
@@ -9,7 +9,7 @@
 //!   left, and leaves nothing hidden beside the outputs.
 //!
 //! Kill points are spread over each command's measured run time (from 2% to 92% of it): 14 real
-//! kills per command (the run still going when killed), 56 in all; a run that ended before its
+//! kills per command (the run still going when killed), 70 in all; a run that ended before its
 //! kill point does not count and the remaining points are spread over a shorter time.
 //! The inputs are small (2000 works) so that the whole file runs in well under a minute.
 //!
@@ -404,6 +404,71 @@ fn killed_link_leaves_the_earlier_dataset_and_the_next_run_cleans_up() {
         |v: usize, out: &Path| strings(&["link", &oas[v], &pm, "--out", &s(out), "--overwrite"]);
     check(&case(
         "link",
+        tmp.path(),
+        work,
+        &args,
+        dataset_varying,
+        false,
+    ));
+}
+
+/// A copy of the generated snapshot `raw` whose one works partition is dated `date` (and without
+/// its snapshot manifest, which names the old date): a newer snapshot for `ingest --update`.
+fn later_snapshot(raw: &Path, to: &Path, date: &str) {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if p.is_dir() {
+                copy(&p, &to.join(name));
+            } else if name != "manifest" {
+                std::fs::copy(&p, to.join(name)).unwrap();
+            }
+        }
+    }
+    let works = raw.join("data/works");
+    let partition = std::fs::read_dir(&works)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .expect("a partition");
+    copy(
+        &partition,
+        &to.join(format!("data/works/updated_date={date}")),
+    );
+}
+
+#[test]
+fn killed_update_leaves_the_earlier_dataset_and_the_next_run_cleans_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inputs = inputs(tmp.path());
+    let dir = tmp.path().join("inputs");
+    // Two datasets, each updated with the other's works as a newer snapshot, to `out`.
+    let (base_a, base_b) = (dir.join("base-a"), dir.join("base-b"));
+    for (raw, base) in [(&inputs.raw_a, &base_a), (&inputs.raw_b, &base_b)] {
+        bibflow_ok(&["--quiet", "ingest", "openalex", &s(raw), "--out", &s(base)]);
+    }
+    let (snap_a, snap_b) = (dir.join("later-a"), dir.join("later-b"));
+    later_snapshot(&inputs.raw_a, &snap_a, "2099-01-01");
+    later_snapshot(&inputs.raw_b, &snap_b, "2099-01-01");
+    let work = work_dir(tmp.path(), &inputs);
+    let runs = [(s(&snap_b), s(&base_a)), (s(&snap_a), s(&base_b))];
+    let args = |v: usize, out: &Path| {
+        let (snapshot, base) = &runs[v];
+        strings(&[
+            "ingest",
+            "openalex",
+            snapshot,
+            "--update",
+            base,
+            "--out",
+            &s(out),
+            "--overwrite",
+        ])
+    };
+    check(&case(
+        "update",
         tmp.path(),
         work,
         &args,

@@ -145,6 +145,8 @@ pub(crate) fn manifest(
         files: Default::default(),
         // Each file holds a run of works in id order (see the module documentation).
         sorted_by_work_id: true,
+        openalex_snapshot: None,
+        updates: Vec::new(),
     }
 }
 

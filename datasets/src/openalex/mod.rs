@@ -20,6 +20,7 @@ pub mod lenient;
 pub mod model;
 mod parquet;
 mod snapshot;
+pub mod update;
 
 use std::io::{BufRead, Read};
 use std::path::Path;
@@ -94,8 +95,11 @@ macro_rules! source_impl {
             ) -> Result<SideFiles> {
                 let (merged_ids, merged_id_files) =
                     snapshot::stage_merged_ids(&inputs.merged_ids, staging)?;
-                let manifest_mismatches =
-                    snapshot::check_snapshot_manifests(&inputs.manifests, files)?;
+                let manifest_mismatches = snapshot::check_snapshot_manifests(
+                    &inputs.manifests,
+                    files,
+                    inputs.only_partitions.as_ref(),
+                )?;
                 Ok(SideFiles {
                     merged_ids,
                     merged_id_files,

@@ -1,0 +1,165 @@
+//! `bibflow ingest openalex SNAPSHOT --update DATASET`: a newer snapshot applied to a dataset,
+//! with the full ingest's progress bar and a summary whose counts add up.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use bibflow_datasets::ingest::StageOptions;
+use bibflow_datasets::source::{Progress, Source};
+use bibflow_engine::EngineError;
+use bibflow_engine::store::Location;
+use bibflow_engine::update::{UpdateOptions, UpdateReport, update};
+
+use super::EXIT_STRICT;
+use crate::cli::IngestArgs;
+use crate::error::Result;
+use crate::output::Notes;
+use crate::progress;
+
+pub async fn run(
+    source: &dyn Source,
+    args: &IngestArgs,
+    dataset: &Path,
+    stage: StageOptions,
+    notes: &Notes,
+) -> Result<ExitCode> {
+    let url = |p: &Path| p.to_string_lossy().contains("://");
+    if let Some(p) = [Some(dataset), args.out.as_deref()]
+        .into_iter()
+        .flatten()
+        .chain(args.inputs.iter().map(|p| p.as_path()))
+        .find(|p| url(p))
+    {
+        return Err(EngineError::Usage(format!(
+            "{}: --update works on local folders (a snapshot and a dataset on this machine); \
+             update a local copy, then upload it",
+            p.display()
+        ))
+        .into());
+    }
+    let options = UpdateOptions {
+        stage,
+        session: args.engine.session_options(),
+        out: args.out.clone(),
+        overwrite: args.overwrite,
+    };
+    let progress = Arc::new(Progress::default());
+    let started = std::time::Instant::now();
+    let report = {
+        let _bar = progress::PollingBar::ingest(progress.clone(), notes.quiet);
+        update(source, &args.inputs, dataset, &options, &progress).await?
+    };
+    notes.cleaned(&report.cleaned);
+    summarize(&report, started.elapsed().as_secs_f64(), notes);
+    let damaged = report.stage.as_ref().is_some_and(|s| {
+        s.files.iter().any(|f| f.error.is_some()) || !s.manifest_mismatches.is_empty()
+    });
+    let rejected = report
+        .entry
+        .as_ref()
+        .is_some_and(|e| e.records.rejected > 0);
+    if args.strict && (rejected || damaged) {
+        notes.say("--strict: rejected records or damaged inputs; exiting with code 3");
+        return Ok(ExitCode::from(EXIT_STRICT));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Says what the update read, kept, replaced and removed, and where the dataset is.
+fn summarize(report: &UpdateReport, secs: f64, notes: &Notes) {
+    let target = Location::Local(report.dataset.clone());
+    let applied = |v: &[String]| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    if !report.already_applied.is_empty() {
+        notes.say(format!(
+            "{} partitions the dataset already holds were not read (updated_date={} .. {})",
+            report.already_applied.len(),
+            report.already_applied.first().expect("not empty"),
+            report.already_applied.last().expect("not empty"),
+        ));
+    }
+    let Some(e) = &report.entry else {
+        if report.unchanged {
+            notes.say(format!(
+                "nothing new: no partition newer than updated_date={} and no merged_ids file the \
+                 dataset has not applied; {} was left as it was",
+                report
+                    .manifest
+                    .openalex_snapshot
+                    .as_ref()
+                    .and_then(|r| r.newest_partition())
+                    .unwrap_or("(none)"),
+                report.dataset.display()
+            ));
+        } else {
+            notes.say(format!(
+                "nothing new: {} is a copy of the dataset as it was",
+                report.dataset.display()
+            ));
+        }
+        return;
+    };
+    if let Some(stage) = &report.stage {
+        let bytes: u64 = stage.files.iter().map(|f| f.size).sum();
+        notes.say(format!(
+            "read {} files, {:.1} MiB in {secs:.1} s",
+            stage.files.len(),
+            bytes as f64 / (1 << 20) as f64,
+        ));
+        if !stage.skipped_entities.is_empty() {
+            let files: u64 = stage.skipped_entities.values().sum();
+            notes.say(format!(
+                "note: {files} files of other OpenAlex entities were not read ({}); bibflow \
+                 ingests works",
+                bibflow_datasets::input::entity_list(&stage.skipped_entities)
+            ));
+        }
+        for problem in stage
+            .files
+            .iter()
+            .filter_map(|f| f.error.as_ref())
+            .chain(&stage.manifest_mismatches)
+        {
+            notes.say(format!("error: {problem}"));
+        }
+    }
+    notes.say(format!(
+        "applied partitions: {}; new merged_ids files: {}",
+        applied(&e.partitions),
+        applied(&e.merged_ids)
+    ));
+    notes.say(format!(
+        "{} records read = {} ingested + {} rejected ({} field warnings)",
+        e.records.read, e.records.ingested, e.records.rejected, e.records.warnings
+    ));
+    notes.say(format!(
+        "works before: {} = {} kept + {} replaced by a newer copy + {} merged away",
+        e.works_before, e.kept, e.replaced, e.merged_away
+    ));
+    notes.say(format!(
+        "works of the update: {} added ({} older copies superseded, {} merged away)",
+        e.added, e.superseded, e.added_merged_away
+    ));
+    notes.say(format!(
+        "works after: {} = {} kept + {} added",
+        e.works_after, e.kept, e.added
+    ));
+    notes.tables(&report.manifest);
+    if e.records.rejected > 0 || e.records.warnings > 0 {
+        notes.say(format!(
+            "this update's rejected records and field warnings: {} (files update-{}-*)",
+            match &target {
+                Location::Local(p) => p.join("_rejects").display().to_string(),
+                Location::Url(u) => format!("{u}/_rejects"),
+            },
+            report.manifest.updates.len()
+        ));
+    }
+    notes.say(format!("dataset: {target}"));
+}

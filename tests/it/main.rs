@@ -19,5 +19,6 @@ mod object_store;
 mod reliability;
 mod reliability_kill;
 mod report;
+mod reproducible;
 mod slt;
 mod sql_cli;

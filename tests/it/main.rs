@@ -18,6 +18,7 @@ mod memory;
 mod object_store;
 mod reliability;
 mod reliability_kill;
+mod reliability_reader;
 mod report;
 mod reproducible;
 mod slt;

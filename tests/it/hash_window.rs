@@ -442,7 +442,11 @@ fn signed_zeros_and_nans_are_partitioned_by_their_bits_on_every_path() {
             .await
             .unwrap();
         let (hashed, sorted) = (session(false), session(true));
-        for (name, ctx) in [("hashed", &hashed), ("sorted", &sorted), ("fallback", &limited)] {
+        for (name, ctx) in [
+            ("hashed", &hashed),
+            ("sorted", &sorted),
+            ("fallback", &limited),
+        ] {
             ctx.register_table("z", signed_zeros(rows)).unwrap();
             let physical = ctx
                 .sql(sql)
@@ -451,16 +455,19 @@ fn signed_zeros_and_nans_are_partitioned_by_their_bits_on_every_path() {
                 .create_physical_plan()
                 .await
                 .unwrap();
-            let batches =
-                datafusion::physical_plan::collect(Arc::clone(&physical), ctx.task_ctx())
-                    .await
-                    .unwrap();
+            let batches = datafusion::physical_plan::collect(Arc::clone(&physical), ctx.task_ctx())
+                .await
+                .unwrap();
             let shown = datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(
                 physical.as_ref(),
             )
             .indent(true)
             .to_string();
-            assert_eq!(shown.contains("HashWindowExec"), name != "sorted", "{shown}");
+            assert_eq!(
+                shown.contains("HashWindowExec"),
+                name != "sorted",
+                "{shown}"
+            );
             if name == "fallback" {
                 assert!(
                     !shown.contains("sort_fallbacks=0"),

@@ -93,14 +93,10 @@ fn a_reader_during_publish_sees_the_old_dataset_or_the_new_one() {
     for stderr in &failed {
         assert!(stderr.starts_with("error:"), "{stderr}");
     }
-    eprintln!(
-        "reader during publish: {} reads saw the first dataset, {} the second, {} failed",
+    assert!(
+        seen[0] + seen[1] > failed.len(),
+        "reads of the first dataset: {}, of the second: {}, failed: {failed:?}",
         seen[0],
-        seen[1],
-        failed.len()
+        seen[1]
     );
-    if let Some(first) = failed.first() {
-        eprintln!("first failed read: {first}");
-    }
-    assert!(seen[0] + seen[1] > 0, "no read succeeded: {failed:?}");
 }

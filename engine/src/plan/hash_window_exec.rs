@@ -381,9 +381,9 @@ fn total_order_key(key: ArrayRef) -> ArrayRef {
         let f = key.as_primitive::<F>();
         let data = f.to_data().into_builder().data_type(I::DATA_TYPE);
         // Same width, any bit pattern valid: the buffers are reused as they are.
-        Arc::new(PrimitiveArray::<I>::from(
-            data.build().expect("a float array's buffers make an integer array of its width"),
-        ))
+        Arc::new(PrimitiveArray::<I>::from(data.build().expect(
+            "a float array's buffers make an integer array of its width",
+        )))
     }
     match key.data_type() {
         DataType::Float16 => bits::<Float16Type, Int16Type>(&key),

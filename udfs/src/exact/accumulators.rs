@@ -31,7 +31,10 @@ impl Output {
 }
 
 fn as_f64<'a>(name: &str, values: &'a [ArrayRef]) -> Result<&'a Float64Array> {
-    match values.first().and_then(|a| a.as_primitive_opt::<Float64Type>()) {
+    match values
+        .first()
+        .and_then(|a| a.as_primitive_opt::<Float64Type>())
+    {
         Some(a) => Ok(a),
         None => exec_err!("{name}: expected a Float64 argument"),
     }
@@ -47,7 +50,10 @@ fn as_state<'a>(name: &str, states: &'a [ArrayRef]) -> Result<&'a BinaryArray> {
 fn decode(name: &str, bytes: &[u8]) -> Result<ExactSum> {
     match ExactSum::from_bytes(bytes) {
         Some(s) => Ok(s),
-        None => exec_err!("{name}: a partial state of {} bytes is not an exact sum", bytes.len()),
+        None => exec_err!(
+            "{name}: a partial state of {} bytes is not an exact sum",
+            bytes.len()
+        ),
     }
 }
 

@@ -239,7 +239,7 @@ impl ExactSum {
 
     /// The sum [`Self::to_bytes`] wrote; `None` for bytes it cannot have written.
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        if bytes.len() < 36 || (bytes.len() - 36) % 8 != 0 {
+        if bytes.len() < 36 || !(bytes.len() - 36).is_multiple_of(8) {
             return None;
         }
         let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
@@ -336,7 +336,10 @@ mod tests {
         assert_eq!(sum(&[0.1; 10]), 1.0);
         assert_eq!(sum(&[-0.1; 10]), -1.0);
         assert_eq!(sum(&[5e-324, 5e-324]), 1e-323);
-        assert_eq!(sum(&[f64::MIN_POSITIVE, -5e-324]), f64::MIN_POSITIVE - 5e-324);
+        assert_eq!(
+            sum(&[f64::MIN_POSITIVE, -5e-324]),
+            f64::MIN_POSITIVE - 5e-324
+        );
         assert_eq!(sum(&[f64::MAX, f64::MAX]), f64::INFINITY);
         assert_eq!(sum(&[f64::MAX, f64::MAX, -f64::MAX]), f64::MAX);
         assert_eq!(sum(&[-f64::MAX, -f64::MAX]), f64::NEG_INFINITY);

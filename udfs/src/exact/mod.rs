@@ -86,7 +86,11 @@ mod tests {
                 let bits = |v: &[Option<f64>]| -> Vec<Option<u64>> {
                     v.iter().map(|x| x.map(f64::to_bits)).collect()
                 };
-                assert_eq!(bits(&one), bits(&other), "{sql} with {partitions} partitions");
+                assert_eq!(
+                    bits(&one),
+                    bits(&other),
+                    "{sql} with {partitions} partitions"
+                );
             }
         }
     }
@@ -95,7 +99,11 @@ mod tests {
     async fn nulls_empty_input_and_a_sliding_frame() {
         let ctx = session(2);
         assert_eq!(
-            column(&ctx, "SELECT fsum(x) FROM (VALUES (CAST(NULL AS DOUBLE))) t(x)").await,
+            column(
+                &ctx,
+                "SELECT fsum(x) FROM (VALUES (CAST(NULL AS DOUBLE))) t(x)"
+            )
+            .await,
             vec![None]
         );
         assert_eq!(

@@ -14,8 +14,8 @@ use std::mem::size_of;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Decimal128Array, ListArray, StringArray,
-    StringBuilder, StructArray, UInt64Array,
+    Array, ArrayRef, AsArray, BooleanArray, Decimal128Array, ListArray, StringArray, StringBuilder,
+    StructArray, UInt64Array,
 };
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Decimal128Type, UInt64Type};

@@ -68,10 +68,10 @@ SELECT p.modality, p.start AS period_start,
             ELSE concat(p.start, '-', least(p.start + $period_years - 1, $last_year)) END AS period,
        count(*) AS papers,
        sum(CASE WHEN p.stage = 'clinical trial' THEN 1 ELSE 0 END) AS clinical_papers,
-       avg(CASE WHEN p.stage = 'clinical trial' THEN 1.0 ELSE 0.0 END) AS clinical_share,
-       avg(h.human) AS human,
-       avg(h.animal) AS animal,
-       avg(h.molecular_cellular) AS molecular_cellular
+       favg(CASE WHEN p.stage = 'clinical trial' THEN 1.0 ELSE 0.0 END) AS clinical_share,
+       favg(h.human) AS human,
+       favg(h.animal) AS animal,
+       favg(h.molecular_cellular) AS molecular_cellular
 FROM p
 LEFT JOIN work_ham h ON p.work_id = h.work_id
 GROUP BY p.modality, p.start

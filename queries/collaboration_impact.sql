@@ -63,12 +63,12 @@ p AS (
     JOIN work_collab k ON wm.work_id = k.work_id
     JOIN work_impact i ON wm.work_id = i.work_id),
 overall AS (
-    SELECT 'all' AS unit, collaboration, count(*) AS papers, avg(citations) AS mcs,
-           avg(ncs) AS mncs, avg(top10) AS pp_top10
+    SELECT 'all' AS unit, collaboration, count(*) AS papers, favg(citations) AS mcs,
+           favg(ncs) AS mncs, favg(top10) AS pp_top10
     FROM p GROUP BY collaboration),
 per_country AS (
-    SELECT c.country AS unit, p.collaboration, count(*) AS papers, avg(p.citations) AS mcs,
-           avg(p.ncs) AS mncs, avg(p.top10) AS pp_top10
+    SELECT c.country AS unit, p.collaboration, count(*) AS papers, favg(p.citations) AS mcs,
+           favg(p.ncs) AS mncs, favg(p.top10) AS pp_top10
     FROM p JOIN work_country c ON p.work_id = c.work_id
     GROUP BY c.country, p.collaboration),
 big AS (

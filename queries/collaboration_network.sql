@@ -98,7 +98,7 @@ p AS (
     FROM (SELECT unnest(units) AS a, units, cardinality(units) AS k FROM g)),
 agg AS (
     SELECT a, b,
-           sum(CASE WHEN a = b THEN 1.0
+           fsum(CASE WHEN a = b THEN 1.0
                     WHEN $counting = 'fractional' THEN 1.0 / (k - 1)
                     ELSE 1.0 END) AS v
     FROM p WHERE a <= b GROUP BY a, b),

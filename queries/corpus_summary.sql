@@ -56,10 +56,10 @@ t AS (SELECT DISTINCT work_id FROM work_modality)
 SELECT w.source, w.publication_year AS year, count(*) AS works,
        count(w.doi) AS with_doi,
        count(w.pmid) AS with_pmid,
-       avg(CASE WHEN w.openalex_id IS NOT NULL AND w.pmid IS NOT NULL THEN 1.0 ELSE 0.0 END) AS linked_share,
-       avg(CASE WHEN c.work_id IS NOT NULL THEN 1.0 ELSE 0.0 END) AS country_share,
-       avg(CASE WHEN m.work_id IS NOT NULL THEN 1.0 ELSE 0.0 END) AS mesh_share,
-       avg(CASE WHEN t.work_id IS NOT NULL THEN 1.0 ELSE 0.0 END) AS cgt_share
+       favg(CASE WHEN w.openalex_id IS NOT NULL AND w.pmid IS NOT NULL THEN 1.0 ELSE 0.0 END) AS linked_share,
+       favg(CASE WHEN c.work_id IS NOT NULL THEN 1.0 ELSE 0.0 END) AS country_share,
+       favg(CASE WHEN m.work_id IS NOT NULL THEN 1.0 ELSE 0.0 END) AS mesh_share,
+       favg(CASE WHEN t.work_id IS NOT NULL THEN 1.0 ELSE 0.0 END) AS cgt_share
 FROM works w
 LEFT JOIN c ON w.work_id = c.work_id
 LEFT JOIN m ON w.work_id = m.work_id

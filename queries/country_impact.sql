@@ -2,7 +2,7 @@
 -- title = "Country citation impact per modality: MCS, MNCS, PP(top 10%)"
 -- description = """
 -- Per country (and modality): P, the papers credited to the country in the chosen counting mode;
--- MCS = sum(w * c) / sum(w); MNCS = sum(w * NCS) / sum(w); PP(top 10%) = sum(w * top10) / sum(w),
+-- MCS = sum(w * c) / sum(w); MNCS = sum(w * NCS) / sum(w); PP(top 10%) = fsum(w * top10) / fsum(w),
 -- over citable papers with a subfield (`work_impact`: reference sets of subfield x year x type,
 -- citation window `all`). Countries with fewer than `min_papers` credited papers are left out.
 -- Sorted by P, largest first."""
@@ -84,11 +84,11 @@ x AS (
     FROM wm
     JOIN work_country c ON wm.work_id = c.work_id
     JOIN work_impact i ON wm.work_id = i.work_id)
-SELECT modality, country, sum(w) AS papers,
-       sum(w * citations) / sum(w) AS mcs,
-       sum(w * ncs) / sum(w) AS mncs,
-       sum(w * top10) / sum(w) AS pp_top10
+SELECT modality, country, fsum(w) AS papers,
+       fsum(w * citations) / fsum(w) AS mcs,
+       fsum(w * ncs) / fsum(w) AS mncs,
+       fsum(w * top10) / fsum(w) AS pp_top10
 FROM x
 GROUP BY modality, country
-HAVING sum(w) >= $min_papers
+HAVING fsum(w) >= $min_papers
 ORDER BY papers DESC, country

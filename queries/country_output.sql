@@ -83,14 +83,14 @@ WITH wm AS (
             AND year BETWEEN $first_year AND $last_year) d),
 c AS (
     SELECT wm.modality, wm.start, c.country,
-           sum(c.full_weight) AS papers_full,
-           sum(CASE WHEN $fractional = 'country' THEN c.country_weight ELSE c.author_weight END)
+           fsum(c.full_weight) AS papers_full,
+           fsum(CASE WHEN $fractional = 'country' THEN c.country_weight ELSE c.author_weight END)
                AS papers_fractional
     FROM wm JOIN work_country c ON wm.work_id = c.work_id
     GROUP BY wm.modality, wm.start, c.country)
 SELECT modality, concat(start, '-', least(start + $period_years - 1, $last_year)) AS period,
        country, country_name(country) AS country_name,
        papers_full, papers_fractional,
-       papers_fractional / sum(papers_fractional) OVER (PARTITION BY modality, start) AS share
+       papers_fractional / fsum(papers_fractional) OVER (PARTITION BY modality, start) AS share
 FROM c
 ORDER BY modality, start, papers_fractional DESC, country

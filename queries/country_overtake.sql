@@ -77,10 +77,10 @@ WITH wm AS (
       AND year BETWEEN $first_year AND $last_year),
 y AS (
     SELECT wm.year,
-           coalesce(sum(CASE WHEN c.country = upper($challenger)
+           coalesce(fsum(CASE WHEN c.country = upper($challenger)
                              THEN CASE WHEN $fractional = 'country' THEN c.country_weight ELSE c.author_weight END
                         END), 0.0) AS a,
-           coalesce(sum(CASE WHEN c.country = upper($leader)
+           coalesce(fsum(CASE WHEN c.country = upper($leader)
                              THEN CASE WHEN $fractional = 'country' THEN c.country_weight ELSE c.author_weight END
                         END), 0.0) AS b
     FROM wm LEFT JOIN work_country c ON wm.work_id = c.work_id

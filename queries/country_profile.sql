@@ -92,13 +92,13 @@ x AS (
     LEFT JOIN work_collab k ON mm.work_id = k.work_id),
 s AS (
     SELECT modality,
-           sum(w) AS p_all, sum(w * ncs) AS tncs_all, sum(w * top10) AS ptop_all,
+           fsum(w) AS p_all, fsum(w * ncs) AS tncs_all, fsum(w * top10) AS ptop_all,
            count(CASE WHEN country = upper($country) THEN 1 END) AS rows_mine,
-           sum(CASE WHEN country = upper($country) THEN w END) AS p,
-           sum(CASE WHEN country = upper($country) THEN w * ncs END) AS tncs,
-           sum(CASE WHEN country = upper($country) THEN w * top10 END) AS ptop,
-           sum(CASE WHEN country = upper($country) AND ncs IS NOT NULL THEN w END) AS p_impact,
-           avg(CASE WHEN country = upper($country)
+           fsum(CASE WHEN country = upper($country) THEN w END) AS p,
+           fsum(CASE WHEN country = upper($country) THEN w * ncs END) AS tncs,
+           fsum(CASE WHEN country = upper($country) THEN w * top10 END) AS ptop,
+           fsum(CASE WHEN country = upper($country) AND ncs IS NOT NULL THEN w END) AS p_impact,
+           favg(CASE WHEN country = upper($country)
                     THEN CASE WHEN collaboration = 'international' THEN 1.0 ELSE 0.0 END END) AS intl
     FROM x GROUP BY modality),
 partners AS (

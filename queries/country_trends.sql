@@ -71,12 +71,12 @@ WITH wm AS (
             AND year BETWEEN $first_year AND $last_year) d),
 c AS (
     SELECT wm.modality, wm.year, c.country,
-           sum(CASE WHEN $fractional = 'country' THEN c.country_weight ELSE c.author_weight END) AS papers
+           fsum(CASE WHEN $fractional = 'country' THEN c.country_weight ELSE c.author_weight END) AS papers
     FROM wm JOIN work_country c ON wm.work_id = c.work_id
     GROUP BY wm.modality, wm.year, c.country),
 s AS (
     SELECT modality, year, country, papers,
-           papers / sum(papers) OVER (PARTITION BY modality, year) AS share
+           papers / fsum(papers) OVER (PARTITION BY modality, year) AS share
     FROM c)
 SELECT modality, year, country, papers, share
 FROM s

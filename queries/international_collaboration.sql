@@ -69,7 +69,7 @@ u AS (
     FROM wm JOIN work_country c ON wm.work_id = c.work_id)
 SELECT u.unit, count(*) AS papers,
        sum(CASE WHEN k.collaboration = 'international' THEN 1 ELSE 0 END) AS international_papers,
-       avg(CASE WHEN k.collaboration = 'international' THEN 1.0 ELSE 0.0 END) AS international_share
+       favg(CASE WHEN k.collaboration = 'international' THEN 1.0 ELSE 0.0 END) AS international_share
 FROM u JOIN work_collab k ON u.work_id = k.work_id
 GROUP BY u.unit
 HAVING count(*) >= $min_papers

@@ -161,6 +161,11 @@ pub struct EngineArgs {
     #[arg(long)]
     pub sort_windows: bool,
 
+    /// Partitions each query plan runs in (DataFusion's target partitions) [default: number of
+    /// cores]. Results are the same bits for any value (docs/reliability.md).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub target_partitions: Option<u16>,
+
     /// Where queries run (sql, query run, report; ingest and link always run here): in this
     /// process, on a Ballista cluster (`--scheduler`), or on a Ballista cluster started inside
     /// this process for the command. See docs/distributed.md.
@@ -198,7 +203,7 @@ impl EngineArgs {
     pub fn session_options(&self) -> SessionOptions {
         let options = SessionOptions {
             memory_limit: self.memory_limit,
-            target_partitions: None,
+            target_partitions: self.target_partitions.map(usize::from),
             sort_windows: self.sort_windows,
             views: match &self.views_dir {
                 Some(dir) => ViewPlacement::Written(dir.clone()),

@@ -13,6 +13,7 @@ pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
     let mut all = bibflow_udfs::counting::scalar_functions();
     all.extend(bibflow_udfs::impact::scalar_functions());
     all.extend(bibflow_udfs::classify::scalar_functions());
+    all.extend(bibflow_udfs::exact::scalar_functions());
     all
 }
 
@@ -21,6 +22,7 @@ pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
     let mut all = bibflow_udfs::counting::aggregate_functions();
     all.extend(bibflow_udfs::impact::aggregate_functions());
     all.extend(bibflow_udfs::classify::aggregate_functions());
+    all.extend(bibflow_udfs::exact::aggregate_functions());
     all
 }
 
@@ -29,6 +31,7 @@ pub fn window_functions() -> Vec<Arc<WindowUDF>> {
     let mut all = bibflow_udfs::counting::window_functions();
     all.extend(bibflow_udfs::impact::window_functions());
     all.extend(bibflow_udfs::classify::window_functions());
+    all.extend(bibflow_udfs::exact::window_functions());
     all
 }
 

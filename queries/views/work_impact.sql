@@ -20,7 +20,7 @@
 -- description = "top-10% score in [0, 1]"
 WITH r AS (
     SELECT subfield_id, publication_year, type,
-           avg(cited_by_count) AS e,
+           favg(cited_by_count) AS e,
            top_threshold(cited_by_count, 0.10) AS thr
     FROM works
     WHERE is_citable(type) AND subfield_id IS NOT NULL AND cited_by_count IS NOT NULL

@@ -323,7 +323,10 @@ async fn write_batches(
     format: Format,
     path: &Path,
 ) -> Result<()> {
-    let table = MemTable::try_new(schema, vec![batches.to_vec()])?;
+    // One batch: the Parquet writer's pages and row groups then depend on the rows alone, not on
+    // how the query's partitions happened to cut them into batches (byte-identical exports).
+    let one = arrow::compute::concat_batches(&schema, batches)?;
+    let table = MemTable::try_new(schema, vec![vec![one]])?;
     let df = ctx.read_table(Arc::new(table))?;
     let mut f =
         std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| ReportError::io(path, e))?);

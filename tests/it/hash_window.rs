@@ -387,3 +387,114 @@ fn past_the_memory_limit_a_partition_is_sorted_instead() {
         }
     });
 }
+
+/// `z(id, k)`: `k` is -0.0 (30% of rows), 0.0 (20%), NaN (10%) or 1.5 (40%), in one partition.
+fn signed_zeros(rows: usize) -> Arc<MemTable> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("k", DataType::Float64, true),
+    ]));
+    let batches = (0..rows)
+        .collect::<Vec<_>>()
+        .chunks(8192)
+        .map(|ids| {
+            let k: Float64Array = ids
+                .iter()
+                .map(|i| {
+                    Some(match i % 10 {
+                        0..3 => -0.0,
+                        3..5 => 0.0,
+                        5 => f64::NAN,
+                        _ => 1.5,
+                    })
+                })
+                .collect();
+            let id: Int64Array = ids.iter().map(|&i| Some(i as i64)).collect();
+            RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(id), Arc::new(k)]).unwrap()
+        })
+        .collect();
+    Arc::new(MemTable::try_new(schema, vec![batches]).unwrap())
+}
+
+#[test]
+fn signed_zeros_and_nans_are_partitioned_by_their_bits_on_every_path() {
+    // bibflow's promise (docs/reliability.md): PARTITION BY over a float puts -0.0 and 0.0 in two
+    // partitions (and NaNs with different bits apart), as DataFusion's sort-based window does,
+    // whether the window is hashed, sorted (--sort-windows), or hashed and then sorted because the
+    // memory pool refused (the fallback). GROUP BY keeps DataFusion's one group for -0.0 and 0.0.
+    let rows = 400_000;
+    let sql = "SELECT n, count(*) AS r FROM (SELECT count(*) OVER (PARTITION BY k) AS n FROM z) w \
+               GROUP BY n ORDER BY n";
+    let expected: Vec<(i64, i64)> = [40_000, 80_000, 120_000, 160_000]
+        .into_iter()
+        .map(|n| (n, n))
+        .collect();
+    runtime().block_on(async {
+        let limited = SessionBuilder::new(SessionOptions {
+            memory_limit: Some(4 << 20),
+            target_partitions: Some(1),
+            ..Default::default()
+        })
+        .context()
+        .unwrap();
+        limited
+            .sql("SET datafusion.execution.sort_spill_reservation_bytes = 262144")
+            .await
+            .unwrap();
+        let (hashed, sorted) = (session(false), session(true));
+        for (name, ctx) in [
+            ("hashed", &hashed),
+            ("sorted", &sorted),
+            ("fallback", &limited),
+        ] {
+            ctx.register_table("z", signed_zeros(rows)).unwrap();
+            let physical = ctx
+                .sql(sql)
+                .await
+                .unwrap()
+                .create_physical_plan()
+                .await
+                .unwrap();
+            let batches = datafusion::physical_plan::collect(Arc::clone(&physical), ctx.task_ctx())
+                .await
+                .unwrap();
+            let shown = datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(
+                physical.as_ref(),
+            )
+            .indent(true)
+            .to_string();
+            assert_eq!(
+                shown.contains("HashWindowExec"),
+                name != "sorted",
+                "{shown}"
+            );
+            if name == "fallback" {
+                assert!(
+                    !shown.contains("sort_fallbacks=0"),
+                    "the hashed window did not fall back to sorting:\n{shown}"
+                );
+            }
+            let got: Vec<(i64, i64)> = batches
+                .iter()
+                .flat_map(|b| {
+                    let n = b.column(0).as_primitive::<Int64Type>().clone();
+                    let r = b.column(1).as_primitive::<Int64Type>().clone();
+                    (0..b.num_rows()).map(move |i| (n.value(i), r.value(i)))
+                })
+                .collect();
+            assert_eq!(got, expected, "{name}: partitions of -0.0, 0.0, NaN, 1.5");
+        }
+        let groups = hashed
+            .sql("SELECT count(*) FROM (SELECT k FROM z WHERE k = 0 GROUP BY k) g")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        assert_eq!(
+            groups[0].column(0).as_primitive::<Int64Type>().value(0),
+            1,
+            "GROUP BY puts -0.0 and 0.0 in one group"
+        );
+    });
+}

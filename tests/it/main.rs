@@ -19,6 +19,8 @@ mod memory;
 mod object_store;
 mod reliability;
 mod reliability_kill;
+mod reliability_reader;
 mod report;
+mod reproducible;
 mod slt;
 mod sql_cli;

@@ -28,3 +28,13 @@ pub(crate) const DOC_SECTION_CLASSIFY: DocSection = DocSection {
          position of papers from their MeSH descriptors, publication types and text.",
     ),
 };
+
+/// The documentation section of the exact, order-independent sums.
+pub(crate) const DOC_SECTION_EXACT: DocSection = DocSection {
+    include: true,
+    label: "Exact Sums",
+    description: Some(
+        "Sums and means of Float64 values that are exact and the same whatever the order of the \
+         rows: bit-reproducible results across thread counts and runs.",
+    ),
+};

@@ -9,6 +9,7 @@
 //! | an h-index over citation counts                             | [`counting`]  |
 //! | field-normalised impact: NCS, top-x% with ties, percentiles | [`impact`]    |
 //! | clinical translation: modalities, clinical stage, HAM       | [`classify`]  |
+//! | sums and means of Float64 that do not depend on row order   | [`exact`]     |
 //!
 //! [`register_all`] registers every function in a session; the engine calls it for every session it
 //! builds. Every function can be rebuilt by name from its configuration alone (no captured state), so
@@ -32,6 +33,7 @@ mod test_util;
 pub mod classify;
 pub mod counting;
 pub mod docs;
+pub mod exact;
 pub mod impact;
 
 use datafusion::error::Result;
@@ -42,6 +44,7 @@ pub fn register_all(ctx: &SessionContext) -> Result<()> {
     counting::register(ctx)?;
     impact::register(ctx)?;
     classify::register(ctx)?;
+    exact::register(ctx)?;
     Ok(())
 }
 
@@ -72,6 +75,11 @@ mod tests {
                 crate::classify::scalar_functions(),
                 crate::classify::aggregate_functions(),
                 crate::classify::window_functions(),
+            ),
+            (
+                crate::exact::scalar_functions(),
+                crate::exact::aggregate_functions(),
+                crate::exact::window_functions(),
             ),
         ] {
             names.extend(scalar.iter().map(|f| f.name().to_string()));

@@ -23,15 +23,24 @@
 //! disk) and `WindowAggExec`, fed with the rows buffered so far followed by the rest of the input:
 //! slower, but the query completes wherever the sorted plan would.
 //!
+//! Floating-point keys are partitioned as DataFusion's sort-based window partitions them, by
+//! their bits (IEEE total order: `-0.0` and `0.0` are two partitions, as are NaNs with different
+//! bits), not as `GROUP BY` groups them (one group for `-0.0` and `0.0`): the hash is taken over the
+//! keys' bit patterns ([`total_order_key`]), so this operator, its fallback and `--sort-windows`
+//! give the same partitions (docs/reliability.md).
+//!
 //! [`GroupValues`]: datafusion::physical_plan::aggregates::group_values::GroupValues
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use arrow::array::{Array, ArrayRef, RecordBatch, UInt32Array};
+use arrow::array::{Array, ArrayRef, AsArray, PrimitiveArray, RecordBatch, UInt32Array};
 use arrow::compute::{concat, take};
-use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::datatypes::{
+    ArrowPrimitiveType, DataType, Field, Float16Type, Float32Type, Float64Type, Int16Type,
+    Int32Type, Int64Type, Schema, SchemaRef,
+};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{Result, ScalarValue, internal_err};
 use datafusion::execution::TaskContext;
@@ -354,6 +363,36 @@ struct PartitionState {
     sorting: Arc<AtomicBool>,
 }
 
+/// The type [`total_order_key`] makes of a key of type `t`.
+fn total_order_key_type(t: &DataType) -> DataType {
+    match t {
+        DataType::Float16 => DataType::Int16,
+        DataType::Float32 => DataType::Int32,
+        DataType::Float64 => DataType::Int64,
+        other => other.clone(),
+    }
+}
+
+/// A partition key as the hash table should compare it: a floating-point column as its bit
+/// patterns (equal exactly when the sort-based window's total order says equal), any other as is.
+/// (Floats nested in structs or lists are compared as `GROUP BY` compares them.)
+fn total_order_key(key: ArrayRef) -> ArrayRef {
+    fn bits<F: ArrowPrimitiveType, I: ArrowPrimitiveType>(key: &ArrayRef) -> ArrayRef {
+        let f = key.as_primitive::<F>();
+        let data = f.to_data().into_builder().data_type(I::DATA_TYPE);
+        // Same width, any bit pattern valid: the buffers are reused as they are.
+        Arc::new(PrimitiveArray::<I>::from(data.build().expect(
+            "a float array's buffers make an integer array of its width",
+        )))
+    }
+    match key.data_type() {
+        DataType::Float16 => bits::<Float16Type, Int16Type>(&key),
+        DataType::Float32 => bits::<Float32Type, Int32Type>(&key),
+        DataType::Float64 => bits::<Float64Type, Int64Type>(&key),
+        _ => key,
+    }
+}
+
 impl PartitionState {
     async fn run(self, mut input: SendableRecordBatchStream) -> Result<SendableRecordBatchStream> {
         let mut group_values: Option<Box<dyn GroupValues>> = if self.partition_by.is_empty() {
@@ -366,7 +405,7 @@ impl PartitionState {
                 .map(|(i, e)| {
                     Ok(Field::new(
                         format!("k{i}"),
-                        e.data_type(&self.input_schema)?,
+                        total_order_key_type(&e.data_type(&self.input_schema)?),
                         true,
                     ))
                 })
@@ -420,7 +459,11 @@ impl PartitionState {
                     let keys = self
                         .partition_by
                         .iter()
-                        .map(|e| e.evaluate(&batch)?.into_array(batch.num_rows()))
+                        .map(|e| {
+                            Ok(total_order_key(
+                                e.evaluate(&batch)?.into_array(batch.num_rows())?,
+                            ))
+                        })
                         .collect::<Result<Vec<_>>>()?;
                     gv.intern(&keys, &mut groups)?;
                     n_groups = gv.len();

@@ -1,15 +1,24 @@
 //! The group state of `country_shares_agg`: country codes interned as small integers, each
 //! group's author weights, and DataFusion's two accumulator interfaces over them ([`Groups`] for
 //! grouped aggregation, [`OneGroup`] for a single group and window frames).
+//!
+//! Weights are added as fixed-point integers ([`Fixed`], units of 2^-64), not as `f64`: a paper's
+//! authorship rows reach the aggregate in an order that depends on the partitioning (and a paper
+//! split over two partitions is merged from two partial states), and integer addition gives the
+//! same result in any order, where `f64` addition changes the last bits. A share 1/k of an author
+//! with k affiliations is the `f64` 1/k, which is a whole number of 2^-64 units for k < 2^11
+//! (rounded down beyond: the same for every order); a sum is rounded to `f64` once, at the end.
 
 use std::collections::HashMap;
 use std::mem::size_of;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, StringArray, UInt64Array,
+    Array, ArrayRef, AsArray, BooleanArray, Decimal128Array, ListArray, StringArray, StringBuilder,
+    StructArray, UInt64Array,
 };
-use arrow::datatypes::{Float64Type, UInt64Type};
+use arrow::buffer::OffsetBuffer;
+use arrow::datatypes::{DataType, Decimal128Type, UInt64Type};
 use datafusion::common::{ScalarValue, exec_err};
 use datafusion::error::Result;
 use datafusion::logical_expr::function::AccumulatorArgs;
@@ -74,31 +83,65 @@ impl Interner {
 /// No country in an inline slot.
 const NONE: u32 = u32::MAX;
 
+/// A weight in units of 2^-64: a whole author is `1 << 64`.
+type Fixed = i128;
+const ONE: Fixed = 1 << 64;
+
+/// `share` (at most 1) in units of 2^-64: exact for the `f64` 1/k with k < 2^11.
+fn fixed(share: f64) -> Fixed {
+    (share * 18446744073709551616.0) as Fixed
+}
+
+/// A fixed-point weight as the nearest `f64`.
+fn to_f64(w: Fixed) -> f64 {
+    w as f64 / 18446744073709551616.0
+}
+
+/// The state's weights: a [`Fixed`] as a `Decimal128(38, 0)` (its i128, unscaled).
+pub(super) fn fixed_type() -> DataType {
+    DataType::Decimal128(38, 0)
+}
+
+/// The `shares` state: `List<Struct<country Utf8, weight Decimal128(38, 0)>>`.
+pub(super) fn state_list_type() -> DataType {
+    DataType::List(Arc::new(arrow::datatypes::Field::new_list_field(
+        DataType::Struct(state_fields()),
+        true,
+    )))
+}
+
+fn state_fields() -> arrow::datatypes::Fields {
+    arrow::datatypes::Fields::from(vec![
+        arrow::datatypes::Field::new("country", DataType::Utf8, true),
+        arrow::datatypes::Field::new("weight", fixed_type(), false),
+    ])
+}
+
 /// One group's state: weights are unscaled (1 per author, split over the author's affiliations);
 /// `author` mode divides them by the number of authors at the end.
 #[derive(Debug, Clone)]
 struct GroupState {
     authors: u64,
-    dropped: f64,
+    dropped: Fixed,
     first: u32,
-    first_weight: f64,
-    rest: Vec<(u32, f64)>,
+    first_weight: Fixed,
+    rest: Vec<(u32, Fixed)>,
 }
 
 impl Default for GroupState {
     fn default() -> Self {
         Self {
             authors: 0,
-            dropped: 0.0,
+            dropped: 0,
             first: NONE,
-            first_weight: 0.0,
+            first_weight: 0,
             rest: Vec::new(),
         }
     }
 }
 
 impl GroupState {
-    fn add(&mut self, id: u32, weight: f64) {
+    fn add(&mut self, id: u32, weight: Fixed) {
         if self.first == id {
             self.first_weight += weight;
         } else if self.first == NONE {
@@ -111,7 +154,7 @@ impl GroupState {
         }
     }
 
-    fn entries(&self) -> impl Iterator<Item = (u32, f64)> + '_ {
+    fn entries(&self) -> impl Iterator<Item = (u32, Fixed)> + '_ {
         (self.first != NONE)
             .then_some((self.first, self.first_weight))
             .into_iter()
@@ -155,7 +198,7 @@ impl Groups {
     }
 
     /// Adds `weight` for the raw code `raw` to group `g`; false when the code is blank.
-    fn add_code(&mut self, g: usize, raw: &str, weight: f64) -> bool {
+    fn add_code(&mut self, g: usize, raw: &str, weight: Fixed) -> bool {
         self.buf.clear();
         if !push_normalized(&mut self.buf, raw, self.keep_hk_mo) {
             return false;
@@ -166,11 +209,11 @@ impl Groups {
     }
 
     /// Adds `weight` for country `id` to group `g`, keeping [`Self::heap_bytes`] up to date.
-    fn add_id(&mut self, g: usize, id: u32, weight: f64) {
+    fn add_id(&mut self, g: usize, id: u32, weight: Fixed) {
         let group = &mut self.groups[g];
         let before = group.rest.capacity();
         group.add(id, weight);
-        self.heap_bytes += (group.rest.capacity() - before) * size_of::<(u32, f64)>();
+        self.heap_bytes += (group.rest.capacity() - before) * size_of::<(u32, Fixed)>();
     }
 
     fn update(
@@ -195,10 +238,10 @@ impl Groups {
             self.groups[g].authors += 1;
             let affiliations = row_range(authors, row);
             if affiliations.is_empty() {
-                self.groups[g].dropped += 1.0;
+                self.groups[g].dropped += ONE;
                 continue;
             }
-            let share = 1.0 / affiliations.len() as f64;
+            let share = fixed(1.0 / affiliations.len() as f64);
             for i in affiliations {
                 let known = str_at(codes, i).is_some_and(|raw| self.add_code(g, raw, share));
                 if !known {
@@ -221,11 +264,11 @@ impl Groups {
             return exec_err!("{NAME}: expected 3 state columns, got {}", states.len());
         };
         let authors = authors.as_primitive::<UInt64Type>();
-        let dropped = dropped.as_primitive::<Float64Type>();
+        let dropped = dropped.as_primitive::<Decimal128Type>();
         let shares = shares.as_list::<i32>();
         let entries = shares.values().as_struct();
         let countries: &StringArray = entries.column(0).as_string::<i32>();
-        let weights = entries.column(1).as_primitive::<Float64Type>();
+        let weights = entries.column(1).as_primitive::<Decimal128Type>();
         for (row, &g) in group_indices.iter().enumerate() {
             self.groups[g].authors += authors.value(row);
             self.groups[g].dropped += dropped.value(row);
@@ -243,7 +286,7 @@ impl Groups {
         let taken = emit_to.take_needed(&mut self.groups);
         let freed: usize = taken
             .iter()
-            .map(|g| g.rest.capacity() * size_of::<(u32, f64)>())
+            .map(|g| g.rest.capacity() * size_of::<(u32, Fixed)>())
             .sum();
         self.heap_bytes = self.heap_bytes.saturating_sub(freed);
         taken
@@ -255,7 +298,7 @@ impl Groups {
         &self,
         groups: &[GroupState],
         sorted: bool,
-        entry_weight: impl Fn(&GroupState, f64, usize) -> f64,
+        entry_weight: impl Fn(&GroupState, Fixed, usize) -> f64,
         dropped: impl Fn(&GroupState) -> Option<f64>,
     ) -> Result<ArrayRef> {
         let ranks = if sorted {
@@ -264,7 +307,7 @@ impl Groups {
             Vec::new()
         };
         let mut out = SharesBuilder::new(groups.len());
-        let mut scratch: Vec<(u32, f64)> = Vec::new();
+        let mut scratch: Vec<(u32, Fixed)> = Vec::new();
         for g in groups {
             scratch.clear();
             scratch.extend(g.entries());
@@ -293,17 +336,49 @@ impl Groups {
             CountingMode::Author => self.list(
                 groups,
                 true,
-                |g, w, _| w / g.authors as f64,
-                |g| (g.dropped > 0.0).then(|| g.dropped / g.authors as f64),
+                |g, w, _| to_f64(w) / g.authors as f64,
+                |g| (g.dropped > 0).then(|| to_f64(g.dropped) / g.authors as f64),
             ),
         }
     }
 
+    /// The partial state: authors, the dropped weight and the (country, weight) list, weights as
+    /// [`Fixed`] integers so that merging states is exact too.
     fn state_of(&self, groups: &[GroupState]) -> Result<Vec<ArrayRef>> {
+        let dropped = Decimal128Array::from_iter_values(groups.iter().map(|g| g.dropped))
+            .with_data_type(fixed_type());
+        let mut countries = StringBuilder::new();
+        let mut weights = Vec::new();
+        let mut lengths = Vec::with_capacity(groups.len());
+        for g in groups {
+            let before = weights.len();
+            for (id, w) in g.entries() {
+                countries.append_value(&self.interner.names[id as usize]);
+                weights.push(w);
+            }
+            lengths.push(weights.len() - before);
+        }
+        let entries = StructArray::try_new(
+            state_fields(),
+            vec![
+                Arc::new(countries.finish()),
+                Arc::new(Decimal128Array::from(weights).with_data_type(fixed_type())),
+            ],
+            None,
+        )?;
+        let DataType::List(item) = state_list_type() else {
+            unreachable!("state_list_type is a list")
+        };
+        let shares = ListArray::try_new(
+            item,
+            OffsetBuffer::from_lengths(lengths),
+            Arc::new(entries),
+            None,
+        )?;
         Ok(vec![
             Arc::new(groups.iter().map(|g| g.authors).collect::<UInt64Array>()),
-            Arc::new(groups.iter().map(|g| g.dropped).collect::<Float64Array>()),
-            self.list(groups, false, |_, w, _| w, |_| None)?,
+            Arc::new(dropped),
+            Arc::new(shares),
         ])
     }
 }
@@ -402,6 +477,8 @@ impl Accumulator for OneGroup {
 
 #[cfg(test)]
 mod tests {
+    use arrow::datatypes::Float64Type;
+
     use super::super::tests::assert_shares;
     use super::*;
 

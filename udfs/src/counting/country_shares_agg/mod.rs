@@ -126,12 +126,12 @@ impl AggregateUDFImpl for CountrySharesAgg {
             )),
             Arc::new(Field::new(
                 format_state_name(args.name, "dropped"),
-                DataType::Float64,
+                groups::fixed_type(),
                 false,
             )),
             Arc::new(Field::new(
                 format_state_name(args.name, "shares"),
-                share_list_type(),
+                groups::state_list_type(),
                 false,
             )),
         ])

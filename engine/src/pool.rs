@@ -25,8 +25,14 @@ use datafusion::execution::memory_pool::{MemoryLimit, MemoryPool, MemoryReservat
 /// The share of the pool kept back for operators that cannot spill: a quarter.
 pub const HEADROOM_FRACTION: usize = 4;
 
-/// An operator holding at most this share of the headroom counts as small: a sixteenth.
+/// An operator holding at most this share of the headroom counts as small: a sixteenth, but at
+/// least [`SMALL_MIN`] (or the whole headroom of a smaller pool).
 pub const SMALL_FRACTION: usize = 16;
+
+/// An operator holding at most this much counts as small, whatever the pool: 16 MiB. In a pool of
+/// 64 MiB a sixteenth of the headroom was 1 MiB, and an ordered final aggregate asking for 2.5 MiB
+/// (which fails when refused) was kept from the headroom and failed the report.
+pub const SMALL_MIN: usize = 16 << 20;
 
 /// A greedy pool whose last [`headroom`](Self::headroom) bytes only operators that cannot spill
 /// may take; see the [module documentation](self).
@@ -54,7 +60,9 @@ impl HeadroomPool {
 
     /// The most an operator that can spill may hold and still take from the headroom.
     pub fn small(&self) -> usize {
-        self.headroom / SMALL_FRACTION
+        (self.headroom / SMALL_FRACTION)
+            .max(SMALL_MIN)
+            .min(self.headroom)
     }
 }
 
@@ -133,8 +141,9 @@ mod tests {
 
     #[test]
     fn spilling_operators_leave_the_headroom_to_the_others() {
-        // 16,000 bytes: 4,000 kept back; an operator holding up to 250 is small.
-        let pool: Arc<dyn MemoryPool> = Arc::new(HeadroomPool::new(16_000));
+        const MIB: usize = 1 << 20;
+        // 1 GiB: 256 MiB kept back; an operator holding up to 16 MiB is small.
+        let pool: Arc<dyn MemoryPool> = Arc::new(HeadroomPool::new(1024 * MIB));
         let sort = MemoryConsumer::new("sort")
             .with_can_spill(true)
             .register(&pool);
@@ -142,32 +151,34 @@ mod tests {
         let agg = MemoryConsumer::new("agg")
             .with_can_spill(true)
             .register(&pool);
-        // A large spilling operator gets up to 12,000 bytes, not one more.
-        sort.try_grow(11_000).unwrap();
-        let refused = sort.try_grow(1_001).unwrap_err().to_string();
+        // A large spilling operator gets up to 768 MiB, not one byte more.
+        sort.try_grow(700 * MIB).unwrap();
+        let refused = sort.try_grow(68 * MIB + 1).unwrap_err().to_string();
         assert!(refused.contains("for sort"), "{refused}");
         assert!(refused.contains("large spilling operators"), "{refused}");
-        sort.try_grow(1_000).unwrap();
+        sort.try_grow(68 * MIB).unwrap();
         // The rest is there for an operator that cannot spill, up to the whole pool, and for a
         // small one that can.
-        agg.try_grow(250).unwrap();
+        agg.try_grow(16 * MIB).unwrap();
         assert!(
             agg.try_grow(1).is_err(),
-            "251 bytes is large, and the pool is past 12,000"
+            "past 16 MiB it is large, and the pool past 768"
         );
-        merge.try_grow(3_750).unwrap();
-        assert_eq!(pool.reserved(), 16_000);
+        merge.try_grow(240 * MIB).unwrap();
+        assert_eq!(pool.reserved(), 1024 * MIB);
         assert!(merge.try_grow(1).is_err());
         // Freed memory is shared again.
-        sort.shrink(5_000);
-        merge.try_grow(1_000).unwrap();
-        assert!(
-            sort.try_grow(1).is_err(),
-            "12,000 of 16,000 used: at the line"
-        );
+        sort.shrink(300 * MIB);
+        merge.try_grow(60 * MIB).unwrap();
+        assert!(sort.try_grow(1).is_err(), "784 MiB used: past the line");
         merge.free();
-        sort.try_grow(4_750).unwrap();
-        assert_eq!(pool.reserved(), 12_000);
-        assert!(matches!(pool.memory_limit(), MemoryLimit::Finite(16_000)));
+        sort.try_grow(284 * MIB).unwrap();
+        assert_eq!(pool.reserved(), 768 * MIB);
+        // A small pool keeps its whole headroom for operators up to 16 MiB, so that an ordered
+        // aggregate asking for a few MiB is not refused.
+        let small = HeadroomPool::new(64 * MIB);
+        assert_eq!((small.headroom(), small.small()), (16 * MIB, 16 * MIB));
+        assert_eq!(HeadroomPool::new(2048 * MIB).small(), 32 * MIB);
+        assert!(matches!(pool.memory_limit(), MemoryLimit::Finite(n) if n == 1024 * MIB));
     }
 }

@@ -22,12 +22,11 @@ use datafusion::datasource::listing::{
 };
 use datafusion::prelude::{DataFrame, SessionContext};
 use futures::TryStreamExt;
-use object_store::ObjectStoreExt;
 use url::Url;
 
 use super::{SavedQuery, ViewTime};
 use crate::error::{EngineError, Result};
-use crate::store::{Location, store_error, store_for_url};
+use crate::store::{Location, RemoteDir, StoreRegistry};
 
 /// The sub-folder a session writes its computed views to; removed on drop.
 #[derive(Debug)]
@@ -185,20 +184,9 @@ impl Drop for WrittenViews {
 
 /// Deletes every object under `url`.
 async fn delete_prefix(url: &Url) -> Result<()> {
-    let store = store_for_url(url)?;
-    let prefix = object_store::path::Path::from_url_path(url.path())
-        .map_err(|e| EngineError::Usage(format!("{url}: {e}")))?;
-    let locations = store
-        .list(Some(&prefix))
-        .map_ok(|m| m.location)
-        .map_err(|e| store_error(url, e))
-        .try_collect::<Vec<_>>()
-        .await?;
-    for location in locations {
-        match store.delete(&location).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-            Err(e) => return Err(store_error(url, e)),
-        }
+    let dir = RemoteDir::open(url, &StoreRegistry::new())?;
+    for rel in dir.list_all().await? {
+        dir.delete(&rel).await?;
     }
     Ok(())
 }

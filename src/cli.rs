@@ -185,6 +185,12 @@ pub struct EngineArgs {
     /// the views are written there too, instead of being held in memory or the spill folder.
     #[arg(long, value_name = "DIR|URL")]
     pub views_dir: Option<String>,
+
+    /// Print a line to stderr every SECS seconds with what the memory pool holds (bounded by
+    /// --memory-limit) and the process's resident memory (RSS, Linux): how far the process is
+    /// above its limit, and when.
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub trace_memory: Option<std::time::Duration>,
 }
 
 /// `--engine`.
@@ -474,6 +480,14 @@ pub fn parse_param(s: &str) -> Result<(String, String), String> {
 }
 
 /// `4GiB`, `512MiB`, `1.5GB`, `1000000` -> bytes.
+/// `--trace-memory`: seconds, at least 0.1 (e.g. `5` or `0.5`).
+pub fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs >= 0.1 => Ok(std::time::Duration::from_secs_f64(secs)),
+        _ => Err(format!("{s:?} is not a number of seconds of at least 0.1, such as 5 or 0.5")),
+    }
+}
+
 pub fn parse_size(s: &str) -> Result<usize, String> {
     let s = s.trim();
     let split = s

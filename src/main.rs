@@ -9,6 +9,7 @@ mod commands;
 mod cpu;
 mod error;
 mod interrupt;
+mod memory;
 mod output;
 mod panics;
 mod progress;

@@ -17,6 +17,7 @@
 //! 48 MiB where the greedy pool finished.
 
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use datafusion::common::{Result, human_readable_size, resources_datafusion_err};
@@ -34,22 +35,68 @@ pub const SMALL_FRACTION: usize = 16;
 /// (which fails when refused) was kept from the headroom and failed the report.
 pub const SMALL_MIN: usize = 16 << 20;
 
+/// What a session's memory pool holds now and has held at most: read by a front-end while the
+/// session runs (to show memory next to the process's RSS) and after it. A clone reads the same
+/// counters; [`SessionOptions::memory_gauge`](crate::session::SessionOptions::memory_gauge) gives
+/// it to the pool the session builder makes.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryGauge(Arc<GaugeCounters>);
+
+#[derive(Debug, Default)]
+struct GaugeCounters {
+    used: AtomicUsize,
+    peak: AtomicUsize,
+    limit: AtomicUsize,
+}
+
+impl MemoryGauge {
+    /// Bytes reserved in the pool now.
+    pub fn reserved(&self) -> usize {
+        self.0.used.load(Ordering::Relaxed)
+    }
+
+    /// The most bytes reserved at once since the pool was made.
+    pub fn peak(&self) -> usize {
+        self.0.peak.load(Ordering::Relaxed)
+    }
+
+    /// The pool's limit in bytes; `None` before a pool with a limit uses this gauge.
+    pub fn limit(&self) -> Option<usize> {
+        match self.0.limit.load(Ordering::Relaxed) {
+            0 => None,
+            n => Some(n),
+        }
+    }
+
+    fn add(&self, bytes: usize) {
+        let used = self.0.used.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        self.0.peak.fetch_max(used, Ordering::Relaxed);
+    }
+}
+
 /// A greedy pool whose last [`headroom`](Self::headroom) bytes only operators that cannot spill
 /// may take; see the [module documentation](self).
 #[derive(Debug)]
 pub struct HeadroomPool {
     pool_size: usize,
     headroom: usize,
-    used: AtomicUsize,
+    gauge: MemoryGauge,
 }
 
 impl HeadroomPool {
     /// A pool of `pool_size` bytes keeping a quarter back for operators that cannot spill.
     pub fn new(pool_size: usize) -> Self {
+        Self::with_gauge(pool_size, MemoryGauge::default())
+    }
+
+    /// The same, counting what it holds in `gauge` (which should be new: its counters are the
+    /// pool's).
+    pub fn with_gauge(pool_size: usize, gauge: MemoryGauge) -> Self {
+        gauge.0.limit.store(pool_size, Ordering::Relaxed);
         Self {
             pool_size,
             headroom: pool_size / HEADROOM_FRACTION,
-            used: AtomicUsize::new(0),
+            gauge,
         }
     }
 
@@ -72,11 +119,11 @@ impl MemoryPool for HeadroomPool {
     }
 
     fn grow(&self, _reservation: &MemoryReservation, additional: usize) {
-        self.used.fetch_add(additional, Ordering::Relaxed);
+        self.gauge.add(additional);
     }
 
     fn shrink(&self, _reservation: &MemoryReservation, shrink: usize) {
-        self.used.fetch_sub(shrink, Ordering::Relaxed);
+        self.gauge.0.used.fetch_sub(shrink, Ordering::Relaxed);
     }
 
     fn try_grow(&self, reservation: &MemoryReservation, additional: usize) -> Result<()> {
@@ -86,11 +133,10 @@ impl MemoryPool for HeadroomPool {
         } else {
             self.pool_size
         };
-        self.used
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
-                let new_used = used + additional;
-                (new_used <= limit).then_some(new_used)
-            })
+        let before = self.gauge.0.used.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+            let new_used = used + additional;
+            (new_used <= limit).then_some(new_used)
+        })
             .map_err(|used| {
                 resources_datafusion_err!(
                     "Failed to allocate additional {} for {} with {} already allocated for this reservation - {} remain available for {} operators in the total memory pool: {}",
@@ -105,12 +151,16 @@ impl MemoryPool for HeadroomPool {
                     },
                     self
                 )
-            })?;
+        })?;
+        self.gauge
+            .0
+            .peak
+            .fetch_max(before + additional, Ordering::Relaxed);
         Ok(())
     }
 
     fn reserved(&self) -> usize {
-        self.used.load(Ordering::Relaxed)
+        self.gauge.reserved()
     }
 
     fn memory_limit(&self) -> MemoryLimit {
@@ -124,7 +174,7 @@ impl fmt::Display for HeadroomPool {
             f,
             "{}(used: {}, pool_size: {}, kept for non-spilling operators: {})",
             self.name(),
-            human_readable_size(self.used.load(Ordering::Relaxed)),
+            human_readable_size(self.gauge.reserved()),
             human_readable_size(self.pool_size),
             human_readable_size(self.headroom)
         )
@@ -180,5 +230,25 @@ mod tests {
         assert_eq!((small.headroom(), small.small()), (16 * MIB, 16 * MIB));
         assert_eq!(HeadroomPool::new(2048 * MIB).small(), 32 * MIB);
         assert!(matches!(pool.memory_limit(), MemoryLimit::Finite(n) if n == 1024 * MIB));
+    }
+
+    #[test]
+    fn the_gauge_reads_what_the_pool_holds_and_its_peak() {
+        const MIB: usize = 1 << 20;
+        let gauge = MemoryGauge::default();
+        assert_eq!(gauge.limit(), None);
+        let pool: Arc<dyn MemoryPool> =
+            Arc::new(HeadroomPool::with_gauge(64 * MIB, gauge.clone()));
+        assert_eq!(gauge.limit(), Some(64 * MIB));
+        let a = MemoryConsumer::new("a").register(&pool);
+        let b = MemoryConsumer::new("b").register(&pool);
+        a.try_grow(10 * MIB).unwrap();
+        b.grow(5 * MIB);
+        assert_eq!((gauge.reserved(), gauge.peak()), (15 * MIB, 15 * MIB));
+        a.free();
+        b.try_grow(MIB).unwrap();
+        assert_eq!((gauge.reserved(), gauge.peak()), (6 * MIB, 15 * MIB));
+        assert!(b.try_grow(60 * MIB).is_err());
+        assert_eq!(gauge.peak(), 15 * MIB, "a refused request is not counted");
     }
 }

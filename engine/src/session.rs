@@ -69,6 +69,10 @@ pub struct SessionOptions {
     /// DataFusion's order-preserving repartitions promise, so an aggregate planned as ordered saw
     /// unordered input and emitted groups twice (country_profile's 'all' rows at 10^6 works).
     pub ignore_file_order: bool,
+    /// Counts what the session's memory pool holds, for a front-end to show (see
+    /// [`crate::pool::MemoryGauge`]). Read only when the session has a memory limit; a session
+    /// without one has no pool to count.
+    pub memory_gauge: crate::pool::MemoryGauge,
 }
 
 /// Where a session computes the catalog's views and keeps their rows.
@@ -185,7 +189,8 @@ impl SessionBuilder {
             }
         }
         let mut runtime = RuntimeEnvBuilder::new()
-            .with_object_store_registry(Arc::new(crate::store::StoreRegistry::new()));
+            .with_object_store_registry(Arc::new(crate::store::StoreRegistry::new()))
+            .with_file_statistics_cache_limit(statistics_cache_bytes(limit));
         if let Some(limit) = limit {
             // A greedy pool that keeps a quarter back for operators that cannot spill
             // (crate::pool), with the five largest consumers named in errors. DataFusion's fair
@@ -193,7 +198,7 @@ impl SessionBuilder {
             // aggregate's even share ran out where the greedy pool finished (the study suite at
             // 10^5 works: greedy finished at 48 MiB, fair failed at 48 MiB).
             runtime = runtime.with_memory_pool(Arc::new(TrackConsumersPool::new(
-                crate::pool::HeadroomPool::new(limit),
+                crate::pool::HeadroomPool::with_gauge(limit, options.memory_gauge.clone()),
                 NonZeroUsize::new(5).expect("5 is not zero"),
             )));
         }
@@ -259,6 +264,20 @@ impl SessionBuilder {
 
 /// DataFusion's default `datafusion.execution.sort_spill_reservation_bytes`.
 const DEFAULT_SORT_SPILL_RESERVATION: usize = 10 * 1024 * 1024;
+
+/// Bytes of the per-file statistics DataFusion keeps between the queries of a session: an eighth
+/// of the memory limit, between 20 MiB (DataFusion's default) and 1 GiB; 256 MiB without a limit.
+///
+/// Planning a scan reads every file's footer for its statistics (min, max and null count of
+/// every column; bibflow needs those of `work_id` to keep a sorted dataset's order). A file of
+/// `works` has about 17 KB of them. 20 MiB held about 1,200 such files: at 10^8 generated works
+/// (5,000 files a table) every query read every footer again, and each plan held its own copy
+/// (84 MB for `works` alone); the cache's copy is shared by every plan that scans the file. The
+/// cache is outside the memory pool; this bounds it.
+pub fn statistics_cache_bytes(memory_limit: Option<usize>) -> usize {
+    const MIB: usize = 1 << 20;
+    memory_limit.map_or(256 * MIB, |l| (l / 8).clamp(20 * MIB, 1024 * MIB))
+}
 
 /// The memory limit of a session that sets none: 70% of the memory this process may use (the
 /// machine's, or its control group's limit when lower), so that a large job spills or fails with
@@ -349,7 +368,7 @@ impl Session {
                 c.compute_views_read_by(&self.ctx, sql, &self.views).await
             }
             (Some(c), Placement::Written(dir)) => {
-                dir.compute(&self.ctx, c.views_read_by(sql)?).await
+                dir.compute(&self.ctx, c.views_read_by(sql)?, &|_| {}).await
             }
         }
     }
@@ -357,10 +376,23 @@ impl Session {
     /// Computes every view of the catalog (see [`Catalog::compute_views`]); nothing without a
     /// catalog.
     pub async fn compute_all_views(&self) -> Result<Vec<ViewTime>> {
+        self.compute_all_views_noted(&|_| {}).await
+    }
+
+    /// [`compute_all_views`](Self::compute_all_views), calling `on_view` with each view's time
+    /// as soon as it is computed.
+    pub async fn compute_all_views_noted(
+        &self,
+        on_view: crate::catalog::OnView<'_>,
+    ) -> Result<Vec<ViewTime>> {
         match (&self.catalog, &self.placement) {
             (None, _) | (_, Placement::Inline) => Ok(Vec::new()),
-            (Some(c), Placement::InProcess) => c.compute_views(&self.ctx, &self.views).await,
-            (Some(c), Placement::Written(dir)) => dir.compute(&self.ctx, c.views_in_waves()?).await,
+            (Some(c), Placement::InProcess) => {
+                c.compute_views_noted(&self.ctx, &self.views, on_view).await
+            }
+            (Some(c), Placement::Written(dir)) => {
+                dir.compute(&self.ctx, c.views_in_waves()?, on_view).await
+            }
         }
     }
 }

@@ -22,4 +22,4 @@ pub mod network_export;
 pub mod suite;
 
 pub use error::{ReportError, Result};
-pub use suite::{ReportSummary, SuiteResult, write_report};
+pub use suite::{ReportSummary, SuiteEvent, SuiteResult, write_report};

@@ -43,6 +43,17 @@ pub struct SuiteResult {
     pub elapsed_ms: u128,
 }
 
+/// What [`write_report`] has done, told as it happens: a report over 10^8 works runs for half an
+/// hour.
+#[derive(Debug, Clone, Copy)]
+pub enum SuiteEvent<'a> {
+    /// A shared view is computed (views that do not read each other are computed at the same
+    /// time, and told as each group ends).
+    View(&'a ViewTime),
+    /// A saved query has its result; the report's files are written after the last one.
+    Result(&'a SuiteResult),
+}
+
 /// What `write_report` did.
 #[derive(Debug, Clone)]
 pub struct ReportSummary {
@@ -108,13 +119,13 @@ fn slug(s: &str) -> String {
 /// beside it and moved into place when complete ([`bibflow_engine::outdir`]), so that `out` holds
 /// the earlier report or the new one, never a part. An earlier `out` is replaced when it is an
 /// empty folder or a bibflow report (`index.html` and `data/`); any other existing `out` is an
-/// error, before the suite runs.
+/// error, before the suite runs. `on_event` hears of each view and result as it is computed.
 pub async fn write_report(
     dataset: &Path,
     catalog: &Catalog,
     out: &Path,
     options: &SessionOptions,
-    mut on_result: impl FnMut(&SuiteResult),
+    on_event: impl Fn(SuiteEvent<'_>) + Send + Sync,
 ) -> Result<ReportSummary> {
     let started = Instant::now();
     let staging = Staging::begin(out).map_err(EngineError::from)?;
@@ -136,7 +147,10 @@ pub async fn write_report(
         .and_then(|v| v.get("synthetic").and_then(|s| s.as_bool()))
         .unwrap_or(false);
 
-    let view_times = session.compute_all_views().await?;
+    let on_event = &on_event;
+    let view_times = session
+        .compute_all_views_noted(&|v| on_event(SuiteEvent::View(v)))
+        .await?;
     let views_ms = started.elapsed().as_millis();
 
     for sub in ["data", "charts", "network"] {
@@ -155,8 +169,8 @@ pub async fn write_report(
     }
     let at_once = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4));
     let queries_started = Instant::now();
-    let computed: Vec<(Arc<arrow::datatypes::Schema>, Vec<RecordBatch>, u128)> =
-        futures::stream::iter(uses.iter().zip(&bound).map(|((q, _, _), bindings)| {
+    let computed: Vec<(Arc<arrow::datatypes::Schema>, Vec<RecordBatch>, SuiteResult)> =
+        futures::stream::iter(uses.iter().zip(&bound).map(|((q, u, id), bindings)| {
             async move {
                 let t = Instant::now();
                 let named = |e: EngineError| e.with_query(&format!("saved query {}", q.name()));
@@ -167,7 +181,16 @@ pub async fn write_report(
                     .collect()
                     .await
                     .map_err(|e| named(EngineError::from(e)))?;
-                Ok::<_, ReportError>((schema, batches, t.elapsed().as_millis()))
+                let result = SuiteResult {
+                    id: id.clone(),
+                    query: q.name().to_owned(),
+                    title: u.title.clone().unwrap_or_else(|| q.header.title.clone()),
+                    params: bindings.pairs(),
+                    rows: batches.iter().map(RecordBatch::num_rows).sum(),
+                    elapsed_ms: t.elapsed().as_millis(),
+                };
+                on_event(SuiteEvent::Result(&result));
+                Ok::<_, ReportError>((schema, batches, result))
             }
         }))
         .buffered(at_once)
@@ -175,10 +198,10 @@ pub async fn write_report(
         .await?;
     let query_ms = queries_started.elapsed().as_millis();
 
-    for (((q, u, id), bindings), (schema, batches, elapsed_ms)) in
-        uses.into_iter().zip(bound).zip(computed)
-    {
-        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    for ((q, u, id), (schema, batches, result)) in uses.into_iter().zip(computed) {
+        let (rows, elapsed_ms) = (result.rows, result.elapsed_ms);
+        let section_title = result.title.clone();
+        let section_params = result.params.clone();
 
         let mut files = Vec::new();
         for (label, format, ext) in [
@@ -208,24 +231,13 @@ pub async fn write_report(
             }
         }
 
-        let title = u.title.clone().unwrap_or_else(|| q.header.title.clone());
-        let params = bindings.pairs();
-        let result = SuiteResult {
-            id: id.clone(),
-            query: q.name().to_owned(),
-            title: title.clone(),
-            params: params.clone(),
-            rows,
-            elapsed_ms,
-        };
-        on_result(&result);
         results.push(result);
         sections.push(Section {
             id,
             finding: q.header.finding.clone().unwrap_or_default(),
-            title,
+            title: section_title,
             description: q.header.description.trim().to_owned(),
-            params,
+            params: section_params,
             columns: q
                 .header
                 .columns

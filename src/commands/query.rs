@@ -9,6 +9,7 @@ use bibflow_engine::session::SessionBuilder;
 
 use crate::cli::{QueriesArg, QueryCommand, QueryRunArgs};
 use crate::error::Result;
+use crate::memory::MemoryWatch;
 use crate::output::{Notes, emit, format_of};
 
 /// The built-in catalog plus the user's folder, if given.
@@ -48,7 +49,9 @@ async fn run_query(args: QueryRunArgs, explain: bool, notes: &Notes) -> Result<E
     let q = catalog.get(&args.name)?;
     // Parameters are checked before the dataset is opened: a typo fails fast.
     let bindings = q.bind(&args.params)?;
-    let session = SessionBuilder::new(args.engine.session_options())
+    let options = args.engine.session_options();
+    let watch = MemoryWatch::start(options.memory_gauge.clone(), args.engine.trace_memory);
+    let session = SessionBuilder::new(options)
         .dataset(&args.dataset)
         .catalog(catalog.clone())
         .build()
@@ -87,6 +90,9 @@ async fn run_query(args: QueryRunArgs, explain: bool, notes: &Notes) -> Result<E
     emit(df, format_of(args.format), args.out.as_deref(), notes)
         .await
         .map_err(|e| e.with_query(&format!("saved query {}", q.name())))?;
+    if args.engine.trace_memory.is_some() {
+        notes.say(watch.finish());
+    }
     Ok(ExitCode::SUCCESS)
 }
 

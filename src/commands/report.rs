@@ -7,25 +7,23 @@ use bibflow_engine::EngineError;
 use bibflow_engine::catalog::Catalog;
 use bibflow_engine::session::SessionOptions;
 use bibflow_engine::store::OutputDir;
-use bibflow_report::{ReportSummary, write_report};
+use bibflow_report::{ReportSummary, SuiteEvent, write_report};
 
 use super::query::{catalog, view_note};
 use crate::cli::ReportArgs;
 use crate::error::Result;
+use crate::memory::MemoryWatch;
 use crate::output::Notes;
 
 /// `bibflow report`: progress on stderr, the index path on stdout.
 pub async fn run(args: ReportArgs, notes: &Notes) -> Result<ExitCode> {
     let catalog = catalog(&args.queries)?;
     let target = OutputDir::new(&args.out)?;
-    let summary = write_report_noted(
-        &args.dataset,
-        &catalog,
-        &target.local(),
-        &args.engine.session_options(),
-        notes,
-    )
-    .await?;
+    let options = args.engine.session_options();
+    let watch = MemoryWatch::start(options.memory_gauge.clone(), args.engine.trace_memory);
+    let summary =
+        write_report_noted(&args.dataset, &catalog, &target.local(), &options, notes).await?;
+    notes.say(watch.finish());
     let index = match target.target().url() {
         Some(url) => {
             notes.say(format!("uploading the report to {url}"));
@@ -52,24 +50,22 @@ pub async fn write_report_noted(
         "report: running the study suite over {} (shared views first)",
         dataset.display()
     ));
-    let summary = write_report(dataset, catalog, out, options, |r| {
-        notes.say(format!(
-            "  {:<44} {:>7} rows {:>8.3} s",
-            r.id,
-            r.rows,
-            r.elapsed_ms as f64 / 1000.0
-        ))
-    })
-    .await?;
-    notes.cleaned(&summary.cleaned);
-    for v in &summary.view_times {
-        notes.say(format!(
+    let summary = write_report(dataset, catalog, out, options, |event| match event {
+        SuiteEvent::View(v) => notes.say(format!(
             "  view {:<39} {:>21.3} s{}",
             v.name,
             v.elapsed_ms as f64 / 1000.0,
             view_note(v)
-        ));
-    }
+        )),
+        SuiteEvent::Result(r) => notes.say(format!(
+            "  {:<44} {:>7} rows {:>8.3} s",
+            r.id,
+            r.rows,
+            r.elapsed_ms as f64 / 1000.0
+        )),
+    })
+    .await?;
+    notes.cleaned(&summary.cleaned);
     notes.say(format!(
         "suite: {:.3} s (shared views {:.3} s, {} results){}",
         summary.suite_ms as f64 / 1000.0,

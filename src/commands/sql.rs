@@ -9,11 +9,14 @@ use bibflow_engine::timing::timed_runs;
 
 use crate::cli::SqlArgs;
 use crate::error::{CliError, Result};
+use crate::memory::MemoryWatch;
 use crate::output::{Notes, emit, format_of};
 
 pub async fn run(args: SqlArgs, notes: &Notes) -> Result<ExitCode> {
     // The saved queries' views (work_modality, work_country, ...) are there too.
-    let session = SessionBuilder::new(args.engine.session_options())
+    let options = args.engine.session_options();
+    let watch = MemoryWatch::start(options.memory_gauge.clone(), args.engine.trace_memory);
+    let session = SessionBuilder::new(options)
         .dataset(&args.dataset)
         .catalog(Catalog::builtin()?)
         .build()
@@ -32,6 +35,9 @@ pub async fn run(args: SqlArgs, notes: &Notes) -> Result<ExitCode> {
     };
     // A panic inside DataFusion is reported with the query that raised it.
     result.await.map_err(|e| e.with_query(&args.query))?;
+    if args.engine.trace_memory.is_some() {
+        notes.say(watch.finish());
+    }
     Ok(ExitCode::SUCCESS)
 }
 

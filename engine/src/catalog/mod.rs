@@ -47,7 +47,7 @@ use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 use crate::error::{EngineError, Result};
 use header::Header;
 use params::Bindings;
-pub use views::{ViewStore, ViewTime};
+pub use views::{OnView, ViewStore, ViewTime};
 pub use written::WrittenViews;
 
 mod builtin {

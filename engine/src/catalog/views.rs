@@ -139,7 +139,18 @@ impl Catalog {
         ctx: &SessionContext,
         store: &ViewStore,
     ) -> Result<Vec<ViewTime>> {
-        compute_waves(ctx, self.views_in_waves()?, store).await
+        compute_waves(ctx, self.views_in_waves()?, store, &|_| {}).await
+    }
+
+    /// [`compute_views`](Self::compute_views), calling `on_view` with each view's time as soon
+    /// as the view is registered (a long report says what it has done while it runs).
+    pub async fn compute_views_noted(
+        &self,
+        ctx: &SessionContext,
+        store: &ViewStore,
+        on_view: OnView<'_>,
+    ) -> Result<Vec<ViewTime>> {
+        compute_waves(ctx, self.views_in_waves()?, store, on_view).await
     }
 
     /// Computes the views `sql` reads (directly or through other views), as
@@ -152,14 +163,18 @@ impl Catalog {
         sql: &str,
         store: &ViewStore,
     ) -> Result<Vec<ViewTime>> {
-        compute_waves(ctx, self.views_read_by(sql)?, store).await
+        compute_waves(ctx, self.views_read_by(sql)?, store, &|_| {}).await
     }
 }
+
+/// Called with each computed view's time as soon as the view is registered.
+pub type OnView<'a> = &'a (dyn Fn(&ViewTime) + Send + Sync);
 
 async fn compute_waves(
     ctx: &SessionContext,
     waves: Vec<Vec<&SavedQuery>>,
     store: &ViewStore,
+    on_view: OnView<'_>,
 ) -> Result<Vec<ViewTime>> {
     let mut times = Vec::new();
     for wave in waves {
@@ -213,13 +228,15 @@ async fn compute_waves(
             let (table, spilled_bytes) = view_table(&schema, order, parts, &runtime, store)?;
             ctx.deregister_table(view.name())?;
             ctx.register_table(view.name(), table)?;
-            times.push(ViewTime {
+            let time = ViewTime {
                 name: view.name().to_owned(),
                 elapsed_ms,
                 rows,
                 spilled_bytes,
                 written_bytes: 0,
-            });
+            };
+            on_view(&time);
+            times.push(time);
         }
     }
     Ok(times)

@@ -74,11 +74,13 @@ impl WrittenViews {
 
     /// Computes the views of `waves` (each view after the views it reads) into Parquet files and
     /// registers each one's files in its place. Views of one wave are computed at the same time.
-    /// Returns each view's time, in dependency order.
+    /// Returns each view's time, in dependency order, also given to `on_view` as each view is
+    /// registered.
     pub async fn compute(
         &self,
         ctx: &SessionContext,
         waves: Vec<Vec<&SavedQuery>>,
+        on_view: super::OnView<'_>,
     ) -> Result<Vec<ViewTime>> {
         let mut times = Vec::new();
         for wave in waves {
@@ -89,6 +91,7 @@ impl WrittenViews {
             for (view, table, time) in written {
                 ctx.deregister_table(view.name())?;
                 ctx.register_table(view.name(), table)?;
+                on_view(&time);
                 times.push(time);
             }
         }

@@ -534,7 +534,7 @@ SELECT id, concat('row ', CAST(id AS VARCHAR)) AS label FROM t
     /// Computes the view `big` in `ctx` into `store`.
     async fn compute_big(ctx: &SessionContext, store: &ViewStore) -> ViewTime {
         let view = SavedQuery::parse(VIEW, Origin::File("big.sql".into()), "big").unwrap();
-        compute_waves(ctx, vec![vec![&view]], store)
+        compute_waves(ctx, vec![vec![&view]], store, &|_| {})
             .await
             .unwrap()
             .remove(0)

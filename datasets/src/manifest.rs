@@ -59,6 +59,11 @@ pub struct Manifest {
     /// for OpenAlex datasets written before bibflow kept it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub openalex_snapshot: Option<SnapshotRecord>,
+    /// The OpenAlex entities read besides works into their own tables (`authors`, ...: see
+    /// [`crate::schema::ENTITY_TABLES`]), by table name. Empty (and not written) when there were
+    /// none. Their files are in `inputs` as `openalex-<table>`; `records` counts works only.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub entities: BTreeMap<String, EntityEntry>,
     /// The incremental updates applied to this dataset, oldest first (empty after a full ingest).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub updates: Vec<UpdateEntry>,
@@ -121,6 +126,15 @@ pub struct UpdateEntry {
     pub added: u64,
     /// Works in the dataset after the update.
     pub works_after: u64,
+}
+
+/// The records of one OpenAlex entity read into its table: `records.read = ingested + rejected`,
+/// and the table holds `records.ingested - superseded` rows.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EntityEntry {
+    pub records: RecordCounts,
+    /// Ingested copies dropped because a newer copy of the same entity was also ingested.
+    pub superseded: u64,
 }
 
 /// One raw input.

@@ -68,6 +68,8 @@ pub struct SideFiles {
     pub merged_id_files: Vec<FileReport>,
     /// Snapshot manifest checks that failed (expected vs read counts).
     pub manifest_mismatches: Vec<String>,
+    /// The OpenAlex entity files read besides the records (authors, institutions, ...).
+    pub entities: crate::openalex::entities::EntityStage,
 }
 
 /// Live counters for a progress display; updated by the workers, read by anyone.

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, SchemaRef};
 use bibflow_datasets::DatasetError;
 use bibflow_datasets::outdir::{Cleanup, Staging};
 use bibflow_datasets::schema::Table;
@@ -32,13 +32,11 @@ pub(crate) async fn write_query(
     ctx: &SessionContext,
     sql: &str,
     dir: &Path,
-    table: Option<Table>,
+    schema: Option<SchemaRef>,
 ) -> Result<u64> {
     std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
     let df = ctx.sql(sql).await?;
-    let schema = table
-        .map(|t| t.schema())
-        .unwrap_or_else(|| Arc::new(df.schema().as_arrow().clone()));
+    let schema = schema.unwrap_or_else(|| Arc::new(df.schema().as_arrow().clone()));
     let mut stream = df.execute_stream().await?;
     let mut file_no = 0;
     let mut current: Option<ParquetFile> = None;
@@ -87,11 +85,11 @@ pub(crate) async fn write_query(
 
 /// Counts a table's rows and files from the Parquet footers; writes an empty file when the table
 /// has none, so that every tool (DuckDB, pyarrow) sees its columns.
-pub(crate) fn count_table(dir: &Path, t: Table) -> Result<(u64, u64)> {
+pub(crate) fn count_table(dir: &Path, schema: SchemaRef) -> Result<(u64, u64)> {
     std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
     let files = read_dir_sorted(dir)?;
     if files.is_empty() {
-        ParquetFile::create(&dir.join("part-00000.parquet"), t.schema())?.close()?;
+        ParquetFile::create(&dir.join("part-00000.parquet"), schema)?.close()?;
         return Ok((0, 1));
     }
     let mut rows = 0;

@@ -162,7 +162,7 @@ async fn build(
 
     for t in TABLES {
         let sql = table_sql(t);
-        write_query(&ctx, &sql, &dataset.join(t.name()), Some(t)).await?;
+        write_query(&ctx, &sql, &dataset.join(t.name()), Some(t.schema())).await?;
     }
     let sources_sql = "
         SELECT o.work_id, true AS in_openalex, m.pm_work IS NOT NULL AS in_pubmed,
@@ -190,7 +190,7 @@ async fn build(
 
     let mut tables = BTreeMap::new();
     for t in TABLES {
-        let (rows, files) = count_table(&dataset.join(t.name()), t)?;
+        let (rows, files) = count_table(&dataset.join(t.name()), t.schema())?;
         tables.insert(t.name().to_string(), TableEntry { rows, files });
     }
     let sources_files = read_dir_sorted(&dataset.join(WORK_SOURCES))?;
@@ -236,6 +236,7 @@ async fn build(
         sorted_by_work_id: true,
         openalex_snapshot: None,
         updates: Vec::new(),
+        entities: Default::default(),
     };
     manifest.write(&dataset)?;
     Ok(LinkReport {

@@ -31,7 +31,7 @@ use bibflow_datasets::input::{self, Inputs};
 use bibflow_datasets::manifest::{InputEntry, Manifest, TableEntry, UpdateEntry};
 use bibflow_datasets::openalex::update::{self as plan, UpdatePlan};
 use bibflow_datasets::outdir::Cleanup;
-use bibflow_datasets::schema::{TABLE_COUNT, TABLES, Table};
+use bibflow_datasets::schema::{ENTITY_TABLES, TABLE_COUNT, TABLES, Table};
 use bibflow_datasets::source::{Progress, Source};
 use bibflow_datasets::staging::{
     self, MERGED_DIR, REJECTS_DIR, VERSION_FILE_MASK, VERSION_FILE_SHIFT, VERSIONS_DIR,
@@ -76,6 +76,9 @@ pub struct UpdateReport {
     pub unchanged: bool,
     /// What killed runs had left beside the output, cleaned up before this one wrote.
     pub cleaned: Vec<Cleanup>,
+    /// Files of OpenAlex entities (authors, ...) in the snapshot, per entity: an update does not
+    /// apply them; the dataset's entity tables are kept as they were.
+    pub entity_files_not_applied: BTreeMap<String, u64>,
 }
 
 /// Applies what is new in the OpenAlex snapshot at `snapshot` to the dataset at `dataset`.
@@ -119,6 +122,7 @@ pub async fn update(
             stage: None,
             unchanged: true,
             cleaned: Vec::new(),
+            entity_files_not_applied: plan.entity_files_not_applied,
         });
     }
 
@@ -159,6 +163,7 @@ pub async fn update(
         stage,
         unchanged: false,
         cleaned,
+        entity_files_not_applied: plan.entity_files_not_applied,
     })
 }
 
@@ -269,7 +274,7 @@ async fn build(
             register_staged(&ctx, &format!("_staged_{}", t.name()), &src, t).await?;
         }
         let sql = table_sql(t, has_drop, has_merged_new, has_new, has_merged);
-        write_query(&ctx, &sql, &built.join(t.name()), Some(t)).await?;
+        write_query(&ctx, &sql, &built.join(t.name()), Some(t.schema())).await?;
     }
 
     carry_over(dataset, &raw, &built, old.updates.len() + 1)?;
@@ -315,6 +320,7 @@ fn stage_new(
         merged_id_files: side.merged_id_files,
         manifest_mismatches: side.manifest_mismatches,
         skipped_entities: inputs.skipped_entities.clone(),
+        entities: side.entities,
     })
 }
 
@@ -519,8 +525,17 @@ fn updated_manifest(
         .extend(stage.manifest_mismatches.iter().cloned());
     let mut tables = BTreeMap::new();
     for t in TABLES {
-        let (rows, files) = count_table(&built.join(t.name()), t)?;
+        let (rows, files) = count_table(&built.join(t.name()), t.schema())?;
         tables.insert(t.name().to_string(), TableEntry { rows, files });
+    }
+    // The entity tables are carried over as they were (`carry_over`): an update does not apply
+    // entity partitions.
+    for t in ENTITY_TABLES {
+        let dir = built.join(t.name());
+        if dir.is_dir() {
+            let (rows, files) = count_table(&dir, t.schema())?;
+            tables.insert(t.name().to_string(), TableEntry { rows, files });
+        }
     }
     m.tables = tables;
     m.sorted_by_work_id = true;

@@ -104,10 +104,21 @@ pub fn summarize(report: &IngestReport, target: &Location, notes: &Notes) {
             m.superseded, m.merged_away, m.deleted
         ));
     }
+    for (name, e) in &m.entities {
+        notes.say(format!(
+            "{name}: {} records read = {} ingested + {} rejected; {} older copies superseded; {}              rows",
+            e.records.read,
+            e.records.ingested,
+            e.records.rejected,
+            e.superseded,
+            m.tables.get(name).map_or(0, |t| t.rows)
+        ));
+    }
     if !report.stage.skipped_entities.is_empty() {
         let files: u64 = report.stage.skipped_entities.values().sum();
         notes.say(format!(
-            "note: {files} files of other OpenAlex entities were not read ({}); bibflow ingests works",
+            "note: {files} files of other OpenAlex entities were not read ({}); bibflow ingests \
+             works, authors, institutions, sources, funders, topics, subfields, fields and domains",
             bibflow_datasets::input::entity_list(&report.stage.skipped_entities)
         ));
     }

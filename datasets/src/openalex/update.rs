@@ -35,6 +35,10 @@ pub struct UpdatePlan {
     pub merged_id_names: Vec<String>,
     /// Partitions of the snapshot the dataset already holds (not read again).
     pub already_applied: Vec<String>,
+    /// Files of the OpenAlex entities bibflow reads into their own tables (authors, ...) found in
+    /// the snapshot, per entity: an update does not apply them (the dataset's entity tables are
+    /// kept as they are; a full ingest reads them).
+    pub entity_files_not_applied: std::collections::BTreeMap<String, u64>,
 }
 
 impl UpdatePlan {
@@ -77,7 +81,7 @@ pub fn check_dataset(dataset: &Path) -> Result<(Manifest, SnapshotRecord)> {
         .inputs
         .iter()
         .map(|i| i.source.as_str())
-        .filter(|s| !OPENALEX_SOURCES.contains(s))
+        .filter(|s| !OPENALEX_SOURCES.contains(s) && !s.starts_with("openalex-"))
         .collect();
     if manifest.synthetic || !others.is_empty() || manifest.inputs.is_empty() {
         let what = if others.is_empty() {
@@ -189,7 +193,14 @@ pub fn plan(
         .collect();
     let merged_id_names = new_merged_ids.iter().map(|f| file_name(&f.path)).collect();
     let wanted: BTreeSet<String> = partitions.iter().cloned().collect();
+    let mut entity_files_not_applied = std::collections::BTreeMap::new();
+    for f in &found.entity_files {
+        *entity_files_not_applied
+            .entry(f.entity.name().to_string())
+            .or_default() += 1;
+    }
     let inputs = Inputs {
+        entity_files: Vec::new(),
         files: found
             .files
             .into_iter()
@@ -204,6 +215,7 @@ pub fn plan(
         partitions,
         merged_id_names,
         already_applied,
+        entity_files_not_applied,
     })
 }
 

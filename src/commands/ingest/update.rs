@@ -84,6 +84,13 @@ fn summarize(report: &UpdateReport, secs: f64, notes: &Notes) {
             report.already_applied.last().expect("not empty"),
         ));
     }
+    if !report.entity_files_not_applied.is_empty() {
+        let files: u64 = report.entity_files_not_applied.values().sum();
+        notes.say(format!(
+            "note: {files} files of OpenAlex entities ({}) were not applied: --update applies works              partitions, the dataset's entity tables are kept as they were; a full ingest reads              them",
+            bibflow_datasets::input::entity_list(&report.entity_files_not_applied)
+        ));
+    }
     let Some(e) = &report.entry else {
         if report.unchanged {
             notes.say(format!(

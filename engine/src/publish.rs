@@ -156,7 +156,7 @@ async fn build(
         tables.insert(t.name().to_string(), TableEntry { rows, files });
     }
     // OpenAlex's other entities (authors, institutions, ...), each its own table.
-    let entities = crate::entities::publish(&ctx, &raw, &dataset, &stage.entities).await?;
+    let entities = crate::entities::publish(&ctx, &raw, &dataset, &stage.entities, None).await?;
     tables.extend(entities.tables);
     let mut inputs: Vec<InputEntry> = stage
         .files

@@ -28,7 +28,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 
 use bibflow_datasets::ingest::{self, StageOptions, StageReport};
 use bibflow_datasets::input::{self, Inputs};
-use bibflow_datasets::manifest::{InputEntry, Manifest, TableEntry, UpdateEntry};
+use bibflow_datasets::manifest::{EntityUpdate, InputEntry, Manifest, TableEntry, UpdateEntry};
 use bibflow_datasets::openalex::update::{self as plan, UpdatePlan};
 use bibflow_datasets::outdir::Cleanup;
 use bibflow_datasets::schema::{ENTITY_TABLES, TABLE_COUNT, TABLES, Table};
@@ -76,9 +76,6 @@ pub struct UpdateReport {
     pub unchanged: bool,
     /// What killed runs had left beside the output, cleaned up before this one wrote.
     pub cleaned: Vec<Cleanup>,
-    /// Files of OpenAlex entities (authors, ...) in the snapshot, per entity: an update does not
-    /// apply them; the dataset's entity tables are kept as they were.
-    pub entity_files_not_applied: BTreeMap<String, u64>,
 }
 
 /// Applies what is new in the OpenAlex snapshot at `snapshot` to the dataset at `dataset`.
@@ -122,7 +119,6 @@ pub async fn update(
             stage: None,
             unchanged: true,
             cleaned: Vec::new(),
-            entity_files_not_applied: plan.entity_files_not_applied,
         });
     }
 
@@ -163,7 +159,6 @@ pub async fn update(
         stage,
         unchanged: false,
         cleaned,
-        entity_files_not_applied: plan.entity_files_not_applied,
     })
 }
 
@@ -277,8 +272,28 @@ async fn build(
         write_query(&ctx, &sql, &built.join(t.name()), Some(t.schema())).await?;
     }
 
+    // The other entities: each table's rows, with any new copy of an entity replacing its row.
+    let entities =
+        crate::entities::publish(&ctx, &raw, &built, &stage.entities, Some(dataset)).await?;
+    let mut entry = entry;
+    for (name, dates) in &plan.entity_partitions {
+        let table = entities.tables.get(name);
+        entry.entities.insert(
+            name.clone(),
+            EntityUpdate {
+                partitions: dates.clone(),
+                records: entities
+                    .entities
+                    .get(name)
+                    .map(|e| e.records)
+                    .unwrap_or_default(),
+                rows_before: entities.rows_before.get(name).copied().unwrap_or(0),
+                rows_after: table.map_or(0, |t| t.rows),
+            },
+        );
+    }
     carry_over(dataset, &raw, &built, old.updates.len() + 1)?;
-    let manifest = updated_manifest(old, plan, &stage, &built, entry.clone())?;
+    let manifest = updated_manifest(old, plan, &stage, &built, entry.clone(), entities)?;
     let works = manifest
         .tables
         .get(Table::Works.name())
@@ -441,6 +456,7 @@ async fn count_update(
         (0, 0, 0)
     };
     Ok(UpdateEntry {
+        entities: BTreeMap::new(),
         created: Manifest::now(),
         snapshot: snapshot.iter().map(|p| p.display().to_string()).collect(),
         partitions: plan.partitions.clone(),
@@ -478,7 +494,12 @@ fn carry_over(dataset: &Path, raw: &Path, built: &Path, update_no: usize) -> Res
             std::fs::rename(&f, &dest).map_err(|e| EngineError::io(&f, e))?;
         }
     }
-    let canonical: Vec<&str> = TABLES.iter().map(|t| t.name()).collect();
+    // The entity tables are written by `crate::entities::publish`.
+    let canonical: Vec<&str> = TABLES
+        .iter()
+        .map(|t| t.name())
+        .chain(ENTITY_TABLES.iter().map(|t| t.name()))
+        .collect();
     for entry in read_dir_sorted(dataset)? {
         let name = entry.file_name().expect("an entry").to_string_lossy();
         let ours = canonical.contains(&name.as_ref())
@@ -498,6 +519,7 @@ fn updated_manifest(
     stage: &StageReport,
     built: &Path,
     entry: UpdateEntry,
+    entities: crate::entities::Published,
 ) -> Result<Manifest> {
     let mut m = old;
     m.bibflow_version = bibflow_datasets::VERSION.to_string();
@@ -528,27 +550,37 @@ fn updated_manifest(
         let (rows, files) = count_table(&built.join(t.name()), t.schema())?;
         tables.insert(t.name().to_string(), TableEntry { rows, files });
     }
-    // The entity tables are carried over as they were (`carry_over`): an update does not apply
-    // entity partitions.
-    for t in ENTITY_TABLES {
-        let dir = built.join(t.name());
-        if dir.is_dir() {
-            let (rows, files) = count_table(&dir, t.schema())?;
-            tables.insert(t.name().to_string(), TableEntry { rows, files });
-        }
-    }
+    tables.extend(entities.tables);
     m.tables = tables;
+    for (name, e) in entities.entities {
+        let have = m.entities.entry(name).or_default();
+        have.records.add(&e.records);
+        have.superseded += e.superseded;
+    }
+    m.inputs.extend(stage.entities.files.iter().map(|(e, f)| {
+        InputEntry::from_report(bibflow_datasets::openalex::entities::source_name(*e), f)
+    }));
+    m.input_errors.extend(
+        stage
+            .entities
+            .files
+            .iter()
+            .filter_map(|(_, f)| f.error.clone()),
+    );
     m.sorted_by_work_id = true;
     m.openalex_snapshot
         .get_or_insert_with(Default::default)
         .extend(&plan.partitions, &plan.merged_id_names);
+    m.openalex_snapshot
+        .get_or_insert_with(Default::default)
+        .extend_entities(&plan.entity_partitions);
     m.updates.push(entry);
     Ok(m)
 }
 
 /// Makes `to` a copy of the file or folder `from`, by hard links where the file system allows
 /// (the dataset's files are never written again, so sharing them is safe), else by copying.
-fn link_tree(from: &Path, to: &Path) -> Result<()> {
+pub(crate) fn link_tree(from: &Path, to: &Path) -> Result<()> {
     if from.is_dir() {
         std::fs::create_dir_all(to).map_err(|e| EngineError::io(to, e))?;
         for entry in std::fs::read_dir(from).map_err(|e| EngineError::io(from, e))? {

@@ -444,40 +444,88 @@ fn a_manifest_count_mismatch_of_an_entity_part_is_an_input_error() {
     assert_eq!(works["input_errors"].as_array().unwrap().len(), 0, "{works}");
 }
 
+/// Every entity table of `a` equals `b`'s, row by row, and the manifests agree on them.
+fn assert_same_entities(a: &Path, b: &Path) {
+    let (ma, mb) = (manifest(a), manifest(b));
+    for e in ENTITIES {
+        let sql = row_sql(e, &key_of(e));
+        assert_eq!(sql_json(a, &sql), sql_json(b, &sql), "{e}");
+        assert_eq!(ma["tables"][e], mb["tables"][e], "{e}");
+        assert_eq!(ma["entities"][e], mb["entities"][e], "{e}");
+        assert_eq!(
+            ma["openalex_snapshot"]["entities"][e],
+            mb["openalex_snapshot"]["entities"][e],
+            "{e}"
+        );
+    }
+}
+
+fn update(snapshot: &Path, ds: &Path) -> String {
+    let o = bibflow(&[
+        "ingest",
+        "openalex",
+        snapshot.to_str().unwrap(),
+        "--update",
+        ds.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{stderr}");
+    stderr
+}
+
 #[test]
-fn an_update_keeps_the_entity_tables_and_says_it_did_not_apply_entity_files() {
+fn an_update_applies_new_entity_partitions_and_equals_a_full_ingest() {
     let tmp = tempfile::tempdir().unwrap();
     let jsonl = copy_jsonl(tmp.path());
-    // The dataset from the first works partition (and every entity), then the snapshot grows.
-    let later = jsonl.join("works/updated_date=2026-06-02");
-    let aside = tmp.path().join("later");
-    std::fs::rename(&later, &aside).unwrap();
+    let full = tmp.path().join("full");
+    ingest(&[&jsonl], &full, &[]);
+    // The base: the snapshot without its later works and authors partitions (and its manifest,
+    // which lists them).
+    let later = [
+        jsonl.join("works/updated_date=2026-06-02"),
+        jsonl.join("authors/updated_date=2026-06-02"),
+    ];
+    let aside = tmp.path().join("aside");
+    std::fs::create_dir_all(&aside).unwrap();
+    for (i, d) in later.iter().enumerate() {
+        std::fs::rename(d, aside.join(i.to_string())).unwrap();
+    }
     let manifest_json = jsonl.join("manifest.json");
     std::fs::rename(&manifest_json, tmp.path().join("manifest.json")).unwrap();
     let ds = tmp.path().join("ds");
     ingest(&[&jsonl], &ds, &[]);
-    let before: Vec<Vec<Value>> = ENTITIES
-        .iter()
-        .map(|e| sql_json(&ds, &row_sql(e, &key_of(e))))
-        .collect();
-    std::fs::rename(&aside, &later).unwrap();
-    let o = bibflow(&[
-        "ingest",
-        "openalex",
-        jsonl.to_str().unwrap(),
-        "--update",
-        ds.to_str().unwrap(),
-    ]);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "{stderr}");
+    assert_eq!(
+        manifest(&ds)["openalex_snapshot"]["entities"]["authors"],
+        json!(["2026-06-01"])
+    );
+    let before = sql_json(&ds, &row_sql("authors", "author_id"));
+    for (i, d) in later.iter().enumerate() {
+        std::fs::rename(aside.join(i.to_string()), d).unwrap();
+    }
+    std::fs::rename(tmp.path().join("manifest.json"), &manifest_json).unwrap();
+    let stderr = update(&jsonl, &ds);
     assert!(
-        stderr.contains("were not applied") && stderr.contains("authors: 2"),
+        stderr.contains(
+            "authors: partitions 2026-06-02 applied, 1 records read = 1 ingested + 0 rejected; \
+             rows 3 before, 3 after"
+        ),
         "{stderr}"
     );
     let m = manifest(&ds);
-    assert_eq!(m["updates"].as_array().unwrap().len(), 1, "{m}");
-    for (e, rows) in ENTITIES.iter().zip(&before) {
-        assert_eq!(&sql_json(&ds, &row_sql(e, &key_of(e))), rows, "{e}");
-        assert_eq!(m["tables"][e]["rows"], rows.len(), "{e}");
-    }
+    assert_eq!(m["input_errors"].as_array().unwrap().len(), 0, "{m}");
+    let u = &m["updates"][0]["entities"];
+    assert_eq!(u.as_object().unwrap().len(), 1, "{m}");
+    assert_eq!(u["authors"]["partitions"], json!(["2026-06-02"]));
+    // The author updated on 2026-06-02 was replaced by its newer copy, the others kept.
+    let after = sql_json(&ds, &row_sql("authors", "author_id"));
+    assert_ne!(before, after);
+    assert_same_entities(&ds, &full);
+    // Nothing new the second time.
+    assert!(update(&jsonl, &ds).contains("nothing new"));
+    // A base made before bibflow read entities (none recorded, no tables): every entity
+    // partition is applied.
+    let works_only = tmp.path().join("works-only");
+    ingest(&[&jsonl.join("works/updated_date=2026-06-01")], &works_only, &[]);
+    update(&jsonl, &works_only);
+    assert_same_entities(&works_only, &full);
 }

@@ -137,8 +137,9 @@ struct SnapshotMeta {
 /// works entries and those of each other entity read, `entity_files`, are checked under the
 /// manifest's `<entity>/` folder; those of entities not read are not).
 ///
-/// With `only_partitions` (an incremental update), entries of other `updated_date` partitions are
-/// not checked: those parts were not meant to be read.
+/// With `only_partitions` (an incremental update), works entries of other `updated_date`
+/// partitions are not checked, nor entries of other entities' partitions no file was read from:
+/// those parts were not meant to be read.
 pub(super) fn check_snapshot_manifests(
     manifests: &[PathBuf],
     files: &[FileReport],
@@ -150,6 +151,13 @@ pub(super) fn check_snapshot_manifests(
     // authors listed in the prefix's manifest were not meant to be read).
     let read_entities: BTreeSet<&str> = entity_files.iter().map(|(e, _)| e.name()).collect();
     let works_read = !files.is_empty();
+    let read_entity_partitions: BTreeSet<(&str, &str)> = entity_files
+        .iter()
+        .filter_map(|(e, f)| {
+            let partition = f.path.parent()?.file_name()?.to_str()?;
+            Some((e.name(), partition.strip_prefix("updated_date=")?))
+        })
+        .collect();
     for m in manifests {
         let text = std::fs::read_to_string(m).map_err(|e| DatasetError::io(m, e))?;
         let parsed: SnapshotManifest =
@@ -167,16 +175,22 @@ pub(super) fn check_snapshot_manifests(
                 continue;
             };
             let entity = parts.next().unwrap_or_default();
-            if let Some(only) = only_partitions
-                && !partition
-                    .strip_prefix("updated_date=")
-                    .is_some_and(|d| only.contains(d))
-            {
-                continue;
-            }
+            let date = partition.strip_prefix("updated_date=").unwrap_or_default();
             let is_works = entity == "works" || !combined;
             if (is_works && !works_read) || (!is_works && !read_entities.contains(entity)) {
                 continue;
+            }
+            // An update reads some partitions only: of works those in `only_partitions`, of the
+            // other entities those it read files from.
+            if let Some(only) = only_partitions {
+                let read = if is_works {
+                    only.contains(date)
+                } else {
+                    read_entity_partitions.contains(&(entity, date))
+                };
+                if !read {
+                    continue;
+                }
             }
             let local = if combined {
                 if dir_is_works {

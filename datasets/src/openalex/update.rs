@@ -13,7 +13,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::error::{DatasetError, Result};
-use crate::input::{InputFile, Inputs};
+use std::collections::BTreeMap;
+
+use crate::input::{EntityFile, InputFile, Inputs};
 use crate::manifest::{MANIFEST_FILE, Manifest, SnapshotRecord};
 use crate::schema::SCHEMA_VERSION;
 
@@ -35,16 +37,18 @@ pub struct UpdatePlan {
     pub merged_id_names: Vec<String>,
     /// Partitions of the snapshot the dataset already holds (not read again).
     pub already_applied: Vec<String>,
-    /// Files of the OpenAlex entities bibflow reads into their own tables (authors, ...) found in
-    /// the snapshot, per entity: an update does not apply them (the dataset's entity tables are
-    /// kept as they are; a full ingest reads them).
-    pub entity_files_not_applied: std::collections::BTreeMap<String, u64>,
+    /// The new partitions of the other entities read into their own tables (`authors` -> dates,
+    /// ascending): for each entity, those newer than the newest the dataset recorded for it, or
+    /// all of them when it recorded none (the dataset holds none of that entity).
+    pub entity_partitions: BTreeMap<String, Vec<String>>,
 }
 
 impl UpdatePlan {
-    /// Nothing new: no new partition, no new merged-ids file.
+    /// Nothing new: no new partition (of works or another entity), no new merged-ids file.
     pub fn is_empty(&self) -> bool {
-        self.partitions.is_empty() && self.merged_id_names.is_empty()
+        self.partitions.is_empty()
+            && self.merged_id_names.is_empty()
+            && self.entity_partitions.is_empty()
     }
 }
 
@@ -193,14 +197,9 @@ pub fn plan(
         .collect();
     let merged_id_names = new_merged_ids.iter().map(|f| file_name(&f.path)).collect();
     let wanted: BTreeSet<String> = partitions.iter().cloned().collect();
-    let mut entity_files_not_applied = std::collections::BTreeMap::new();
-    for f in &found.entity_files {
-        *entity_files_not_applied
-            .entry(f.entity.name().to_string())
-            .or_default() += 1;
-    }
+    let (entity_files, entity_partitions) = plan_entities(&found, record, dataset)?;
     let inputs = Inputs {
-        entity_files: Vec::new(),
+        entity_files,
         files: found
             .files
             .into_iter()
@@ -215,8 +214,60 @@ pub fn plan(
         partitions,
         merged_id_names,
         already_applied,
-        entity_files_not_applied,
+        entity_partitions,
     })
+}
+
+/// The other entities' files an update reads, and their partitions by entity: per entity, the
+/// partitions newer than the newest the dataset recorded for it (all when it recorded none).
+/// Errors as for works: a file outside a partition, an older partition the dataset never held.
+fn plan_entities(
+    found: &Inputs,
+    record: &SnapshotRecord,
+    dataset: &Path,
+) -> Result<(Vec<EntityFile>, BTreeMap<String, Vec<String>>)> {
+    let mut files = Vec::new();
+    let mut partitions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in &found.entity_files {
+        let entity = f.entity.name();
+        let Some(date) = f.file.snapshot_date.as_deref() else {
+            return Err(DatasetError::Update {
+                path: f.file.path.clone(),
+                reason: format!(
+                    "--update reads the {entity}/updated_date=YYYY-MM-DD/ partitions of an \
+                     OpenAlex snapshot, and this file is not in one"
+                ),
+            });
+        };
+        let held = record.entities.get(entity);
+        match held.and_then(|h| h.iter().max()) {
+            Some(newest) if date <= newest.as_str() => {
+                if !held.is_some_and(|h| h.iter().any(|d| d == date)) {
+                    return Err(DatasetError::Update {
+                        path: f.file.path.clone(),
+                        reason: format!(
+                            "{entity} partition updated_date={date} is older than the newest \
+                             the dataset {} holds (updated_date={newest}) but was never applied \
+                             to it: {}",
+                            dataset.display(),
+                            full_ingest_hint(dataset)
+                        ),
+                    });
+                }
+            }
+            _ => {
+                files.push(f.clone());
+                let dates = partitions.entry(entity.to_string()).or_default();
+                if !dates.iter().any(|d| d == date) {
+                    dates.push(date.to_string());
+                }
+            }
+        }
+    }
+    for dates in partitions.values_mut() {
+        dates.sort();
+    }
+    Ok((files, partitions))
 }
 
 /// What a full ingest of `found` records of the snapshot it read.
@@ -233,6 +284,16 @@ pub fn record_of(found: &Inputs) -> SnapshotRecord {
         .map(|f| file_name(&f.path))
         .collect();
     record.extend(&partitions, &merged);
+    let mut entities: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in &found.entity_files {
+        if let Some(d) = &f.file.snapshot_date {
+            entities
+                .entry(f.entity.name().to_string())
+                .or_default()
+                .push(d.clone());
+        }
+    }
+    record.extend_entities(&entities);
     record
 }
 
@@ -281,6 +342,7 @@ mod tests {
         SnapshotRecord {
             partitions: partitions.iter().map(|s| s.to_string()).collect(),
             merged_ids: merged_ids.iter().map(|s| s.to_string()).collect(),
+            entities: BTreeMap::new(),
         }
     }
 

@@ -84,13 +84,6 @@ fn summarize(report: &UpdateReport, secs: f64, notes: &Notes) {
             report.already_applied.last().expect("not empty"),
         ));
     }
-    if !report.entity_files_not_applied.is_empty() {
-        let files: u64 = report.entity_files_not_applied.values().sum();
-        notes.say(format!(
-            "note: {files} files of OpenAlex entities ({}) were not applied: --update applies works              partitions, the dataset's entity tables are kept as they were; a full ingest reads              them",
-            bibflow_datasets::input::entity_list(&report.entity_files_not_applied)
-        ));
-    }
     let Some(e) = &report.entry else {
         if report.unchanged {
             notes.say(format!(
@@ -157,6 +150,18 @@ fn summarize(report: &UpdateReport, secs: f64, notes: &Notes) {
         "works after: {} = {} kept + {} added",
         e.works_after, e.kept, e.added
     ));
+    for (name, u) in &e.entities {
+        notes.say(format!(
+            "{name}: partitions {} applied, {} records read = {} ingested + {} rejected; rows {} \
+             before, {} after",
+            applied(&u.partitions),
+            u.records.read,
+            u.records.ingested,
+            u.records.rejected,
+            u.rows_before,
+            u.rows_after
+        ));
+    }
     notes.tables(&report.manifest);
     if e.records.rejected > 0 || e.records.warnings > 0 {
         notes.say(format!(

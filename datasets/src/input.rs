@@ -100,9 +100,10 @@ pub fn discover(paths: &[PathBuf], record_extensions: &[&str]) -> Result<Inputs>
             // `data/jsonl/works/` (or `authors/`, ...) of a 2026 snapshot: its manifest is the
             // format prefix's.
             let combined = p.parent().map(|d| d.join(COMBINED_MANIFEST));
-            let entity_folder = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-                n == "works" || EntityTable::from_name(n).is_some()
-            });
+            let entity_folder = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n == "works" || EntityTable::from_name(n).is_some());
             if entity_folder
                 && let Some(m) = combined.filter(|m| m.is_file())
                 && !inputs.manifests.contains(&m)
@@ -142,7 +143,9 @@ pub fn discover(paths: &[PathBuf], record_extensions: &[&str]) -> Result<Inputs>
             &b.file.path,
         ))
     });
-    inputs.entity_files.dedup_by(|a, b| a.file.path == b.file.path);
+    inputs
+        .entity_files
+        .dedup_by(|a, b| a.file.path == b.file.path);
     Ok(inputs)
 }
 
@@ -407,7 +410,12 @@ mod tests {
         let entities: Vec<_> = found
             .entity_files
             .iter()
-            .map(|f| (f.entity, f.file.path.strip_prefix(&jsonl).unwrap().to_path_buf()))
+            .map(|f| {
+                (
+                    f.entity,
+                    f.file.path.strip_prefix(&jsonl).unwrap().to_path_buf(),
+                )
+            })
             .collect();
         assert_eq!(
             entities,
@@ -417,8 +425,14 @@ mod tests {
                 (EntityTable::Institutions, PathBuf::from(files[5])),
             ]
         );
-        assert_eq!(found.entity_files[0].file.snapshot_date.as_deref(), Some("2026-01-01"));
-        assert_eq!(entity_list(&found.skipped_entities), "awards: 2, concepts: 1");
+        assert_eq!(
+            found.entity_files[0].file.snapshot_date.as_deref(),
+            Some("2026-01-01")
+        );
+        assert_eq!(
+            entity_list(&found.skipped_entities),
+            "awards: 2, concepts: 1"
+        );
         // Pointed at `works/`, the format prefix's manifest is still found.
         let works = discover(&[jsonl.join("works")], &exts).unwrap();
         assert_eq!(works.files.len(), 2);

@@ -489,7 +489,11 @@ static AUTHORS: LazyLock<SchemaRef> = LazyLock::new(|| {
         f("i10_index", DataType::Int64, true),
         f("mean_citedness_2yr", DataType::Float64, true),
         f("last_known_institution_ids", list_of(DataType::Int64), true),
-        f("affiliation_institution_ids", list_of(DataType::Int64), true),
+        f(
+            "affiliation_institution_ids",
+            list_of(DataType::Int64),
+            true,
+        ),
     ])
 });
 

@@ -30,7 +30,12 @@ pub const ENTITY_VERSION: &str = "_version";
 
 /// The schema of entity table `t` as staged: its columns and [`ENTITY_VERSION`].
 pub fn entity_staged_schema(t: crate::schema::EntityTable) -> SchemaRef {
-    let mut fields: Vec<Field> = t.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+    let mut fields: Vec<Field> = t
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
     fields.push(Field::new(ENTITY_VERSION, DataType::Int64, false));
     Arc::new(Schema::new(fields))
 }

@@ -282,7 +282,12 @@ impl WarningsWriter {
     }
 
     /// Records the notes of one kept record of another OpenAlex entity, named by its `id`.
-    pub fn warn_entity(&mut self, location: &Location, id: &str, notes: &[FieldNote]) -> Result<()> {
+    pub fn warn_entity(
+        &mut self,
+        location: &Location,
+        id: &str,
+        notes: &[FieldNote],
+    ) -> Result<()> {
         self.write(location, None, Some(id), notes)
     }
 

@@ -68,9 +68,7 @@ pub async fn register_dataset(
         if canonical.is_none() && entity.is_none() && !has_parquet(&dir) {
             continue;
         }
-        let schema = canonical
-            .map(|t| t.schema())
-            .or(entity.map(|t| t.schema()));
+        let schema = canonical.map(|t| t.schema()).or(entity.map(|t| t.schema()));
         let url = folder_url(&dir)?;
         let options = table_options(sorted && canonical.is_some());
         ctx.register_listing_table(&name, url, options, schema, None)

@@ -386,9 +386,19 @@ fn odd_entity_records_are_kept_with_warnings_or_rejected_with_their_line() {
         .map(|r| (r["line"].as_u64().unwrap(), r))
         .collect();
     assert_eq!(by_line.keys().copied().collect::<Vec<_>>(), [3, 4, 5]);
-    assert!(by_line[&3]["reason"].as_str().unwrap().contains("no usable `id`"));
+    assert!(
+        by_line[&3]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no usable `id`")
+    );
     assert_eq!(by_line[&3]["record"], lines[2]);
-    assert!(by_line[&4]["reason"].as_str().unwrap().contains("invalid JSON"));
+    assert!(
+        by_line[&4]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("invalid JSON")
+    );
     assert!(
         by_line[&5]["reason"]
             .as_str()
@@ -399,8 +409,8 @@ fn odd_entity_records_are_kept_with_warnings_or_rejected_with_their_line() {
         assert!(r["file"].as_str().unwrap().ends_with("part_0000.gz"));
         assert_eq!(r["source"], "openalex-authors");
     }
-    let warnings = std::fs::read_to_string(ds.join("_rejects/warnings/openalex-authors-00000.jsonl"))
-        .unwrap();
+    let warnings =
+        std::fs::read_to_string(ds.join("_rejects/warnings/openalex-authors-00000.jsonl")).unwrap();
     let fields: Vec<String> = warnings
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
@@ -441,7 +451,11 @@ fn a_manifest_count_mismatch_of_an_entity_part_is_an_input_error() {
     );
     // Pointed at `works/` only, the topics entries are not checked.
     let works = ingest(&[&jsonl.join("works")], &tmp.path().join("works"), &[]);
-    assert_eq!(works["input_errors"].as_array().unwrap().len(), 0, "{works}");
+    assert_eq!(
+        works["input_errors"].as_array().unwrap().len(),
+        0,
+        "{works}"
+    );
 }
 
 /// Every entity table of `a` equals `b`'s, row by row, and the manifests agree on them.
@@ -453,8 +467,7 @@ fn assert_same_entities(a: &Path, b: &Path) {
         assert_eq!(ma["tables"][e], mb["tables"][e], "{e}");
         assert_eq!(ma["entities"][e], mb["entities"][e], "{e}");
         assert_eq!(
-            ma["openalex_snapshot"]["entities"][e],
-            mb["openalex_snapshot"]["entities"][e],
+            ma["openalex_snapshot"]["entities"][e], mb["openalex_snapshot"]["entities"][e],
             "{e}"
         );
     }
@@ -525,7 +538,11 @@ fn an_update_applies_new_entity_partitions_and_equals_a_full_ingest() {
     // A base made before bibflow read entities (none recorded, no tables): every entity
     // partition is applied.
     let works_only = tmp.path().join("works-only");
-    ingest(&[&jsonl.join("works/updated_date=2026-06-01")], &works_only, &[]);
+    ingest(
+        &[&jsonl.join("works/updated_date=2026-06-01")],
+        &works_only,
+        &[],
+    );
     update(&jsonl, &works_only);
     assert_same_entities(&works_only, &full);
 }

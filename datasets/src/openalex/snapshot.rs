@@ -207,7 +207,10 @@ pub(super) fn check_snapshot_manifests(
             let found = if is_works {
                 files.iter().find(|f| f.path == local)
             } else {
-                entity_files.iter().map(|(_, f)| f).find(|f| f.path == local)
+                entity_files
+                    .iter()
+                    .map(|(_, f)| f)
+                    .find(|f| f.path == local)
             };
             match found {
                 Some(f) if f.counts.read != expected => problems.push(format!(

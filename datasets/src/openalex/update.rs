@@ -218,6 +218,9 @@ pub fn plan(
     })
 }
 
+/// Partitions (`YYYY-MM-DD`) by entity table name.
+type EntityPartitions = BTreeMap<String, Vec<String>>;
+
 /// The other entities' files an update reads, and their partitions by entity: per entity, the
 /// partitions newer than the newest the dataset recorded for it (all when it recorded none).
 /// Errors as for works: a file outside a partition, an older partition the dataset never held.
@@ -225,7 +228,7 @@ fn plan_entities(
     found: &Inputs,
     record: &SnapshotRecord,
     dataset: &Path,
-) -> Result<(Vec<EntityFile>, BTreeMap<String, Vec<String>>)> {
+) -> Result<(Vec<EntityFile>, EntityPartitions)> {
     let mut files = Vec::new();
     let mut partitions: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for f in &found.entity_files {

@@ -147,7 +147,9 @@ impl<'a> FileState<'a> {
         let Some(id) = rows::id_number(self.entity, &value["id"]) else {
             let reason = format!(
                 "the record has no usable `id` of the {what} entity (found {})",
-                value.get("id").map_or("none".to_string(), |v| v.to_string())
+                value
+                    .get("id")
+                    .map_or("none".to_string(), |v| v.to_string())
             );
             return self.reject(&loc, &reason, raw);
         };
@@ -169,7 +171,10 @@ impl<'a> FileState<'a> {
                 .iter()
                 .map(|n| format!("{}: {}", n.field, n.reason))
                 .collect();
-            let reason = format!("a field has an unexpected type (--strict): {}", list.join("; "));
+            let reason = format!(
+                "a field has an unexpected type (--strict): {}",
+                list.join("; ")
+            );
             return self.reject(&loc, &reason, raw);
         }
         self.seen.insert(id, here);
@@ -180,7 +185,8 @@ impl<'a> FileState<'a> {
         self.counts.ingested += 1;
         self.counts.warnings += notes.len() as u64;
         let id_text = value["id"].to_string();
-        self.warnings.warn_entity(&loc, id_text.trim_matches('"'), &notes)?;
+        self.warnings
+            .warn_entity(&loc, id_text.trim_matches('"'), &notes)?;
         self.versions.push(pack_version(
             version_minutes(micros),
             self.file_index,
@@ -255,7 +261,11 @@ fn read_lines(state: &mut FileState<'_>) -> Result<()> {
                         compressed_offset: Some(compressed),
                         ..Location::default()
                     };
-                    state.reject(&loc, "incomplete record: the file is damaged here", &partial)?;
+                    state.reject(
+                        &loc,
+                        "incomplete record: the file is damaged here",
+                        &partial,
+                    )?;
                 }
                 state.error = Some(format!(
                     "{}: read failed at compressed byte offset {compressed} (decompressed offset \
@@ -294,10 +304,14 @@ fn read_lines(state: &mut FileState<'_>) -> Result<()> {
 fn read_parquet(state: &mut FileState<'_>) -> Result<()> {
     let path = state.file.file.path.clone();
     let file = std::fs::File::open(&path).map_err(|e| DatasetError::io(&path, e))?;
-    match ParquetRecordBatchReaderBuilder::try_new(file).and_then(|b| b.with_batch_size(1024).build())
+    match ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.with_batch_size(1024).build())
     {
         Err(e) => {
-            state.error = Some(format!("{}: not a readable Parquet file: {e}", path.display()));
+            state.error = Some(format!(
+                "{}: not a readable Parquet file: {e}",
+                path.display()
+            ));
         }
         Ok(reader) => {
             let mut row = 0u64;
@@ -335,7 +349,8 @@ fn read_parquet(state: &mut FileState<'_>) -> Result<()> {
     }
     // The raw bytes, hashed for the manifest.
     let mut input = input::open(&path, None)?;
-    std::io::copy(&mut input.reader, &mut std::io::sink()).map_err(|e| DatasetError::io(&path, e))?;
+    std::io::copy(&mut input.reader, &mut std::io::sink())
+        .map_err(|e| DatasetError::io(&path, e))?;
     state.sha256 = input.sha256_hex();
     Ok(())
 }

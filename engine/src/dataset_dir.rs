@@ -1,7 +1,8 @@
 //! A dataset folder being written, as `ingest` and `link` write one: built in a hidden folder
 //! beside the output ([`staging_dir`]) and moved into place at once ([`publish_dir`]); its tables
 //! written from queries ([`write_query`]), counted from their Parquet footers ([`count_table`]) and
-//! registered in a session ([`register_parquet_table`]).
+//! registered in a session ([`register_parquet_table`]), and folders of a dataset copied into a new
+//! one by hard links ([`link_tree`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -175,4 +176,21 @@ pub(crate) async fn register_parquet_table(
         });
     }
     register_parquet_folder(ctx, name, dir, Some(t.schema())).await
+}
+
+/// Makes `to` a copy of the file or folder `from`, by hard links where the file system allows
+/// (the dataset's files are never written again, so sharing them is safe), else by copying.
+pub(crate) fn link_tree(from: &Path, to: &Path) -> Result<()> {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).map_err(|e| EngineError::io(to, e))?;
+        for entry in std::fs::read_dir(from).map_err(|e| EngineError::io(from, e))? {
+            let entry = entry.map_err(|e| EngineError::io(from, e))?;
+            link_tree(&entry.path(), &to.join(entry.file_name()))?;
+        }
+        Ok(())
+    } else {
+        std::fs::hard_link(from, to)
+            .or_else(|_| std::fs::copy(from, to).map(|_| ()))
+            .map_err(|e| EngineError::io(from, e))
+    }
 }

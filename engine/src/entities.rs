@@ -73,7 +73,7 @@ pub(crate) async fn publish(
             }
             write_query(ctx, &newest_sql(t, &from), &dir, Some(t.schema())).await?;
         } else if let Some(d) = &old_dir {
-            crate::update::link_tree(d, &dir)?;
+            crate::dataset_dir::link_tree(d, &dir)?;
         }
         // Every record of the entity rejected, none before: the table is there, empty.
         let (rows, files) = count_table(&dir, t.schema())?;

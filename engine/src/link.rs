@@ -199,7 +199,7 @@ async fn build(
         let src = openalex.join(t.name());
         if src.is_dir() {
             let dst = dataset.join(t.name());
-            crate::update::link_tree(&src, &dst)?;
+            crate::dataset_dir::link_tree(&src, &dst)?;
             let (rows, files) = count_table(&dst, t.schema())?;
             tables.insert(t.name().to_string(), TableEntry { rows, files });
         }

@@ -40,8 +40,8 @@ use bibflow_datasets::staging::{
 use datafusion::prelude::SessionContext;
 
 use crate::dataset_dir::{
-    count_table, publish_dir, read_dir_sorted, register_parquet_table, scalar_i64, staging_dir,
-    write_query,
+    count_table, link_tree, publish_dir, read_dir_sorted, register_parquet_table, scalar_i64,
+    staging_dir, write_query,
 };
 use crate::error::{EngineError, Result};
 use crate::publish::{order_columns, register_staged};
@@ -576,21 +576,4 @@ fn updated_manifest(
         .extend_entities(&plan.entity_partitions);
     m.updates.push(entry);
     Ok(m)
-}
-
-/// Makes `to` a copy of the file or folder `from`, by hard links where the file system allows
-/// (the dataset's files are never written again, so sharing them is safe), else by copying.
-pub(crate) fn link_tree(from: &Path, to: &Path) -> Result<()> {
-    if from.is_dir() {
-        std::fs::create_dir_all(to).map_err(|e| EngineError::io(to, e))?;
-        for entry in std::fs::read_dir(from).map_err(|e| EngineError::io(from, e))? {
-            let entry = entry.map_err(|e| EngineError::io(from, e))?;
-            link_tree(&entry.path(), &to.join(entry.file_name()))?;
-        }
-        Ok(())
-    } else {
-        std::fs::hard_link(from, to)
-            .or_else(|_| std::fs::copy(from, to).map(|_| ()))
-            .map_err(|e| EngineError::io(from, e))
-    }
 }

@@ -12,7 +12,7 @@
 
 mod rows;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::BufRead;
 use std::path::Path;
 use std::sync::Arc;
@@ -27,6 +27,7 @@ use super::snapshot::snapshot_days;
 use crate::error::{DatasetError, Result};
 use crate::input::{self, EntityFile};
 use crate::schema::EntityTable;
+pub use crate::source::EntityStage;
 use crate::source::{FileReport, RecordCounts};
 use crate::staging::{
     ENTITIES_DIR, entity_staged_schema, pack_version, side_part, version_minutes,
@@ -35,23 +36,6 @@ use crate::writer::{Location, ParquetFile, RejectsWriter, WarningsWriter};
 
 /// Rows buffered before they are written to the file's staged part.
 const FLUSH_ROWS: usize = 4096;
-
-/// What reading the entity files did: each file's report, in the order read.
-#[derive(Debug, Clone, Default)]
-pub struct EntityStage {
-    pub files: Vec<(EntityTable, FileReport)>,
-}
-
-impl EntityStage {
-    /// Record counts per entity read (`read = ingested + rejected`).
-    pub fn counts(&self) -> BTreeMap<EntityTable, RecordCounts> {
-        let mut out: BTreeMap<EntityTable, RecordCounts> = BTreeMap::new();
-        for (e, f) in &self.files {
-            out.entry(*e).or_default().add(&f.counts);
-        }
-        out
-    }
-}
 
 /// The source name of an entity's inputs, rejects and warnings: `openalex-authors`, ...
 pub fn source_name(entity: EntityTable) -> &'static str {

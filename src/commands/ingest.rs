@@ -48,7 +48,9 @@ pub async fn run(source: &dyn Source, args: IngestArgs, notes: &Notes) -> Result
     publish(&out, args.overwrite, notes).await?;
     summarize(&report, out.target(), notes);
     let damaged = !report.manifest.input_errors.is_empty();
-    if args.strict && (report.manifest.rejected_records > 0 || damaged) {
+    // Records of the other OpenAlex entities (authors, ...) count as rejected records too.
+    let entity_rejects = (report.manifest.entities.values()).any(|e| e.records.rejected > 0);
+    if args.strict && (report.manifest.rejected_records > 0 || entity_rejects || damaged) {
         notes.say("--strict: rejected records or damaged inputs; exiting with code 3");
         return Ok(ExitCode::from(EXIT_STRICT));
     }

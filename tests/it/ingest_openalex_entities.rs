@@ -418,9 +418,25 @@ fn odd_entity_records_are_kept_with_warnings_or_rejected_with_their_line() {
         .map(|w| w["field"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(fields, ["works_count", "cited_by_count"]);
-    // --strict: the odd record is rejected whole.
+    // --strict: the odd record is rejected whole, and rejected records give exit code 3 (the
+    // dataset is written, as for works).
     let strict = tmp.path().join("strict");
-    let m = ingest(&[&input], &strict, &["--strict"]);
+    let o = bibflow(&[
+        "--quiet",
+        "ingest",
+        "openalex",
+        input.to_str().unwrap(),
+        "--out",
+        strict.to_str().unwrap(),
+        "--strict",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let m = manifest(&strict);
     assert_eq!(m["entities"]["authors"]["records"]["rejected"], 4, "{m}");
     assert_eq!(sql_value(&strict, "SELECT count(*) FROM authors"), "1");
 }

@@ -108,7 +108,8 @@ pub fn summarize(report: &IngestReport, target: &Location, notes: &Notes) {
     }
     for (name, e) in &m.entities {
         notes.say(format!(
-            "{name}: {} records read = {} ingested + {} rejected; {} older copies superseded; {}              rows",
+            "{name}: {} records read = {} ingested + {} rejected; {} older copies superseded; {} \
+             rows",
             e.records.read,
             e.records.ingested,
             e.records.rejected,

@@ -284,9 +284,11 @@ fn every_entity_lands_in_its_table_with_every_value_checked_from_either_copy() {
     // A summary line per entity on stderr, and one note for the entity bibflow does not read.
     for entity in ENTITIES {
         assert!(
-            err_j
-                .lines()
-                .any(|l| l.starts_with(&format!("{entity}: ")) && l.contains("records read")),
+            err_j.lines().any(|l| {
+                l.starts_with(&format!("{entity}: "))
+                    && l.contains("records read")
+                    && l.ends_with(&format!("; {} rows", newest(entity).len()))
+            }),
             "{entity}: {err_j}"
         );
     }

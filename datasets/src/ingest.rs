@@ -35,6 +35,9 @@ pub struct StageReport {
     pub manifest_mismatches: Vec<String>,
     /// Files of other OpenAlex entities found in a snapshot and not read, per entity folder.
     pub skipped_entities: BTreeMap<String, u64>,
+    /// The OpenAlex entity files read into their own tables (staged in
+    /// [`ENTITIES_DIR`](crate::staging::ENTITIES_DIR)).
+    pub entities: crate::source::EntityStage,
 }
 
 /// Options of stage one.
@@ -82,7 +85,8 @@ pub fn stage(
     let stop = AtomicBool::new(false);
     let results: Mutex<Vec<Option<FileOutcome>>> = Mutex::new(vec![None; inputs.files.len()]);
     let first_error: Mutex<Option<DatasetError>> = Mutex::new(None);
-    let threads = options.threads.max(1).min(inputs.files.len());
+    // A snapshot of other entities only has no works files: no reader thread then.
+    let threads = options.threads.max(1).min(inputs.files.len().max(1));
     // Fewer files than threads: the cores left over go to reading inside each file.
     let spare_threads = (options.threads.max(1) / threads).max(1);
     std::thread::scope(|scope| {
@@ -136,5 +140,6 @@ pub fn stage(
         merged_id_files: side.merged_id_files,
         manifest_mismatches: side.manifest_mismatches,
         skipped_entities: inputs.skipped_entities.clone(),
+        entities: side.entities,
     })
 }

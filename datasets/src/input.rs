@@ -14,6 +14,7 @@ use flate2::read::MultiGzDecoder;
 use sha2::{Digest, Sha256};
 
 use crate::error::{DatasetError, Result};
+use crate::schema::EntityTable;
 
 /// One raw input file, in the order in which files are applied (later versions win).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +23,14 @@ pub struct InputFile {
     pub size: u64,
     /// The `updated_date=YYYY-MM-DD` partition the file sits in, for snapshot layouts.
     pub snapshot_date: Option<String>,
+}
+
+/// A part file of another OpenAlex entity than works that bibflow reads into its own table
+/// (`authors/updated_date=.../part_0000.gz` -> [`EntityTable::Authors`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntityFile {
+    pub entity: EntityTable,
+    pub file: InputFile,
 }
 
 /// Inputs found under the paths given on the command line.
@@ -34,7 +43,10 @@ pub struct Inputs {
     /// Snapshot manifests found: a pre-2026 entity's `manifest`, a 2026 format prefix's combined
     /// `manifest.json` (record counts are checked against them).
     pub manifests: Vec<PathBuf>,
-    /// Files of other OpenAlex entities (`authors/updated_date=.../part_0000.gz`, ...) found in a
+    /// Part files of the OpenAlex entities bibflow reads besides works ([`crate::schema::ENTITY_TABLES`]), sorted
+    /// by (entity, snapshot date, path).
+    pub entity_files: Vec<EntityFile>,
+    /// Files of other OpenAlex entities (`awards/updated_date=.../part_0000.gz`, ...) found in a
     /// snapshot and not read, counted per entity folder.
     pub skipped_entities: BTreeMap<String, u64>,
     /// Set by an incremental update to the `updated_date` partitions it reads: the snapshot
@@ -43,7 +55,8 @@ pub struct Inputs {
 }
 
 /// The entity folders of an OpenAlex snapshot other than `works` (2026 and earlier): their part
-/// files are not works, so a snapshot walk leaves them out (counted in
+/// files are not works. Those of [`ENTITY_TABLES`] are read into their own tables
+/// ([`Inputs::entity_files`]); a snapshot walk leaves the others out (counted in
 /// [`Inputs::skipped_entities`]).
 pub const OTHER_OPENALEX_ENTITIES: &[&str] = &[
     "authors",
@@ -84,9 +97,14 @@ pub fn discover(paths: &[PathBuf], record_extensions: &[&str]) -> Result<Inputs>
         let meta = std::fs::metadata(p).map_err(|e| DatasetError::io(p, e))?;
         if meta.is_dir() {
             walk(p, record_extensions, &mut inputs)?;
-            // `data/jsonl/works/` of a 2026 snapshot: its manifest is the format prefix's.
+            // `data/jsonl/works/` (or `authors/`, ...) of a 2026 snapshot: its manifest is the
+            // format prefix's.
             let combined = p.parent().map(|d| d.join(COMBINED_MANIFEST));
-            if p.file_name().is_some_and(|n| n == "works")
+            let entity_folder = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n == "works" || EntityTable::from_name(n).is_some());
+            if entity_folder
                 && let Some(m) = combined.filter(|m| m.is_file())
                 && !inputs.manifests.contains(&m)
             {
@@ -96,7 +114,7 @@ pub fn discover(paths: &[PathBuf], record_extensions: &[&str]) -> Result<Inputs>
             classify(p, meta.len(), true, record_extensions, &mut inputs);
         }
     }
-    if inputs.files.is_empty() {
+    if inputs.files.is_empty() && inputs.entity_files.is_empty() {
         let skipped: u64 = inputs.skipped_entities.values().sum();
         let others = if skipped > 0 {
             format!(
@@ -118,6 +136,16 @@ pub fn discover(paths: &[PathBuf], record_extensions: &[&str]) -> Result<Inputs>
     inputs.files.sort_by_key(key);
     inputs.files.dedup_by(|a, b| a.path == b.path);
     inputs.merged_ids.sort_by(|a, b| a.path.cmp(&b.path));
+    inputs.entity_files.sort_by(|a, b| {
+        (a.entity, &a.file.snapshot_date, &a.file.path).cmp(&(
+            b.entity,
+            &b.file.snapshot_date,
+            &b.file.path,
+        ))
+    });
+    inputs
+        .entity_files
+        .dedup_by(|a, b| a.file.path == b.file.path);
     Ok(inputs)
 }
 
@@ -165,9 +193,28 @@ fn classify(path: &Path, size: u64, explicit: bool, exts: &[&str], inputs: &mut 
         }
         return;
     }
-    if !explicit && let Some(entity) = other_entity(path) {
-        *inputs.skipped_entities.entry(entity).or_default() += 1;
-        return;
+    if let Some(entity) = other_entity(path) {
+        let read = EntityTable::from_name(&entity);
+        let is_part = name != "manifest";
+        match read {
+            Some(entity) if is_part && (explicit || exts.iter().any(|e| name.ends_with(e))) => {
+                inputs.entity_files.push(EntityFile {
+                    entity,
+                    file: InputFile {
+                        path: path.to_path_buf(),
+                        size,
+                        snapshot_date: snapshot_date(path),
+                    },
+                });
+                return;
+            }
+            Some(_) => return,
+            None if !explicit => {
+                *inputs.skipped_entities.entry(entity).or_default() += 1;
+                return;
+            }
+            None => {}
+        }
     }
     // A `manifest.json` is a snapshot's only beside a `works/` folder (elsewhere it may be a work).
     let combined =
@@ -331,16 +378,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_2026_snapshot_takes_works_and_the_combined_manifest_and_counts_other_entities() {
+    fn a_2026_snapshot_takes_works_entities_and_the_combined_manifest_and_counts_the_rest() {
         let dir = tempfile::tempdir().unwrap();
         let jsonl = dir.path().join("data/jsonl");
         let files = [
             "manifest.json",
             "works/updated_date=2026-01-01/part_0000.gz",
             "works/updated_date=2026-01-02/part_0000.gz",
-            "authors/updated_date=2026-01-01/part_0000.gz",
+            "authors/updated_date=2026-01-02/part_0000.gz",
             "authors/updated_date=2026-01-01/part_0001.gz",
             "institutions/updated_date=2026-01-01/part_0000.gz",
+            "awards/updated_date=2026-01-01/part_0000.gz",
+            "awards/updated_date=2026-01-01/part_0001.gz",
+            "concepts/updated_date=2026-01-01/part_0000.gz",
         ];
         for f in files {
             let p = jsonl.join(f);
@@ -356,20 +406,48 @@ mod tests {
             .collect();
         assert_eq!(names, [PathBuf::from(files[1]), PathBuf::from(files[2]),]);
         assert_eq!(found.manifests, [jsonl.join("manifest.json")]);
+        // Entities bibflow reads, by entity, then partition date.
+        let entities: Vec<_> = found
+            .entity_files
+            .iter()
+            .map(|f| {
+                (
+                    f.entity,
+                    f.file.path.strip_prefix(&jsonl).unwrap().to_path_buf(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            entities,
+            [
+                (EntityTable::Authors, PathBuf::from(files[4])),
+                (EntityTable::Authors, PathBuf::from(files[3])),
+                (EntityTable::Institutions, PathBuf::from(files[5])),
+            ]
+        );
+        assert_eq!(
+            found.entity_files[0].file.snapshot_date.as_deref(),
+            Some("2026-01-01")
+        );
         assert_eq!(
             entity_list(&found.skipped_entities),
-            "authors: 2, institutions: 1"
+            "awards: 2, concepts: 1"
         );
         // Pointed at `works/`, the format prefix's manifest is still found.
         let works = discover(&[jsonl.join("works")], &exts).unwrap();
         assert_eq!(works.files.len(), 2);
         assert_eq!(works.manifests, [jsonl.join("manifest.json")]);
-        assert!(works.skipped_entities.is_empty());
-        // Pointed at another entity only: nothing to read, and the error says why.
-        let err = discover(&[jsonl.join("authors")], &exts).unwrap_err();
+        assert!(works.skipped_entities.is_empty() && works.entity_files.is_empty());
+        // Pointed at one entity bibflow reads: its parts and the prefix's manifest.
+        let authors = discover(&[jsonl.join("authors")], &exts).unwrap();
+        assert!(authors.files.is_empty());
+        assert_eq!(authors.entity_files.len(), 2);
+        assert_eq!(authors.manifests, [jsonl.join("manifest.json")]);
+        // Pointed at an entity it does not read only: nothing to read, and the error says why.
+        let err = discover(&[jsonl.join("awards")], &exts).unwrap_err();
         assert!(
             err.to_string()
-                .contains("2 files of other OpenAlex entities (authors: 2)"),
+                .contains("2 files of other OpenAlex entities (awards: 2)"),
             "{err}"
         );
     }

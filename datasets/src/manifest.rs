@@ -59,6 +59,11 @@ pub struct Manifest {
     /// for OpenAlex datasets written before bibflow kept it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub openalex_snapshot: Option<SnapshotRecord>,
+    /// The OpenAlex entities read besides works into their own tables (`authors`, ...: see
+    /// [`crate::schema::ENTITY_TABLES`]), by table name. Empty (and not written) when there were
+    /// none. Their files are in `inputs` as `openalex-<table>`; `records` counts works only.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub entities: BTreeMap<String, EntityEntry>,
     /// The incremental updates applied to this dataset, oldest first (empty after a full ingest).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub updates: Vec<UpdateEntry>,
@@ -71,6 +76,10 @@ pub struct SnapshotRecord {
     pub partitions: Vec<String>,
     /// The `merged_ids/works/` files applied, by file name (`2024-02-01.csv.gz`), ascending.
     pub merged_ids: Vec<String>,
+    /// The partitions read of each other entity (`authors`, ...: the entity tables), as
+    /// `YYYY-MM-DD`, ascending. Empty for datasets written before bibflow read entities.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub entities: BTreeMap<String, Vec<String>>,
 }
 
 impl SnapshotRecord {
@@ -87,6 +96,17 @@ impl SnapshotRecord {
         self.merged_ids.extend(merged_ids.iter().cloned());
         self.merged_ids.sort();
         self.merged_ids.dedup();
+    }
+
+    /// Adds partitions read of other entities (`entity -> dates`), keeping each list sorted and
+    /// free of repeats.
+    pub fn extend_entities(&mut self, partitions: &BTreeMap<String, Vec<String>>) {
+        for (entity, dates) in partitions {
+            let held = self.entities.entry(entity.clone()).or_default();
+            held.extend(dates.iter().cloned());
+            held.sort();
+            held.dedup();
+        }
     }
 }
 
@@ -121,6 +141,30 @@ pub struct UpdateEntry {
     pub added: u64,
     /// Works in the dataset after the update.
     pub works_after: u64,
+    /// The other entities' partitions applied (`authors` -> dates), with their records.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub entities: BTreeMap<String, EntityUpdate>,
+}
+
+/// What an update applied of one other entity (see [`UpdateEntry::entities`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EntityUpdate {
+    /// The partitions applied, `YYYY-MM-DD`.
+    pub partitions: Vec<String>,
+    /// Records of those partitions: `read = ingested + rejected`.
+    pub records: RecordCounts,
+    /// Rows of the table before and after: a new copy of an entity the table held replaces it.
+    pub rows_before: u64,
+    pub rows_after: u64,
+}
+
+/// The records of one OpenAlex entity read into its table: `records.read = ingested + rejected`,
+/// and the table holds `records.ingested - superseded` rows.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EntityEntry {
+    pub records: RecordCounts,
+    /// Ingested copies dropped because a newer copy of the same entity was also ingested.
+    pub superseded: u64,
 }
 
 /// One raw input.

@@ -387,6 +387,200 @@ static WORK_RELATED_WORKS: LazyLock<SchemaRef> = LazyLock::new(|| {
     ]))
 });
 
+/// The tables of OpenAlex's other entities (`authors/`, `institutions/`, ... folders of the same
+/// snapshot as the works): one row per entity, keyed by its own number (`author_id`, ...), the key
+/// the work tables use for it. They are not keyed by `work_id`, hold no child rows (lists are list
+/// columns) and are written sorted by their key. A dataset has one only when its snapshot held that
+/// entity (readers take a missing one as empty).
+pub const ENTITY_TABLES: [EntityTable; 8] = [
+    EntityTable::Authors,
+    EntityTable::Institutions,
+    EntityTable::Sources,
+    EntityTable::Funders,
+    EntityTable::Topics,
+    EntityTable::Subfields,
+    EntityTable::Fields,
+    EntityTable::Domains,
+];
+
+/// One OpenAlex entity table (see [`ENTITY_TABLES`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EntityTable {
+    Authors,
+    Institutions,
+    Sources,
+    Funders,
+    Topics,
+    Subfields,
+    Fields,
+    Domains,
+}
+
+impl EntityTable {
+    /// The table's folder and SQL name, which is also the entity's folder in an OpenAlex snapshot.
+    pub fn name(self) -> &'static str {
+        match self {
+            EntityTable::Authors => "authors",
+            EntityTable::Institutions => "institutions",
+            EntityTable::Sources => "sources",
+            EntityTable::Funders => "funders",
+            EntityTable::Topics => "topics",
+            EntityTable::Subfields => "subfields",
+            EntityTable::Fields => "fields",
+            EntityTable::Domains => "domains",
+        }
+    }
+
+    /// The entity table named `name`, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        ENTITY_TABLES.into_iter().find(|t| t.name() == name)
+    }
+
+    /// The key column: the entity's number, as the work tables store it.
+    pub fn key(self) -> &'static str {
+        match self {
+            EntityTable::Authors => "author_id",
+            EntityTable::Institutions => "institution_id",
+            EntityTable::Sources => "source_id",
+            EntityTable::Funders => "funder_id",
+            EntityTable::Topics => "topic_id",
+            EntityTable::Subfields => "subfield_id",
+            EntityTable::Fields => "field_id",
+            EntityTable::Domains => "domain_id",
+        }
+    }
+
+    /// The table's Arrow schema; the first column is the key.
+    pub fn schema(self) -> SchemaRef {
+        match self {
+            EntityTable::Authors => AUTHORS.clone(),
+            EntityTable::Institutions => INSTITUTIONS.clone(),
+            EntityTable::Sources => SOURCES.clone(),
+            EntityTable::Funders => FUNDERS.clone(),
+            EntityTable::Topics => TOPICS.clone(),
+            EntityTable::Subfields => SUBFIELDS.clone(),
+            EntityTable::Fields => FIELDS.clone(),
+            EntityTable::Domains => DOMAINS.clone(),
+        }
+    }
+}
+
+/// The columns every entity table ends with: OpenAlex's counts and dates.
+fn entity_tail(mut fields: Vec<Field>) -> SchemaRef {
+    fields.extend([
+        f("works_count", DataType::Int64, true),
+        f("cited_by_count", DataType::Int64, true),
+        f(
+            "updated_date",
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+            true,
+        ),
+        f("created_date", DataType::Date32, true),
+    ]);
+    Arc::new(Schema::new(fields))
+}
+
+static AUTHORS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    entity_tail(vec![
+        f("author_id", DataType::Int64, false),
+        f("orcid", DataType::Utf8, true),
+        f("display_name", DataType::Utf8, true),
+        f("h_index", DataType::Int64, true),
+        f("i10_index", DataType::Int64, true),
+        f("mean_citedness_2yr", DataType::Float64, true),
+        f("last_known_institution_ids", list_of(DataType::Int64), true),
+        f(
+            "affiliation_institution_ids",
+            list_of(DataType::Int64),
+            true,
+        ),
+    ])
+});
+
+static INSTITUTIONS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    entity_tail(vec![
+        f("institution_id", DataType::Int64, false),
+        f("ror", DataType::Utf8, true),
+        f("display_name", DataType::Utf8, true),
+        f("institution_type", DataType::Utf8, true),
+        f("country_code", DataType::Utf8, true),
+        f("lineage", list_of(DataType::Int64), true),
+        f("city", DataType::Utf8, true),
+        f("h_index", DataType::Int64, true),
+    ])
+});
+
+static SOURCES: LazyLock<SchemaRef> = LazyLock::new(|| {
+    entity_tail(vec![
+        f("source_id", DataType::Int64, false),
+        f("issn_l", DataType::Utf8, true),
+        f("issn", list_of(DataType::Utf8), true),
+        f("display_name", DataType::Utf8, true),
+        f("source_type", DataType::Utf8, true),
+        f("publisher_id", DataType::Int64, true),
+        f("host_institution_id", DataType::Int64, true),
+        f("host_organization_name", DataType::Utf8, true),
+        f("is_oa", DataType::Boolean, true),
+        f("is_in_doaj", DataType::Boolean, true),
+        f("is_core", DataType::Boolean, true),
+        f("country_code", DataType::Utf8, true),
+        f("apc_usd", DataType::Int64, true),
+        f("h_index", DataType::Int64, true),
+    ])
+});
+
+static FUNDERS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    entity_tail(vec![
+        f("funder_id", DataType::Int64, false),
+        f("display_name", DataType::Utf8, true),
+        f("ror", DataType::Utf8, true),
+        f("country_code", DataType::Utf8, true),
+        f("awards_count", DataType::Int64, true),
+        f("crossref_funder_id", DataType::Utf8, true),
+    ])
+});
+
+static TOPICS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    entity_tail(vec![
+        f("topic_id", DataType::Int64, false),
+        f("display_name", DataType::Utf8, true),
+        f("subfield_id", DataType::Int32, true),
+        f("subfield_name", DataType::Utf8, true),
+        f("field_id", DataType::Int32, true),
+        f("field_name", DataType::Utf8, true),
+        f("domain_id", DataType::Int32, true),
+        f("domain_name", DataType::Utf8, true),
+        f("keywords", list_of(DataType::Utf8), true),
+    ])
+});
+
+static SUBFIELDS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    entity_tail(vec![
+        f("subfield_id", DataType::Int32, false),
+        f("display_name", DataType::Utf8, true),
+        f("field_id", DataType::Int32, true),
+        f("field_name", DataType::Utf8, true),
+        f("domain_id", DataType::Int32, true),
+        f("domain_name", DataType::Utf8, true),
+    ])
+});
+
+static FIELDS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    entity_tail(vec![
+        f("field_id", DataType::Int32, false),
+        f("display_name", DataType::Utf8, true),
+        f("domain_id", DataType::Int32, true),
+        f("domain_name", DataType::Utf8, true),
+    ])
+});
+
+static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    entity_tail(vec![
+        f("domain_id", DataType::Int32, false),
+        f("display_name", DataType::Utf8, true),
+    ])
+});
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,6 +591,16 @@ mod tests {
             let s = t.schema();
             assert_eq!(s.field(0).name(), "work_id", "{}", t.name());
             assert_eq!(s.field(0).data_type(), &DataType::Int64);
+        }
+    }
+
+    #[test]
+    fn every_entity_table_starts_with_its_key() {
+        for t in ENTITY_TABLES {
+            assert_eq!(t.schema().field(0).name(), t.key(), "{}", t.name());
+            assert!(!t.schema().field(0).is_nullable());
+            assert_eq!(EntityTable::from_name(t.name()), Some(t));
+            assert!(TABLES.iter().all(|w| w.name() != t.name()));
         }
     }
 
@@ -416,19 +620,22 @@ mod doc_tests {
     #[test]
     fn every_column_is_documented() {
         let doc = include_str!("../../docs/schema.md");
-        for t in TABLES {
-            let heading = format!("## `{}`", t.name());
+        let tables = TABLES
+            .iter()
+            .map(|t| (t.name(), t.schema()))
+            .chain(super::ENTITY_TABLES.iter().map(|t| (t.name(), t.schema())));
+        for (name, schema) in tables {
+            let heading = format!("## `{name}`");
             let start = doc
                 .find(&heading)
                 .unwrap_or_else(|| panic!("docs/schema.md has no section {heading}"));
             let section = &doc[start + heading.len()..];
             let section = &section[..section.find("\n## ").unwrap_or(section.len())];
-            for field in t.schema().fields() {
+            for field in schema.fields() {
                 let row = format!("\n| {} |", field.name());
                 assert!(
                     section.contains(&row),
-                    "docs/schema.md: column {}.{} is not documented",
-                    t.name(),
+                    "docs/schema.md: column {name}.{} is not documented",
                     field.name()
                 );
             }

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::builders::TableBuilders;
 use crate::error::{DatasetError, Result};
 use crate::input::{self, InputFile, Inputs, OpenedInput};
-use crate::schema::TABLE_COUNT;
+use crate::schema::{EntityTable, TABLE_COUNT};
 use crate::stage_writer::{StageTarget, StageWriter};
 use crate::staging::{
     DELETES_DIR, VERSIONS_DIR, pack_version, side_part, version_minutes, versions_schema,
@@ -68,6 +68,26 @@ pub struct SideFiles {
     pub merged_id_files: Vec<FileReport>,
     /// Snapshot manifest checks that failed (expected vs read counts).
     pub manifest_mismatches: Vec<String>,
+    /// The OpenAlex entity files read besides the records (authors, institutions, ...).
+    pub entities: EntityStage,
+}
+
+/// What reading OpenAlex's other entity files did (`crate::openalex::entities`): each file's
+/// report, with its entity, in the order read.
+#[derive(Debug, Clone, Default)]
+pub struct EntityStage {
+    pub files: Vec<(EntityTable, FileReport)>,
+}
+
+impl EntityStage {
+    /// Record counts per entity read (`read = ingested + rejected`).
+    pub fn counts(&self) -> std::collections::BTreeMap<EntityTable, RecordCounts> {
+        let mut out: std::collections::BTreeMap<EntityTable, RecordCounts> = Default::default();
+        for (e, f) in &self.files {
+            out.entry(*e).or_default().add(&f.counts);
+        }
+        out
+    }
 }
 
 /// Live counters for a progress display; updated by the workers, read by anyone.

@@ -22,6 +22,24 @@ pub const REJECTS_DIR: &str = "_rejects";
 /// Folder, inside [`REJECTS_DIR`], of the field warnings of kept records (lenient typing).
 pub const WARNINGS_DIR: &str = "warnings";
 
+/// Folder of the staged OpenAlex entity tables (`_entities/<table>/part-NNNNN.parquet`, each row
+/// with its [`ENTITY_VERSION`]), which publishing reduces to each entity's newest copy.
+pub const ENTITIES_DIR: &str = "_entities";
+/// The version column of a staged entity table, packed as a work's version ([`pack_version`]).
+pub const ENTITY_VERSION: &str = "_version";
+
+/// The schema of entity table `t` as staged: its columns and [`ENTITY_VERSION`].
+pub fn entity_staged_schema(t: crate::schema::EntityTable) -> SchemaRef {
+    let mut fields: Vec<Field> = t
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.push(Field::new(ENTITY_VERSION, DataType::Int64, false));
+    Arc::new(Schema::new(fields))
+}
+
 /// Bits of a version below the file index: the record index (see [`pack_version`]).
 pub const VERSION_FILE_SHIFT: u32 = 21;
 /// The file index of a version, once shifted down: 17 bits, so at most this many files a run.

@@ -230,7 +230,11 @@ struct WarningLine<'a> {
     #[serde(flatten)]
     location: &'a Location,
     /// The kept record's work id (`W123`, or the PubMed key).
-    work_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    work_id: Option<i64>,
+    /// The kept record's OpenAlex id, for a record of another entity than works.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
     field: &'a str,
     reason: &'a str,
 }
@@ -274,6 +278,26 @@ impl WarningsWriter {
 
     /// Records the notes of one kept record.
     pub fn warn(&mut self, location: &Location, work_id: i64, notes: &[FieldNote]) -> Result<()> {
+        self.write(location, Some(work_id), None, notes)
+    }
+
+    /// Records the notes of one kept record of another OpenAlex entity, named by its `id`.
+    pub fn warn_entity(
+        &mut self,
+        location: &Location,
+        id: &str,
+        notes: &[FieldNote],
+    ) -> Result<()> {
+        self.write(location, None, Some(id), notes)
+    }
+
+    fn write(
+        &mut self,
+        location: &Location,
+        work_id: Option<i64>,
+        id: Option<&str>,
+        notes: &[FieldNote],
+    ) -> Result<()> {
         if notes.is_empty() {
             return Ok(());
         }
@@ -283,6 +307,7 @@ impl WarningsWriter {
                 source: self.source,
                 location,
                 work_id,
+                id,
                 field: &n.field,
                 reason: &n.reason,
             };

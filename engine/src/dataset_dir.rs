@@ -1,12 +1,13 @@
 //! A dataset folder being written, as `ingest` and `link` write one: built in a hidden folder
 //! beside the output ([`staging_dir`]) and moved into place at once ([`publish_dir`]); its tables
 //! written from queries ([`write_query`]), counted from their Parquet footers ([`count_table`]) and
-//! registered in a session ([`register_parquet_table`]).
+//! registered in a session ([`register_parquet_table`]), and folders of a dataset copied into a new
+//! one by hard links ([`link_tree`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, SchemaRef};
 use bibflow_datasets::DatasetError;
 use bibflow_datasets::outdir::{Cleanup, Staging};
 use bibflow_datasets::schema::Table;
@@ -32,13 +33,11 @@ pub(crate) async fn write_query(
     ctx: &SessionContext,
     sql: &str,
     dir: &Path,
-    table: Option<Table>,
+    schema: Option<SchemaRef>,
 ) -> Result<u64> {
     std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
     let df = ctx.sql(sql).await?;
-    let schema = table
-        .map(|t| t.schema())
-        .unwrap_or_else(|| Arc::new(df.schema().as_arrow().clone()));
+    let schema = schema.unwrap_or_else(|| Arc::new(df.schema().as_arrow().clone()));
     let mut stream = df.execute_stream().await?;
     let mut file_no = 0;
     let mut current: Option<ParquetFile> = None;
@@ -87,11 +86,11 @@ pub(crate) async fn write_query(
 
 /// Counts a table's rows and files from the Parquet footers; writes an empty file when the table
 /// has none, so that every tool (DuckDB, pyarrow) sees its columns.
-pub(crate) fn count_table(dir: &Path, t: Table) -> Result<(u64, u64)> {
+pub(crate) fn count_table(dir: &Path, schema: SchemaRef) -> Result<(u64, u64)> {
     std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
     let files = read_dir_sorted(dir)?;
     if files.is_empty() {
-        ParquetFile::create(&dir.join("part-00000.parquet"), t.schema())?.close()?;
+        ParquetFile::create(&dir.join("part-00000.parquet"), schema)?.close()?;
         return Ok((0, 1));
     }
     let mut rows = 0;
@@ -177,4 +176,21 @@ pub(crate) async fn register_parquet_table(
         });
     }
     register_parquet_folder(ctx, name, dir, Some(t.schema())).await
+}
+
+/// Makes `to` a copy of the file or folder `from`, by hard links where the file system allows
+/// (the dataset's files are never written again, so sharing them is safe), else by copying.
+pub(crate) fn link_tree(from: &Path, to: &Path) -> Result<()> {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).map_err(|e| EngineError::io(to, e))?;
+        for entry in std::fs::read_dir(from).map_err(|e| EngineError::io(from, e))? {
+            let entry = entry.map_err(|e| EngineError::io(from, e))?;
+            link_tree(&entry.path(), &to.join(entry.file_name()))?;
+        }
+        Ok(())
+    } else {
+        std::fs::hard_link(from, to)
+            .or_else(|_| std::fs::copy(from, to).map(|_| ()))
+            .map_err(|e| EngineError::io(from, e))
+    }
 }

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use bibflow_datasets::manifest::{Manifest, TableEntry};
 use bibflow_datasets::outdir::Cleanup;
-use bibflow_datasets::schema::{SCHEMA_VERSION, TABLES, Table};
+use bibflow_datasets::schema::{ENTITY_TABLES, SCHEMA_VERSION, TABLES, Table};
 use bibflow_datasets::source::RecordCounts;
 
 use crate::dataset_dir::{
@@ -162,7 +162,7 @@ async fn build(
 
     for t in TABLES {
         let sql = table_sql(t);
-        write_query(&ctx, &sql, &dataset.join(t.name()), Some(t)).await?;
+        write_query(&ctx, &sql, &dataset.join(t.name()), Some(t.schema())).await?;
     }
     let sources_sql = "
         SELECT o.work_id, true AS in_openalex, m.pm_work IS NOT NULL AS in_pubmed,
@@ -190,8 +190,19 @@ async fn build(
 
     let mut tables = BTreeMap::new();
     for t in TABLES {
-        let (rows, files) = count_table(&dataset.join(t.name()), t)?;
+        let (rows, files) = count_table(&dataset.join(t.name()), t.schema())?;
         tables.insert(t.name().to_string(), TableEntry { rows, files });
+    }
+    // The OpenAlex dataset's entity tables (authors, institutions, ...), as they are: their keys
+    // are the entities' own, which linking does not change.
+    for t in ENTITY_TABLES {
+        let src = openalex.join(t.name());
+        if src.is_dir() {
+            let dst = dataset.join(t.name());
+            crate::dataset_dir::link_tree(&src, &dst)?;
+            let (rows, files) = count_table(&dst, t.schema())?;
+            tables.insert(t.name().to_string(), TableEntry { rows, files });
+        }
     }
     let sources_files = read_dir_sorted(&dataset.join(WORK_SOURCES))?;
     tables.insert(
@@ -236,6 +247,7 @@ async fn build(
         sorted_by_work_id: true,
         openalex_snapshot: None,
         updates: Vec::new(),
+        entities: oa_manifest.entities.clone(),
     };
     manifest.write(&dataset)?;
     Ok(LinkReport {

@@ -152,9 +152,12 @@ async fn build(
     let mut tables = BTreeMap::new();
     for t in TABLES {
         let dir = dataset.join(t.name());
-        let (rows, files) = count_table(&dir, t)?;
+        let (rows, files) = count_table(&dir, t.schema())?;
         tables.insert(t.name().to_string(), TableEntry { rows, files });
     }
+    // OpenAlex's other entities (authors, institutions, ...), each its own table.
+    let entities = crate::entities::publish(&ctx, &raw, &dataset, &stage.entities, None).await?;
+    tables.extend(entities.tables);
     let mut inputs: Vec<InputEntry> = stage
         .files
         .iter()
@@ -166,8 +169,18 @@ async fn build(
             .iter()
             .map(|f| InputEntry::from_report("openalex-merged-ids", f)),
     );
+    inputs.extend(stage.entities.files.iter().map(|(e, f)| {
+        InputEntry::from_report(bibflow_datasets::openalex::entities::source_name(*e), f)
+    }));
     let mut input_errors: Vec<String> =
         stage.files.iter().filter_map(|f| f.error.clone()).collect();
+    input_errors.extend(
+        stage
+            .entities
+            .files
+            .iter()
+            .filter_map(|(_, f)| f.error.clone()),
+    );
     input_errors.extend(stage.manifest_mismatches.iter().cloned());
     let manifest = Manifest {
         bibflow_version: bibflow_datasets::VERSION.to_string(),
@@ -187,6 +200,7 @@ async fn build(
         // What `ingest openalex --update` needs to know to apply only what is new.
         openalex_snapshot: (source.name() == "openalex").then(|| openalex_update::record_of(found)),
         updates: Vec::new(),
+        entities: entities.entities,
     };
     manifest.write(&dataset)?;
     Ok((manifest, stage))
@@ -303,7 +317,7 @@ async fn rewrite_tables(
              {remap} ORDER BY {order}",
             columns.join(", ")
         );
-        write_query(ctx, &sql, &dst, Some(t)).await?;
+        write_query(ctx, &sql, &dst, Some(t.schema())).await?;
     }
     Ok((merged_away, deleted))
 }

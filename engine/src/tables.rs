@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bibflow_datasets::schema::TABLES;
+use bibflow_datasets::schema::{ENTITY_TABLES, EntityTable, TABLES};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::ListingOptions;
 use datafusion::prelude::SessionContext;
@@ -17,7 +17,8 @@ use crate::error::{EngineError, Result};
 pub struct RegisteredTable {
     pub name: String,
     pub path: PathBuf,
-    /// True for the canonical tables (registered with their known schema).
+    /// True for the canonical tables and the OpenAlex entity tables (registered with their known
+    /// schema).
     pub canonical: bool,
     /// True when the table was registered with its files' order by `work_id`
     /// ([`table_options`]).
@@ -63,10 +64,11 @@ pub async fn register_dataset(
             continue;
         }
         let canonical = TABLES.iter().find(|t| t.name() == name);
-        if canonical.is_none() && !has_parquet(&dir) {
+        let entity = EntityTable::from_name(&name);
+        if canonical.is_none() && entity.is_none() && !has_parquet(&dir) {
             continue;
         }
-        let schema = canonical.map(|t| t.schema());
+        let schema = canonical.map(|t| t.schema()).or(entity.map(|t| t.schema()));
         let url = folder_url(&dir)?;
         let options = table_options(sorted && canonical.is_some());
         ctx.register_listing_table(&name, url, options, schema, None)
@@ -74,7 +76,7 @@ pub async fn register_dataset(
         registered.push(RegisteredTable {
             name,
             path: dir,
-            canonical: canonical.is_some(),
+            canonical: canonical.is_some() || entity.is_some(),
             sorted_by_work_id: sorted && canonical.is_some(),
         });
     }
@@ -89,15 +91,21 @@ pub async fn register_dataset(
 }
 
 /// A canonical table a dataset lacks (no MeSH in an OpenAlex-only dataset written by another
-/// tool, say) is empty, not unknown, so saved queries and views plan over every dataset.
+/// tool, say), or an OpenAlex entity table (`authors`, ...) of a dataset made without that entity
+/// (or before bibflow read entities), is empty, not unknown, so saved queries and views plan over
+/// every dataset.
 pub(crate) fn register_missing_tables(
     ctx: &SessionContext,
     registered: &[RegisteredTable],
 ) -> Result<()> {
-    for table in TABLES {
-        if !registered.iter().any(|r| r.name == table.name()) {
-            let empty = datafusion::datasource::MemTable::try_new(table.schema(), vec![vec![]])?;
-            ctx.register_table(table.name(), Arc::new(empty))?;
+    let tables = TABLES
+        .iter()
+        .map(|t| (t.name(), t.schema()))
+        .chain(ENTITY_TABLES.iter().map(|t| (t.name(), t.schema())));
+    for (name, schema) in tables {
+        if !registered.iter().any(|r| r.name == name) {
+            let empty = datafusion::datasource::MemTable::try_new(schema, vec![vec![]])?;
+            ctx.register_table(name, Arc::new(empty))?;
         }
     }
     Ok(())

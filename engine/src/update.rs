@@ -28,10 +28,10 @@ use arrow::datatypes::{DataType, Field, Schema};
 
 use bibflow_datasets::ingest::{self, StageOptions, StageReport};
 use bibflow_datasets::input::{self, Inputs};
-use bibflow_datasets::manifest::{InputEntry, Manifest, TableEntry, UpdateEntry};
+use bibflow_datasets::manifest::{EntityUpdate, InputEntry, Manifest, TableEntry, UpdateEntry};
 use bibflow_datasets::openalex::update::{self as plan, UpdatePlan};
 use bibflow_datasets::outdir::Cleanup;
-use bibflow_datasets::schema::{TABLE_COUNT, TABLES, Table};
+use bibflow_datasets::schema::{ENTITY_TABLES, TABLE_COUNT, TABLES, Table};
 use bibflow_datasets::source::{Progress, Source};
 use bibflow_datasets::staging::{
     self, MERGED_DIR, REJECTS_DIR, VERSION_FILE_MASK, VERSION_FILE_SHIFT, VERSIONS_DIR,
@@ -40,8 +40,8 @@ use bibflow_datasets::staging::{
 use datafusion::prelude::SessionContext;
 
 use crate::dataset_dir::{
-    count_table, publish_dir, read_dir_sorted, register_parquet_table, scalar_i64, staging_dir,
-    write_query,
+    count_table, link_tree, publish_dir, read_dir_sorted, register_parquet_table, scalar_i64,
+    staging_dir, write_query,
 };
 use crate::error::{EngineError, Result};
 use crate::publish::{order_columns, register_staged};
@@ -269,11 +269,31 @@ async fn build(
             register_staged(&ctx, &format!("_staged_{}", t.name()), &src, t).await?;
         }
         let sql = table_sql(t, has_drop, has_merged_new, has_new, has_merged);
-        write_query(&ctx, &sql, &built.join(t.name()), Some(t)).await?;
+        write_query(&ctx, &sql, &built.join(t.name()), Some(t.schema())).await?;
     }
 
+    // The other entities: each table's rows, with any new copy of an entity replacing its row.
+    let entities =
+        crate::entities::publish(&ctx, &raw, &built, &stage.entities, Some(dataset)).await?;
+    let mut entry = entry;
+    for (name, dates) in &plan.entity_partitions {
+        let table = entities.tables.get(name);
+        entry.entities.insert(
+            name.clone(),
+            EntityUpdate {
+                partitions: dates.clone(),
+                records: entities
+                    .entities
+                    .get(name)
+                    .map(|e| e.records)
+                    .unwrap_or_default(),
+                rows_before: entities.rows_before.get(name).copied().unwrap_or(0),
+                rows_after: table.map_or(0, |t| t.rows),
+            },
+        );
+    }
     carry_over(dataset, &raw, &built, old.updates.len() + 1)?;
-    let manifest = updated_manifest(old, plan, &stage, &built, entry.clone())?;
+    let manifest = updated_manifest(old, plan, &stage, &built, entry.clone(), entities)?;
     let works = manifest
         .tables
         .get(Table::Works.name())
@@ -315,6 +335,7 @@ fn stage_new(
         merged_id_files: side.merged_id_files,
         manifest_mismatches: side.manifest_mismatches,
         skipped_entities: inputs.skipped_entities.clone(),
+        entities: side.entities,
     })
 }
 
@@ -435,6 +456,7 @@ async fn count_update(
         (0, 0, 0)
     };
     Ok(UpdateEntry {
+        entities: BTreeMap::new(),
         created: Manifest::now(),
         snapshot: snapshot.iter().map(|p| p.display().to_string()).collect(),
         partitions: plan.partitions.clone(),
@@ -472,7 +494,12 @@ fn carry_over(dataset: &Path, raw: &Path, built: &Path, update_no: usize) -> Res
             std::fs::rename(&f, &dest).map_err(|e| EngineError::io(&f, e))?;
         }
     }
-    let canonical: Vec<&str> = TABLES.iter().map(|t| t.name()).collect();
+    // The entity tables are written by `crate::entities::publish`.
+    let canonical: Vec<&str> = TABLES
+        .iter()
+        .map(|t| t.name())
+        .chain(ENTITY_TABLES.iter().map(|t| t.name()))
+        .collect();
     for entry in read_dir_sorted(dataset)? {
         let name = entry.file_name().expect("an entry").to_string_lossy();
         let ours = canonical.contains(&name.as_ref())
@@ -492,6 +519,7 @@ fn updated_manifest(
     stage: &StageReport,
     built: &Path,
     entry: UpdateEntry,
+    entities: crate::entities::Published,
 ) -> Result<Manifest> {
     let mut m = old;
     m.bibflow_version = bibflow_datasets::VERSION.to_string();
@@ -519,31 +547,33 @@ fn updated_manifest(
         .extend(stage.manifest_mismatches.iter().cloned());
     let mut tables = BTreeMap::new();
     for t in TABLES {
-        let (rows, files) = count_table(&built.join(t.name()), t)?;
+        let (rows, files) = count_table(&built.join(t.name()), t.schema())?;
         tables.insert(t.name().to_string(), TableEntry { rows, files });
     }
+    tables.extend(entities.tables);
     m.tables = tables;
+    for (name, e) in entities.entities {
+        let have = m.entities.entry(name).or_default();
+        have.records.add(&e.records);
+        have.superseded += e.superseded;
+    }
+    m.inputs.extend(stage.entities.files.iter().map(|(e, f)| {
+        InputEntry::from_report(bibflow_datasets::openalex::entities::source_name(*e), f)
+    }));
+    m.input_errors.extend(
+        stage
+            .entities
+            .files
+            .iter()
+            .filter_map(|(_, f)| f.error.clone()),
+    );
     m.sorted_by_work_id = true;
     m.openalex_snapshot
         .get_or_insert_with(Default::default)
         .extend(&plan.partitions, &plan.merged_id_names);
+    m.openalex_snapshot
+        .get_or_insert_with(Default::default)
+        .extend_entities(&plan.entity_partitions);
     m.updates.push(entry);
     Ok(m)
-}
-
-/// Makes `to` a copy of the file or folder `from`, by hard links where the file system allows
-/// (the dataset's files are never written again, so sharing them is safe), else by copying.
-fn link_tree(from: &Path, to: &Path) -> Result<()> {
-    if from.is_dir() {
-        std::fs::create_dir_all(to).map_err(|e| EngineError::io(to, e))?;
-        for entry in std::fs::read_dir(from).map_err(|e| EngineError::io(from, e))? {
-            let entry = entry.map_err(|e| EngineError::io(from, e))?;
-            link_tree(&entry.path(), &to.join(entry.file_name()))?;
-        }
-        Ok(())
-    } else {
-        std::fs::hard_link(from, to)
-            .or_else(|_| std::fs::copy(from, to).map(|_| ()))
-            .map_err(|e| EngineError::io(from, e))
-    }
 }

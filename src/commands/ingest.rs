@@ -48,7 +48,9 @@ pub async fn run(source: &dyn Source, args: IngestArgs, notes: &Notes) -> Result
     publish(&out, args.overwrite, notes).await?;
     summarize(&report, out.target(), notes);
     let damaged = !report.manifest.input_errors.is_empty();
-    if args.strict && (report.manifest.rejected_records > 0 || damaged) {
+    // Records of the other OpenAlex entities (authors, ...) count as rejected records too.
+    let entity_rejects = (report.manifest.entities.values()).any(|e| e.records.rejected > 0);
+    if args.strict && (report.manifest.rejected_records > 0 || entity_rejects || damaged) {
         notes.say("--strict: rejected records or damaged inputs; exiting with code 3");
         return Ok(ExitCode::from(EXIT_STRICT));
     }
@@ -104,10 +106,22 @@ pub fn summarize(report: &IngestReport, target: &Location, notes: &Notes) {
             m.superseded, m.merged_away, m.deleted
         ));
     }
+    for (name, e) in &m.entities {
+        notes.say(format!(
+            "{name}: {} records read = {} ingested + {} rejected; {} older copies superseded; {} \
+             rows",
+            e.records.read,
+            e.records.ingested,
+            e.records.rejected,
+            e.superseded,
+            m.tables.get(name).map_or(0, |t| t.rows)
+        ));
+    }
     if !report.stage.skipped_entities.is_empty() {
         let files: u64 = report.stage.skipped_entities.values().sum();
         notes.say(format!(
-            "note: {files} files of other OpenAlex entities were not read ({}); bibflow ingests works",
+            "note: {files} files of other OpenAlex entities were not read ({}); bibflow ingests \
+             works, authors, institutions, sources, funders, topics, subfields, fields and domains",
             bibflow_datasets::input::entity_list(&report.stage.skipped_entities)
         ));
     }

@@ -442,11 +442,17 @@ fn the_2026_fixture_updates_to_its_full_ingest_in_both_formats() {
         let prefix = data.join(fmt);
         let full = tmp.path().join(format!("full-{fmt}"));
         ingest(&[&prefix], &full, &[]);
+        // The base holds the first works partition and no other entity: the update applies the
+        // next works partition and every entity partition (the dataset recorded none of them).
         let ds = tmp.path().join(format!("ds-{fmt}"));
         ingest(&[&prefix.join("works/updated_date=2026-06-01")], &ds, &[]);
         let stderr = update_ok(std::slice::from_ref(&prefix), &ds, &[]);
-        // The other entities are left out with the full ingest's note.
+        // Entities bibflow does not read are left out with the full ingest's note.
         assert!(stderr.contains("other OpenAlex entities"), "{stderr}");
+        assert!(
+            stderr.contains("authors: partitions 2026-06-01, 2026-06-02 applied"),
+            "{stderr}"
+        );
         assert_same_dataset(&ds, &full);
         let m = manifest(&ds);
         assert_eq!(
@@ -457,6 +463,7 @@ fn the_2026_fixture_updates_to_its_full_ingest_in_both_formats() {
             .as_array()
             .unwrap()
             .iter()
+            .filter(|i| i["source"] == "openalex")
             .map(|i| i["path"].as_str().unwrap())
             .filter(|p| p.contains("2026-06-02"))
             .collect();

@@ -11,6 +11,7 @@ mod hash_window;
 mod ingest_corrupt;
 mod ingest_fixtures;
 mod ingest_openalex2026;
+mod ingest_openalex_entities;
 mod ingest_openalex_update;
 mod ingest_pubmed;
 mod ingest_snapshot;

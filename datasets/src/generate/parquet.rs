@@ -147,6 +147,7 @@ pub(crate) fn manifest(
         sorted_by_work_id: true,
         openalex_snapshot: None,
         updates: Vec::new(),
+        entities: Default::default(),
     }
 }
 

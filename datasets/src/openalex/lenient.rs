@@ -14,7 +14,7 @@ pub use crate::writer::FieldNote;
 
 /// The type bibflow reads a field as.
 #[derive(Debug)]
-enum Ty {
+pub(crate) enum Ty {
     Str,
     /// A 32-bit integer (years).
     Int32,
@@ -32,6 +32,15 @@ enum Ty {
 }
 
 use Ty::*;
+
+/// Gives the JSON object `value` the shape `ty` (as [`repair`] does for a work: converted without
+/// loss, or NULL, list items dropped) and returns the notes of what was changed. The OpenAlex
+/// entity readers (`super::entities`) read their records through this.
+pub(crate) fn repair_value(value: &mut Value, ty: &Ty) -> Vec<FieldNote> {
+    let mut notes = Vec::new();
+    fix(value, ty, "", &mut notes);
+    notes
+}
 
 const NAMED: Ty = Obj(&[("id", Str), ("display_name", Str)]);
 const TOPIC: Ty = Obj(&[

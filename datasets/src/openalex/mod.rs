@@ -2,8 +2,10 @@
 //!
 //! - the 2026 bulk snapshot: `data/jsonl/works/updated_date=YYYY-MM-DD/part_NNNN.gz` (gzipped JSON
 //!   Lines) and its Parquet copy `data/parquet/works/updated_date=.../part_NNNN.parquet` (read by
-//!   [`parquet`]), each format prefix with one `manifest.json` for all entities; the other
-//!   entities' folders are left out (see [`crate::input::OTHER_OPENALEX_ENTITIES`]),
+//!   [`parquet`]), each format prefix with one `manifest.json` for all entities; the authors,
+//!   institutions, sources, funders, topics, subfields, fields and domains beside them are read
+//!   into their own tables ([`entities`]), other entities' folders are left out (see
+//!   [`crate::input::OTHER_OPENALEX_ENTITIES`]),
 //! - the pre-2026 bulk snapshot (`works/updated_date=YYYY-MM-DD/part_NNN.gz`, gzipped JSON Lines,
 //!   with a `manifest` and `merged_ids/works/*.csv.gz`; `legacy-data/` in the 2026 bucket),
 //! - plain or gzipped JSON Lines of works (or of API pages),
@@ -15,6 +17,7 @@
 
 pub mod convert;
 mod details;
+pub mod entities;
 pub mod ids;
 pub mod lenient;
 pub mod model;
@@ -86,7 +89,8 @@ macro_rules! source_impl {
                 snapshot::snapshot_days(file)
             }
 
-            /// Stages the snapshot's merged ids, then checks its manifests against the records read.
+            /// Stages the snapshot's merged ids and its other entities, then checks its manifests
+            /// against the records read.
             fn stage_side_files(
                 &self,
                 inputs: &Inputs,
@@ -95,15 +99,18 @@ macro_rules! source_impl {
             ) -> Result<SideFiles> {
                 let (merged_ids, merged_id_files) =
                     snapshot::stage_merged_ids(&inputs.merged_ids, staging)?;
+                let entities = entities::stage(&inputs.entity_files, staging, $strict)?;
                 let manifest_mismatches = snapshot::check_snapshot_manifests(
                     &inputs.manifests,
                     files,
+                    &entities.files,
                     inputs.only_partitions.as_ref(),
                 )?;
                 Ok(SideFiles {
                     merged_ids,
                     merged_id_files,
                     manifest_mismatches,
+                    entities,
                 })
             }
         }

@@ -14,6 +14,7 @@ use super::convert::parse_timestamp_micros;
 use super::ids::entity_number;
 use crate::error::{DatasetError, Result};
 use crate::input::{self, COMBINED_MANIFEST, InputFile};
+use crate::schema::EntityTable;
 use crate::source::{FileReport, RecordCounts};
 use crate::staging::{MERGED_DIR, merged_schema, side_part};
 use crate::writer::ParquetFile;
@@ -130,19 +131,33 @@ struct SnapshotMeta {
     record_count: Option<u64>,
 }
 
-/// Compares a snapshot manifest's `record_count` per works part with the records read from that
-/// part: a pre-2026 `works/manifest` (every entry a works part under the manifest's folder) or a 2026
-/// combined `manifest.json` (entries of every entity, `s3://openalex/data/jsonl/works/...`: only the
-/// works entries are checked, under the manifest's `works/` folder).
+/// Compares a snapshot manifest's `record_count` per part with the records read from that part: a
+/// pre-2026 `works/manifest` (every entry a works part under the manifest's folder) or a 2026
+/// combined `manifest.json` (entries of every entity, `s3://openalex/data/jsonl/works/...`: the
+/// works entries and those of each other entity read, `entity_files`, are checked under the
+/// manifest's `<entity>/` folder; those of entities not read are not).
 ///
-/// With `only_partitions` (an incremental update), entries of other `updated_date` partitions are
-/// not checked: those parts were not meant to be read.
+/// With `only_partitions` (an incremental update), works entries of other `updated_date`
+/// partitions are not checked, nor entries of other entities' partitions no file was read from:
+/// those parts were not meant to be read.
 pub(super) fn check_snapshot_manifests(
     manifests: &[PathBuf],
     files: &[FileReport],
+    entity_files: &[(EntityTable, FileReport)],
     only_partitions: Option<&BTreeSet<String>>,
 ) -> Result<Vec<String>> {
     let mut problems = Vec::new();
+    // An entity's entries are checked when some of its parts were read (pointed at `works/`, the
+    // authors listed in the prefix's manifest were not meant to be read).
+    let read_entities: BTreeSet<&str> = entity_files.iter().map(|(e, _)| e.name()).collect();
+    let works_read = !files.is_empty();
+    let read_entity_partitions: BTreeSet<(&str, &str)> = entity_files
+        .iter()
+        .filter_map(|(e, f)| {
+            let partition = f.path.parent()?.file_name()?.to_str()?;
+            Some((e.name(), partition.strip_prefix("updated_date=")?))
+        })
+        .collect();
     for m in manifests {
         let text = std::fs::read_to_string(m).map_err(|e| DatasetError::io(m, e))?;
         let parsed: SnapshotManifest =
@@ -160,17 +175,24 @@ pub(super) fn check_snapshot_manifests(
                 continue;
             };
             let entity = parts.next().unwrap_or_default();
-            if let Some(only) = only_partitions
-                && !partition
-                    .strip_prefix("updated_date=")
-                    .is_some_and(|d| only.contains(d))
-            {
+            let date = partition.strip_prefix("updated_date=").unwrap_or_default();
+            let is_works = entity == "works" || !combined;
+            if (is_works && !works_read) || (!is_works && !read_entities.contains(entity)) {
                 continue;
             }
-            let local = if combined {
-                if entity != "works" {
+            // An update reads some partitions only: of works those in `only_partitions`, of the
+            // other entities those it read files from.
+            if let Some(only) = only_partitions {
+                let read = if is_works {
+                    only.contains(date)
+                } else {
+                    read_entity_partitions.contains(&(entity, date))
+                };
+                if !read {
                     continue;
                 }
+            }
+            let local = if combined {
                 if dir_is_works {
                     dir.join(partition).join(file)
                 } else {
@@ -182,7 +204,15 @@ pub(super) fn check_snapshot_manifests(
             let Some(expected) = entry.meta.and_then(|m| m.record_count) else {
                 continue;
             };
-            match files.iter().find(|f| f.path == local) {
+            let found = if is_works {
+                files.iter().find(|f| f.path == local)
+            } else {
+                entity_files
+                    .iter()
+                    .map(|(_, f)| f)
+                    .find(|f| f.path == local)
+            };
+            match found {
                 Some(f) if f.counts.read != expected => problems.push(format!(
                     "{}: manifest says {expected} records, {} were read ({})",
                     local.display(),

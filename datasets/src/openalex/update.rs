@@ -13,7 +13,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::error::{DatasetError, Result};
-use crate::input::{InputFile, Inputs};
+use std::collections::BTreeMap;
+
+use crate::input::{EntityFile, InputFile, Inputs};
 use crate::manifest::{MANIFEST_FILE, Manifest, SnapshotRecord};
 use crate::schema::SCHEMA_VERSION;
 
@@ -35,12 +37,18 @@ pub struct UpdatePlan {
     pub merged_id_names: Vec<String>,
     /// Partitions of the snapshot the dataset already holds (not read again).
     pub already_applied: Vec<String>,
+    /// The new partitions of the other entities read into their own tables (`authors` -> dates,
+    /// ascending): for each entity, those newer than the newest the dataset recorded for it, or
+    /// all of them when it recorded none (the dataset holds none of that entity).
+    pub entity_partitions: BTreeMap<String, Vec<String>>,
 }
 
 impl UpdatePlan {
-    /// Nothing new: no new partition, no new merged-ids file.
+    /// Nothing new: no new partition (of works or another entity), no new merged-ids file.
     pub fn is_empty(&self) -> bool {
-        self.partitions.is_empty() && self.merged_id_names.is_empty()
+        self.partitions.is_empty()
+            && self.merged_id_names.is_empty()
+            && self.entity_partitions.is_empty()
     }
 }
 
@@ -77,7 +85,7 @@ pub fn check_dataset(dataset: &Path) -> Result<(Manifest, SnapshotRecord)> {
         .inputs
         .iter()
         .map(|i| i.source.as_str())
-        .filter(|s| !OPENALEX_SOURCES.contains(s))
+        .filter(|s| !OPENALEX_SOURCES.contains(s) && !s.starts_with("openalex-"))
         .collect();
     if manifest.synthetic || !others.is_empty() || manifest.inputs.is_empty() {
         let what = if others.is_empty() {
@@ -189,7 +197,9 @@ pub fn plan(
         .collect();
     let merged_id_names = new_merged_ids.iter().map(|f| file_name(&f.path)).collect();
     let wanted: BTreeSet<String> = partitions.iter().cloned().collect();
+    let (entity_files, entity_partitions) = plan_entities(&found, record, dataset)?;
     let inputs = Inputs {
+        entity_files,
         files: found
             .files
             .into_iter()
@@ -204,7 +214,63 @@ pub fn plan(
         partitions,
         merged_id_names,
         already_applied,
+        entity_partitions,
     })
+}
+
+/// Partitions (`YYYY-MM-DD`) by entity table name.
+type EntityPartitions = BTreeMap<String, Vec<String>>;
+
+/// The other entities' files an update reads, and their partitions by entity: per entity, the
+/// partitions newer than the newest the dataset recorded for it (all when it recorded none).
+/// Errors as for works: a file outside a partition, an older partition the dataset never held.
+fn plan_entities(
+    found: &Inputs,
+    record: &SnapshotRecord,
+    dataset: &Path,
+) -> Result<(Vec<EntityFile>, EntityPartitions)> {
+    let mut files = Vec::new();
+    let mut partitions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in &found.entity_files {
+        let entity = f.entity.name();
+        let Some(date) = f.file.snapshot_date.as_deref() else {
+            return Err(DatasetError::Update {
+                path: f.file.path.clone(),
+                reason: format!(
+                    "--update reads the {entity}/updated_date=YYYY-MM-DD/ partitions of an \
+                     OpenAlex snapshot, and this file is not in one"
+                ),
+            });
+        };
+        let held = record.entities.get(entity);
+        match held.and_then(|h| h.iter().max()) {
+            Some(newest) if date <= newest.as_str() => {
+                if !held.is_some_and(|h| h.iter().any(|d| d == date)) {
+                    return Err(DatasetError::Update {
+                        path: f.file.path.clone(),
+                        reason: format!(
+                            "{entity} partition updated_date={date} is older than the newest \
+                             the dataset {} holds (updated_date={newest}) but was never applied \
+                             to it: {}",
+                            dataset.display(),
+                            full_ingest_hint(dataset)
+                        ),
+                    });
+                }
+            }
+            _ => {
+                files.push(f.clone());
+                let dates = partitions.entry(entity.to_string()).or_default();
+                if !dates.iter().any(|d| d == date) {
+                    dates.push(date.to_string());
+                }
+            }
+        }
+    }
+    for dates in partitions.values_mut() {
+        dates.sort();
+    }
+    Ok((files, partitions))
 }
 
 /// What a full ingest of `found` records of the snapshot it read.
@@ -221,6 +287,16 @@ pub fn record_of(found: &Inputs) -> SnapshotRecord {
         .map(|f| file_name(&f.path))
         .collect();
     record.extend(&partitions, &merged);
+    let mut entities: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in &found.entity_files {
+        if let Some(d) = &f.file.snapshot_date {
+            entities
+                .entry(f.entity.name().to_string())
+                .or_default()
+                .push(d.clone());
+        }
+    }
+    record.extend_entities(&entities);
     record
 }
 
@@ -269,6 +345,7 @@ mod tests {
         SnapshotRecord {
             partitions: partitions.iter().map(|s| s.to_string()).collect(),
             merged_ids: merged_ids.iter().map(|s| s.to_string()).collect(),
+            entities: BTreeMap::new(),
         }
     }
 
@@ -347,5 +424,68 @@ mod tests {
         ));
         assert_eq!(r, record(&["2026-01-01", "2026-01-02"], &["m.csv.gz"]));
         assert_eq!(r.newest_partition(), Some("2026-01-02"));
+    }
+
+    #[test]
+    fn entity_partitions_newer_than_the_recorded_ones_are_new_and_a_gap_is_refused() {
+        use crate::schema::EntityTable;
+        let author = |date: &str| EntityFile {
+            entity: EntityTable::Authors,
+            file: InputFile {
+                path: PathBuf::from(format!("/s/authors/updated_date={date}/part_0000.gz")),
+                size: 1,
+                snapshot_date: Some(date.to_string()),
+            },
+        };
+        let topic = EntityFile {
+            entity: EntityTable::Topics,
+            file: InputFile {
+                path: PathBuf::from("/s/topics/updated_date=2026-01-01/part_0000.gz"),
+                size: 1,
+                snapshot_date: Some("2026-01-01".into()),
+            },
+        };
+        let mut found = found(&["2026-01-02"], &[]);
+        found.entity_files = vec![author("2026-01-01"), author("2026-01-03"), topic];
+        let mut held = record(&["2026-01-01"], &[]);
+        held.entities
+            .insert("authors".into(), vec!["2026-01-01".into()]);
+        let p = plan(
+            &[PathBuf::from("/s")],
+            found.clone(),
+            &held,
+            Path::new("/ds"),
+        )
+        .unwrap();
+        // Authors: the newer partition only; topics: all (the dataset recorded none).
+        let want: BTreeMap<String, Vec<String>> = [
+            ("authors".to_string(), vec!["2026-01-03".to_string()]),
+            ("topics".to_string(), vec!["2026-01-01".to_string()]),
+        ]
+        .into();
+        assert_eq!(p.entity_partitions, want);
+        assert_eq!(p.inputs.entity_files.len(), 2);
+        assert!(!p.is_empty());
+        // The same snapshot again: nothing new.
+        let mut after = held.clone();
+        after.extend(&p.partitions, &[]);
+        after.extend_entities(&p.entity_partitions);
+        let again = plan(
+            &[PathBuf::from("/s")],
+            found.clone(),
+            &after,
+            Path::new("/ds"),
+        )
+        .unwrap();
+        assert!(again.is_empty(), "{:?}", again.entity_partitions);
+        // An older authors partition the dataset never held: refused, naming it.
+        held.entities
+            .insert("authors".into(), vec!["2026-01-02".into()]);
+        let err = plan(&[PathBuf::from("/s")], found, &held, Path::new("/ds")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("authors partition updated_date=2026-01-01"),
+            "{err}"
+        );
     }
 }

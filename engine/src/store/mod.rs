@@ -473,15 +473,17 @@ pub async fn register_remote_dataset(
         };
         let mut config =
             ListingTableConfig::new_with_multi_paths(paths).with_listing_options(options);
-        config = match canonical {
-            Some(t) => config.with_schema(t.schema()),
-            None => config.infer_schema(&ctx.state()).await?,
+        let entity = bibflow_datasets::schema::EntityTable::from_name(name);
+        config = match (canonical, entity) {
+            (Some(t), _) => config.with_schema(t.schema()),
+            (None, Some(t)) => config.with_schema(t.schema()),
+            (None, None) => config.infer_schema(&ctx.state()).await?,
         };
         ctx.register_table(name.as_str(), Arc::new(ListingTable::try_new(config)?))?;
         registered.push(RegisteredTable {
             name: name.clone(),
             path: PathBuf::from(dir.child_url(name).as_str()),
-            canonical: canonical.is_some(),
+            canonical: canonical.is_some() || entity.is_some(),
             sorted_by_work_id: declare_order && manifest.sorted_by_work_id && canonical.is_some(),
         });
     }

@@ -53,12 +53,13 @@ pub async fn run(
     notes.cleaned(&report.cleaned);
     summarize(&report, started.elapsed().as_secs_f64(), notes);
     let damaged = report.stage.as_ref().is_some_and(|s| {
-        s.files.iter().any(|f| f.error.is_some()) || !s.manifest_mismatches.is_empty()
+        s.files.iter().any(|f| f.error.is_some())
+            || s.entities.files.iter().any(|(_, f)| f.error.is_some())
+            || !s.manifest_mismatches.is_empty()
     });
-    let rejected = report
-        .entry
-        .as_ref()
-        .is_some_and(|e| e.records.rejected > 0);
+    let rejected = report.entry.as_ref().is_some_and(|e| {
+        e.records.rejected > 0 || e.entities.values().any(|u| u.records.rejected > 0)
+    });
     if args.strict && (rejected || damaged) {
         notes.say("--strict: rejected records or damaged inputs; exiting with code 3");
         return Ok(ExitCode::from(EXIT_STRICT));
@@ -116,7 +117,8 @@ fn summarize(report: &UpdateReport, secs: f64, notes: &Notes) {
             let files: u64 = stage.skipped_entities.values().sum();
             notes.say(format!(
                 "note: {files} files of other OpenAlex entities were not read ({}); bibflow \
-                 ingests works",
+                 ingests works, authors, institutions, sources, funders, topics, subfields, fields \
+                 and domains",
                 bibflow_datasets::input::entity_list(&stage.skipped_entities)
             ));
         }
@@ -124,6 +126,13 @@ fn summarize(report: &UpdateReport, secs: f64, notes: &Notes) {
             .files
             .iter()
             .filter_map(|f| f.error.as_ref())
+            .chain(
+                stage
+                    .entities
+                    .files
+                    .iter()
+                    .filter_map(|(_, f)| f.error.as_ref()),
+            )
             .chain(&stage.manifest_mismatches)
         {
             notes.say(format!("error: {problem}"));
@@ -150,6 +159,18 @@ fn summarize(report: &UpdateReport, secs: f64, notes: &Notes) {
         "works after: {} = {} kept + {} added",
         e.works_after, e.kept, e.added
     ));
+    for (name, u) in &e.entities {
+        notes.say(format!(
+            "{name}: partitions {} applied, {} records read = {} ingested + {} rejected; rows {} \
+             before, {} after",
+            applied(&u.partitions),
+            u.records.read,
+            u.records.ingested,
+            u.records.rejected,
+            u.rows_before,
+            u.rows_after
+        ));
+    }
     notes.tables(&report.manifest);
     if e.records.rejected > 0 || e.records.warnings > 0 {
         notes.say(format!(

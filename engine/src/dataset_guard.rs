@@ -134,12 +134,10 @@ pub(crate) struct DatasetGuard {
 impl DatasetGuard {
     /// Notes the version of the local dataset `dir` (waiting for a publish between its renames)
     /// and puts a [`GuardedStore`] in front of `ctx`'s local file store, so that every read under
-    /// `dir` checks it.
-    pub(crate) fn install(ctx: &SessionContext, dir: &Path) -> Result<Arc<Self>> {
+    /// `dir` checks it. `url` is `dir` as a folder URL (`folder_url` in `tables.rs`).
+    pub(crate) fn install(ctx: &SessionContext, dir: &Path, url: &str) -> Result<Arc<Self>> {
         let version = DatasetVersion::wait_for(dir)?;
-        let prefix = ListingTableUrl::parse(crate::tables::folder_url(dir)?)?
-            .prefix()
-            .clone();
+        let prefix = ListingTableUrl::parse(url)?.prefix().clone();
         let guard = Arc::new(Self {
             dir: dir.to_path_buf(),
             prefix,
@@ -303,17 +301,4 @@ impl ObjectStore for GuardedStore {
     ) -> object_store::Result<()> {
         self.inner.copy_opts(from, to, options).await
     }
-}
-
-/// The path of the dataset a DataFusion error says was replaced while it was read, if it says so,
-/// however deep in sources (object store, Parquet, Arrow, DataFusion contexts) it is.
-pub(crate) fn replaced_in(e: &(dyn std::error::Error + 'static)) -> Option<PathBuf> {
-    let mut cur = Some(e);
-    while let Some(err) = cur {
-        if let Some(EngineError::DatasetReplaced { path }) = err.downcast_ref::<EngineError>() {
-            return Some(path.clone());
-        }
-        cur = err.source();
-    }
-    None
 }

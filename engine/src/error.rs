@@ -88,7 +88,7 @@ pub type Result<T, E = EngineError> = std::result::Result<T, E>;
 
 impl From<datafusion::error::DataFusionError> for EngineError {
     fn from(e: datafusion::error::DataFusionError) -> Self {
-        if let Some(path) = crate::dataset_guard::replaced_in(&e) {
+        if let Some(path) = replaced_in(&e) {
             return Self::DatasetReplaced { path };
         }
         match datafusion_panic(&e) {
@@ -139,6 +139,19 @@ pub fn datafusion_panic(e: &datafusion::error::DataFusionError) -> Option<String
         }
         _ => None,
     }
+}
+
+/// The path of the dataset a DataFusion error says was replaced while it was read, if it says so,
+/// however deep in sources (object store, Parquet, Arrow, DataFusion contexts) it is.
+fn replaced_in(e: &(dyn std::error::Error + 'static)) -> Option<PathBuf> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(EngineError::DatasetReplaced { path }) = err.downcast_ref::<EngineError>() {
+            return Some(path.clone());
+        }
+        cur = err.source();
+    }
+    None
 }
 
 impl EngineError {

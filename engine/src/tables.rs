@@ -56,7 +56,7 @@ pub(crate) async fn register_local_dataset(
         let tables = dataset_tables(ctx, dataset, declare_order).await?;
         return register_tables(ctx, dataset, tables);
     }
-    let guard = crate::dataset_guard::DatasetGuard::install(ctx, dataset)?;
+    let guard = crate::dataset_guard::DatasetGuard::install(ctx, dataset, &folder_url(dataset)?)?;
     // A publish during the registration itself: start again on the new dataset (twice at most).
     for _ in 0..3 {
         let tables = dataset_tables(ctx, dataset, declare_order).await;

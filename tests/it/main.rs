@@ -8,6 +8,7 @@ mod cpu_check;
 mod cross_check;
 mod generate;
 mod hash_window;
+mod hostile_data;
 mod hostile_queries;
 mod ingest_corrupt;
 mod ingest_fixtures;

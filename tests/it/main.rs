@@ -10,6 +10,7 @@ mod generate;
 mod hash_window;
 mod hostile_data;
 mod hostile_queries;
+mod hostile_report;
 mod ingest_corrupt;
 mod ingest_fixtures;
 mod ingest_openalex2026;

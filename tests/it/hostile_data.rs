@@ -376,3 +376,54 @@ fn xml_entities_are_never_expanded() {
     );
     assert!(peak < 512 * MIB, "peak {} MiB", peak / MIB);
 }
+
+#[test]
+fn a_pubmed_record_past_the_limit_is_rejected_in_bounded_memory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let xml = tmp.path().join("huge.xml");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&xml).unwrap());
+    f.write_all(b"<?xml version=\"1.0\"?>\n<PubmedArticleSet>\n")
+        .unwrap();
+    f.write_all(pubmed_article(1, "before", 1).as_bytes())
+        .unwrap();
+    // A 300 MiB abstract: past the longest record bibflow reads (256 MiB).
+    let article = pubmed_article(2, "huge", 1);
+    let (head, tail) = article.split_at(article.find("</Article>").unwrap());
+    write!(f, "{head}<Abstract><AbstractText>").unwrap();
+    let chunk = "word ".repeat(MIB as usize / 5);
+    for _ in 0..300 {
+        f.write_all(chunk.as_bytes()).unwrap();
+    }
+    write!(f, "</AbstractText></Abstract>{tail}").unwrap();
+    f.write_all(pubmed_article(3, "after", 1).as_bytes())
+        .unwrap();
+    f.write_all(b"</PubmedArticleSet>\n").unwrap();
+    f.into_inner().unwrap();
+    let ds = tmp.path().join("ds");
+    let peak = bibflow_peak_memory(&[
+        "ingest",
+        "pubmed",
+        xml.to_str().unwrap(),
+        "--out",
+        ds.to_str().unwrap(),
+    ]);
+    std::fs::remove_file(&xml).unwrap();
+    assert_eq!(records(&ds), (3, 2, 1));
+    let titles = crate::common::sql_rows(&ds, "SELECT title FROM works ORDER BY pmid");
+    assert_eq!(
+        titles,
+        vec![vec!["before".to_string()], vec!["after".to_string()]]
+    );
+    let r = &rejects(&ds)[0];
+    assert_eq!(r["line"].as_u64(), Some(4));
+    let reason = r["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("longer than the longest record bibflow reads (256 MiB)"),
+        "{reason}"
+    );
+    let record = r["record"].as_str().unwrap();
+    assert!(record.starts_with("<PubmedArticle>") && record.len() == 64 << 10);
+    // Measured: 287 MB (the 256 MiB of the record held before it is cut, and the rest); the
+    // record whole took 1.56 GB before the limit.
+    assert!(peak < 512 * MIB, "peak {} MiB", peak / MIB);
+}

@@ -31,6 +31,15 @@ pub enum EngineError {
     #[error("cannot encode the result: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
 
+    /// The dataset a session registered was replaced (republished by another bibflow run) while a
+    /// query read it: what the query read may mix the two, so it gives no result
+    /// ([`crate::dataset_guard`]).
+    #[error(
+        "the dataset {path} was replaced while it was read (another bibflow run published a new \
+         one there); run the query again"
+    )]
+    DatasetReplaced { path: PathBuf },
+
     /// A path that should hold a dataset does not.
     #[error("{path} is not a bibflow dataset: {reason}")]
     NotADataset { path: PathBuf, reason: String },
@@ -79,6 +88,9 @@ pub type Result<T, E = EngineError> = std::result::Result<T, E>;
 
 impl From<datafusion::error::DataFusionError> for EngineError {
     fn from(e: datafusion::error::DataFusionError) -> Self {
+        if let Some(path) = replaced_in(&e) {
+            return Self::DatasetReplaced { path };
+        }
         match datafusion_panic(&e) {
             Some(message) => Self::Internal {
                 message,
@@ -127,6 +139,19 @@ pub fn datafusion_panic(e: &datafusion::error::DataFusionError) -> Option<String
         }
         _ => None,
     }
+}
+
+/// The path of the dataset a DataFusion error says was replaced while it was read, if it says so,
+/// however deep in sources (object store, Parquet, Arrow, DataFusion contexts) it is.
+fn replaced_in(e: &(dyn std::error::Error + 'static)) -> Option<PathBuf> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(EngineError::DatasetReplaced { path }) = err.downcast_ref::<EngineError>() {
+            return Some(path.clone());
+        }
+        cur = err.source();
+    }
+    None
 }
 
 impl EngineError {

@@ -35,6 +35,7 @@
 pub mod catalog;
 pub mod classify_eval;
 mod dataset_dir;
+mod dataset_guard;
 mod entities;
 pub mod error;
 pub mod inspect;

@@ -238,7 +238,14 @@ impl SessionBuilder {
                     tables
                 }
                 crate::store::Location::Local(path) => {
-                    register_dataset(&ctx, &path, !self.options.ignore_file_order).await?
+                    // A Ballista client (a context factory) plans; its executors read the files.
+                    crate::tables::register_local_dataset(
+                        &ctx,
+                        &path,
+                        !self.options.ignore_file_order,
+                        self.options.context_factory.is_none(),
+                    )
+                    .await?
                 }
             },
             None => Vec::new(),

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use bibflow_datasets::schema::{ENTITY_TABLES, EntityTable, TABLES};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::ListingOptions;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
 use datafusion::prelude::SessionContext;
 
 use crate::error::{EngineError, Result};
@@ -29,11 +31,50 @@ pub struct RegisteredTable {
 ///
 /// With `declare_order`, a dataset whose manifest says its files are sorted by `work_id` has that
 /// order declared to DataFusion ([`table_options`]).
+///
+/// The session then reads the dataset as it was when registered, or fails with
+/// [`EngineError::DatasetReplaced`] when a bibflow run republishes it in the meantime, never a mix
+/// of the two ([`crate::dataset_guard`]). A dataset missing while a bibflow run holds its lock (a
+/// publish between its two renames) is waited for, briefly.
 pub async fn register_dataset(
     ctx: &SessionContext,
     dataset: &Path,
     declare_order: bool,
 ) -> Result<Vec<RegisteredTable>> {
+    register_local_dataset(ctx, dataset, declare_order, true).await
+}
+
+/// [`register_dataset`], with `guard` saying whether reads are checked against a republished
+/// dataset: not for a Ballista client, whose executors read the files (its plans must be made of
+/// DataFusion's own table providers, which they are either way).
+pub(crate) async fn register_local_dataset(
+    ctx: &SessionContext,
+    dataset: &Path,
+    declare_order: bool,
+    guard: bool,
+) -> Result<Vec<RegisteredTable>> {
+    if !guard {
+        let tables = dataset_tables(ctx, dataset, declare_order).await?;
+        return register_tables(ctx, dataset, tables);
+    }
+    let guard = crate::dataset_guard::DatasetGuard::install(ctx, dataset, &folder_url(dataset)?)?;
+    // A publish during the registration itself: start again on the new dataset (twice at most).
+    for _ in 0..3 {
+        let tables = dataset_tables(ctx, dataset, declare_order).await;
+        if guard.is_current() {
+            return register_tables(ctx, dataset, tables?);
+        }
+        guard.renew()?;
+    }
+    Err(guard.replaced())
+}
+
+/// The table folders of `dataset` as listing tables, not yet registered.
+async fn dataset_tables(
+    ctx: &SessionContext,
+    dataset: &Path,
+    declare_order: bool,
+) -> Result<Vec<(RegisteredTable, ListingTable)>> {
     let meta = std::fs::metadata(dataset).map_err(|e| EngineError::NotADataset {
         path: dataset.to_path_buf(),
         reason: e.to_string(),
@@ -55,7 +96,7 @@ pub async fn register_dataset(
         && bibflow_datasets::manifest::Manifest::read(dataset)
             .map(|m| m.sorted_by_work_id)
             .unwrap_or(false);
-    let mut registered = Vec::new();
+    let mut tables = Vec::new();
     for dir in entries {
         let Some(name) = dir.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
             continue;
@@ -68,23 +109,47 @@ pub async fn register_dataset(
         if canonical.is_none() && entity.is_none() && !has_parquet(&dir) {
             continue;
         }
-        let schema = canonical.map(|t| t.schema()).or(entity.map(|t| t.schema()));
-        let url = folder_url(&dir)?;
+        // As SessionContext::register_listing_table makes it.
+        let url = ListingTableUrl::parse(folder_url(&dir)?)?.with_table_ref(name.as_str().into());
         let options = table_options(sorted && canonical.is_some());
-        ctx.register_listing_table(&name, url, options, schema, None)
-            .await?;
-        registered.push(RegisteredTable {
-            name,
-            path: dir,
-            canonical: canonical.is_some() || entity.is_some(),
-            sorted_by_work_id: sorted && canonical.is_some(),
-        });
+        let schema = match (canonical, entity) {
+            (Some(t), _) => t.schema(),
+            (None, Some(t)) => t.schema(),
+            (None, None) => options.infer_schema(&ctx.state(), &url).await?,
+        };
+        let config = ListingTableConfig::new(url)
+            .with_listing_options(options)
+            .with_schema(schema);
+        tables.push((
+            RegisteredTable {
+                name,
+                path: dir,
+                canonical: canonical.is_some() || entity.is_some(),
+                sorted_by_work_id: sorted && canonical.is_some(),
+            },
+            ListingTable::try_new(config)?
+                .with_cache(ctx.runtime_env().cache_manager.get_file_statistic_cache()),
+        ));
     }
-    if registered.is_empty() {
+    Ok(tables)
+}
+
+/// Registers `tables` (of `dataset`), and the canonical tables it lacks as empty ones.
+fn register_tables(
+    ctx: &SessionContext,
+    dataset: &Path,
+    tables: Vec<(RegisteredTable, ListingTable)>,
+) -> Result<Vec<RegisteredTable>> {
+    if tables.is_empty() {
         return Err(EngineError::NotADataset {
             path: dataset.to_path_buf(),
             reason: "it holds no table folders with Parquet files".into(),
         });
+    }
+    let mut registered = Vec::new();
+    for (table, provider) in tables {
+        ctx.register_table(table.name.as_str(), Arc::new(provider))?;
+        registered.push(table);
     }
     register_missing_tables(ctx, &registered)?;
     Ok(registered)

@@ -63,6 +63,43 @@ pub const EXTENSIONS: &[&str] = &[
     ".parquet",
 ];
 
+/// The longest record read: a JSON Lines line, or a whole JSON document (an API page, an array
+/// of works). A longer one is rejected with its first [`KEPT_OF_OVERSIZED`] bytes, and reading goes
+/// on after it, so memory stays bounded whatever the input (a file without newlines, say). The
+/// largest real OpenAlex works (about 100,000 authors) are about 30 MB of JSON; ingesting a record
+/// takes about six times its size in memory.
+pub const MAX_RECORD_BYTES: usize = 256 << 20;
+
+/// How much of a record longer than [`MAX_RECORD_BYTES`] the rejects file keeps.
+const KEPT_OF_OVERSIZED: usize = 64 << 10;
+
+/// Reads a line, as `read_until(b'\n')` does, keeping at most `MAX_RECORD_BYTES + 1` of its bytes in
+/// `buf` and skipping the rest; returns the line's whole length (0 at the end of the input).
+fn read_line_capped(r: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<u64> {
+    let mut total = 0u64;
+    loop {
+        let available = match r.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(total);
+        }
+        let (done, used) = match memchr::memchr(b'\n', available) {
+            Some(i) => (true, i + 1),
+            None => (false, available.len()),
+        };
+        let room = (MAX_RECORD_BYTES + 1).saturating_sub(buf.len());
+        buf.extend_from_slice(&available[..used.min(room)]);
+        r.consume(used);
+        total += used as u64;
+        if done {
+            return Ok(total);
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct Page<'a> {
     #[serde(borrow)]
@@ -139,7 +176,7 @@ impl Reader {
         // Find the first non-blank line to decide the mode.
         let first = loop {
             buf.clear();
-            let n = match input.reader.read_until(b'\n', &mut buf) {
+            let n = match read_line_capped(&mut input.reader, &mut buf) {
                 Ok(n) => n,
                 Err(e) => return ctx.truncated(&input, &buf, line_no + 1, offset, e),
             };
@@ -150,25 +187,41 @@ impl Reader {
             if !buf.trim_ascii().is_empty() {
                 break n;
             }
-            offset += n as u64;
+            offset += n;
         };
-        let first_is_value = serde_json::from_slice::<&RawValue>(buf.trim_ascii()).is_ok();
+        // A line longer than the buffer keeps was cut (read_line_capped).
+        let oversized = first > buf.len() as u64;
+        let first_is_value =
+            oversized || serde_json::from_slice::<&RawValue>(buf.trim_ascii()).is_ok();
         if !(first_is_value || named_lines) {
-            // One JSON document spread over lines.
+            // One JSON document spread over lines, read whole up to MAX_RECORD_BYTES.
             let mut doc = std::mem::take(&mut buf);
-            if let Err(e) = input.reader.read_to_end(&mut doc) {
+            let room = (MAX_RECORD_BYTES + 1 - doc.len()) as u64;
+            if let Err(e) = (&mut input.reader).take(room).read_to_end(&mut doc) {
                 return ctx.truncated(&input, &doc, 1, 0, e);
             }
-            self.read_document(ctx, &doc)?;
+            if doc.len() > MAX_RECORD_BYTES {
+                let rest = match std::io::copy(&mut input.reader, &mut std::io::sink()) {
+                    Ok(n) => n,
+                    Err(e) => return ctx.truncated(&input, &[], 1, doc.len() as u64, e),
+                };
+                self.oversized(ctx, &doc, doc.len() as u64 + rest, 1, 0, "JSON document")?;
+            } else {
+                self.read_document(ctx, &doc)?;
+            }
             return ctx.finish_input(&input);
         }
 
         let mut n = first;
         loop {
-            self.read_line(ctx, &buf, line_no, offset)?;
-            offset += n as u64;
+            if n > buf.len() as u64 {
+                self.oversized(ctx, &buf, n, line_no, offset, "line")?;
+            } else {
+                self.read_line(ctx, &buf, line_no, offset)?;
+            }
+            offset += n;
             buf.clear();
-            n = match input.reader.read_until(b'\n', &mut buf) {
+            n = match read_line_capped(&mut input.reader, &mut buf) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) => return ctx.truncated(&input, &buf, line_no + 1, offset, e),
@@ -176,6 +229,37 @@ impl Reader {
             line_no += 1;
         }
         ctx.finish_input(&input)
+    }
+
+    /// Rejects a record longer than [`MAX_RECORD_BYTES`] (`len` bytes; `start` holds its first
+    /// bytes), keeping its first [`KEPT_OF_OVERSIZED`] bytes in the rejects file.
+    fn oversized(
+        &self,
+        ctx: &mut FileContext<'_>,
+        start: &[u8],
+        len: u64,
+        line_no: u64,
+        offset: u64,
+        what: &str,
+    ) -> Result<()> {
+        let loc = Location {
+            file: ctx.display_path(),
+            line: Some(line_no),
+            byte_offset: Some(offset),
+            ..Location::default()
+        };
+        let kept = &start[..start.len().min(KEPT_OF_OVERSIZED)];
+        ctx.stats.read += 1;
+        ctx.reject(
+            &loc,
+            &format!(
+                "a {what} of {len} bytes, longer than the longest record bibflow reads \
+                 ({} MiB); not read (its first {} bytes are kept here)",
+                MAX_RECORD_BYTES >> 20,
+                kept.len()
+            ),
+            &String::from_utf8_lossy(kept),
+        )
     }
 
     fn read_line(

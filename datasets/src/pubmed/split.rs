@@ -142,13 +142,32 @@ pub struct Splitter {
     /// The root element was seen; `bare_medline` says whether it is a `MedlineCitationSet`.
     root_seen: bool,
     bare_medline: bool,
+    /// The longest record kept whole ([`MAX_RECORD_BYTES`] unless a test sets it).
+    limit: usize,
+    /// The open record is the rest of one longer than `limit`, already handed out as broken with
+    /// its first bytes: its bytes are dropped as they are scanned, and its end is not a record.
+    discarding: bool,
 }
+
+/// The longest record the splitter holds: a longer one is handed out as broken with its first
+/// [`KEPT_OF_OVERSIZED`] bytes, and the rest of it is skipped without being held, so memory stays
+/// bounded whatever the input (a start tag whose end tag never comes, say). Parsing a record
+/// takes a few times its size again.
+pub const MAX_RECORD_BYTES: usize = 256 << 20;
+/// How much of a record longer than the limit is handed out (for `_rejects/`).
+pub const KEPT_OF_OVERSIZED: usize = 64 << 10;
 
 impl Splitter {
     /// A splitter at the start of a stream.
     pub fn new() -> Self {
+        Self::with_limit(MAX_RECORD_BYTES)
+    }
+
+    /// A splitter holding records of at most `limit` bytes (see [`MAX_RECORD_BYTES`]).
+    pub fn with_limit(limit: usize) -> Self {
         Self {
             line: 1,
+            limit: limit.max(1),
             ..Self::default()
         }
     }
@@ -174,6 +193,15 @@ impl Splitter {
                     line,
                 })
             }
+        }
+    }
+
+    /// The longest record kept whole (a splitter made by `default()` has the usual limit).
+    fn limit(&self) -> usize {
+        if self.limit == 0 {
+            MAX_RECORD_BYTES
+        } else {
+            self.limit
         }
     }
 
@@ -214,6 +242,22 @@ impl Splitter {
 
     fn advance(&mut self, reader: &mut dyn BufRead) -> io::Result<Option<Found>> {
         loop {
+            let was_discarding = self.discarding;
+            let found = self.advance_one(reader)?;
+            if !was_discarding {
+                return Ok(found);
+            }
+            // The end of an oversized record's skipped rest (its end tag, the next record's start
+            // tag, which is open now, or the end of the input) is not a record of its own.
+            self.discarding = false;
+            if found.is_none() {
+                return Ok(None);
+            }
+        }
+    }
+
+    fn advance_one(&mut self, reader: &mut dyn BufRead) -> io::Result<Option<Found>> {
+        loop {
             if self.root_seen
                 && let Some(o) = self.open
             {
@@ -234,6 +278,30 @@ impl Splitter {
                     }
                     Scan::More => {
                         self.pos = self.pos.max(self.buf.len().saturating_sub(MAX_NAME + 2));
+                        if self.discarding {
+                            // Nothing before the scan position is kept.
+                            if let Some(open) = &mut self.open {
+                                open.start = self.pos;
+                            }
+                        } else if self.buf.len() - o.start > self.limit() {
+                            let kept = o.start + KEPT_OF_OVERSIZED.min(self.limit());
+                            let reason = format!(
+                                "it is longer than the longest record bibflow reads ({}): not \
+                                 read; its first {} bytes are kept here",
+                                if self.limit() >= 1 << 20 {
+                                    format!("{} MiB", self.limit() >> 20)
+                                } else {
+                                    format!("{} bytes", self.limit())
+                                },
+                                kept - o.start
+                            );
+                            self.discarding = true;
+                            self.open = Some(Open {
+                                start: self.pos,
+                                ..o
+                            });
+                            return Ok(Some(Found::Broken(o, kept, reason)));
+                        }
                         if self.fill(reader)? {
                             continue;
                         }
@@ -661,6 +729,55 @@ mod tests {
                 let got = outcome(text.as_bytes(), block, false);
                 let want = outcome(text.as_bytes(), block, true);
                 assert_eq!(got, want, "{text:?} in blocks of {block}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_record_past_the_limit_is_cut_to_its_first_bytes_and_the_rest_skipped_unheld() {
+        let big = format!(
+            "<PubmedArticle><t>{}</t></PubmedArticle>\n",
+            "x".repeat(5000)
+        );
+        let unended = format!("<PubmedArticle><t>{}\n", "y".repeat(5000));
+        let small = |n: u32| format!("<PubmedArticle>{n}</PubmedArticle>\n");
+        let head = "<PubmedArticleSet>\n";
+        // Ended, cut off by the next record's start, and cut off by the end of the input.
+        for (text, want) in [
+            (format!("{head}{}{big}{}", small(1), small(2)), 3),
+            (format!("{head}{}{unended}{}", small(1), small(2)), 3),
+            (format!("{head}{}{unended}", small(1)), 2),
+        ] {
+            for block in [7, 64, 4096] {
+                let mut r = io::BufReader::with_capacity(block, text.as_bytes());
+                let mut s = Splitter::with_limit(1000);
+                let mut items = Vec::new();
+                let mut held = 0;
+                while let Some(item) = s.next_item(&mut r).unwrap() {
+                    items.push((item.raw.to_vec(), item.offset, item.line, item.broken));
+                    held = held.max(s.buf.len());
+                }
+                assert_eq!(items.len(), want, "{block}");
+                assert_eq!(items[0].0, small(1).trim_end().as_bytes());
+                let (raw, offset, line, broken) = &items[1];
+                assert_eq!((raw.len(), *offset, *line), (1000, 19 + 33, 3), "{block}");
+                assert!(raw.starts_with(b"<PubmedArticle><t>"));
+                let reason = broken.as_deref().unwrap();
+                assert!(
+                    reason.starts_with(
+                        "it is longer than the longest record bibflow reads (1000 bytes)"
+                    ),
+                    "{reason}"
+                );
+                if want == 3 {
+                    assert_eq!(items[2].0, small(2).trim_end().as_bytes(), "{block}");
+                    assert_eq!(items[2].3, None);
+                    assert_eq!(items[2].2, 4, "{block}");
+                }
+                assert!(
+                    held < 1000 + 2 * block + 100,
+                    "held {held} bytes in blocks of {block}"
+                );
             }
         }
     }

@@ -32,6 +32,7 @@
 
 pub mod header;
 pub mod params;
+mod read_only;
 mod views;
 mod written;
 
@@ -182,6 +183,10 @@ impl Catalog {
                     file: view.origin.to_string(),
                     reason: format!("the view does not plan over this dataset: {e}"),
                 })?;
+            read_only::check_plan(&plan).map_err(|e| EngineError::Catalog {
+                file: view.origin.to_string(),
+                reason: format!("a view only reads: {e}"),
+            })?;
             let table = datafusion::datasource::ViewTable::new(plan, Some(view.sql.clone()));
             ctx.register_table(view.header.name.as_str(), std::sync::Arc::new(table))?;
         }
@@ -299,6 +304,19 @@ impl SavedQuery {
             ));
         }
         let header: Header = toml::from_str(&head).map_err(|e| bad(format!("header: {e}")))?;
+        // The name names the exports (`data/NAME.csv`) and, for a view, a table.
+        if header.name.is_empty()
+            || header.name.starts_with('-')
+            || !header
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(bad(format!(
+                "the name {:?} is not a query name: letters, digits, `_` and `-` only",
+                header.name
+            )));
+        }
         if header.name != stem {
             return Err(bad(format!(
                 "the header names the query {:?} but the file is {stem}.sql; they must agree",
@@ -314,6 +332,7 @@ impl SavedQuery {
                 .and_then(|_| p.default_value())
                 .map_err(|e| bad(format!("parameter {}: {e}", p.name)))?;
         }
+        read_only::check_sql(sql).map_err(bad)?;
         let used = placeholders(sql).map_err(bad)?;
         for u in &used {
             if !declared.contains(u.as_str()) {
@@ -402,6 +421,10 @@ impl SavedQuery {
     /// Plans the query over `ctx` with `bindings` bound to its placeholders.
     pub async fn dataframe(&self, ctx: &SessionContext, bindings: &Bindings) -> Result<DataFrame> {
         let plan = ctx.state().create_logical_plan(&self.sql).await?;
+        read_only::check_plan(&plan).map_err(|e| EngineError::Catalog {
+            file: self.origin.to_string(),
+            reason: format!("a saved query only reads: {e}"),
+        })?;
         let values: Vec<(String, datafusion::scalar::ScalarValue)> = bindings
             .0
             .iter()

@@ -232,8 +232,11 @@ fn a_200_mb_json_line_is_ingested_and_a_longer_one_rejected_in_bounded_memory() 
         "{reason}"
     );
     assert_eq!(r["record"].as_str().unwrap().len(), 64 << 10);
-    // Measured: 287 MB (the 256 MiB buffer, and the rest).
-    assert!(peak < 512 * MIB, "peak {} MiB", peak / MIB);
+    // Measured: 287 MB with glibc's allocator (the 256 MiB buffer, and the rest); 542 MB with
+    // jemalloc (the CLI's allocator since), which copies a buffer it grows where glibc remaps it,
+    // so the 128 MiB and the 256 MiB buffers are both held for a moment. Unbounded, it would grow
+    // with the line (the 375 MiB PubMed record whole took 1.56 GB).
+    assert!(peak < 768 * MIB, "peak {} MiB", peak / MIB);
 }
 
 #[test]
@@ -423,7 +426,8 @@ fn a_pubmed_record_past_the_limit_is_rejected_in_bounded_memory() {
     );
     let record = r["record"].as_str().unwrap();
     assert!(record.starts_with("<PubmedArticle>") && record.len() == 64 << 10);
-    // Measured: 287 MB (the 256 MiB of the record held before it is cut, and the rest); the
-    // record whole took 1.56 GB before the limit.
-    assert!(peak < 512 * MIB, "peak {} MiB", peak / MIB);
+    // Measured: 287 MB with glibc's allocator (the 256 MiB of the record held before it is cut,
+    // and the rest), 604 MB with jemalloc (which copies a growing buffer where glibc remaps it);
+    // the record whole took 1.56 GB before the limit.
+    assert!(peak < 768 * MIB, "peak {} MiB", peak / MIB);
 }

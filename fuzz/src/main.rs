@@ -4,6 +4,7 @@
 //! ```text
 //! bibflow-fuzz TARGET|all [--minutes N | --seconds N] [--seed S] [--inputs N] [--first I]
 //!              [--timeout-secs N] [--max-rss-mib N] [--findings DIR] [--stop-at-first]
+//!              [--save-slow SECS]
 //! bibflow-fuzz replay DIR...
 //! ```
 //!
@@ -20,7 +21,7 @@ use bibflow_fuzz::run::{self, Options, Summary};
 use bibflow_fuzz::targets::Target;
 
 const USAGE: &str = "usage: bibflow-fuzz TARGET|all [--minutes N | --seconds N] [--seed S] [--inputs N] \
-[--first I] [--timeout-secs N] [--max-rss-mib N] [--findings DIR] [--stop-at-first]\n       \
+[--first I] [--timeout-secs N] [--max-rss-mib N] [--findings DIR] [--stop-at-first] [--save-slow SECS]\n       \
 bibflow-fuzz replay DIR...\ntargets: openalex, pubmed, gzip, query";
 
 fn main() -> ExitCode {
@@ -54,6 +55,7 @@ fn main_args(args: &[String]) -> Result<ExitCode, String> {
     let mut max_rss_mib = 4096;
     let mut findings = PathBuf::from("fuzz/findings");
     let mut stop_at_first = false;
+    let mut save_slow = None;
     let mut it = args[1..].iter();
     while let Some(flag) = it.next() {
         let mut value = || {
@@ -79,6 +81,7 @@ fn main_args(args: &[String]) -> Result<ExitCode, String> {
             "--max-rss-mib" => max_rss_mib = whole(value()?)?,
             "--findings" => findings = PathBuf::from(value()?),
             "--stop-at-first" => stop_at_first = true,
+            "--save-slow" => save_slow = Some(Duration::from_secs_f64(number(value()?)?)),
             other => return Err(format!("unknown flag {other:?}")),
         }
     }
@@ -102,6 +105,8 @@ fn main_args(args: &[String]) -> Result<ExitCode, String> {
             max_rss_mib,
             findings: findings.clone(),
             stop_at_first,
+            save_slow,
+            progress: Some(progress),
         };
         eprintln!(
             "fuzzing {} for {seconds} s, seed {seed} (inputs {start}..); findings go to {}",
@@ -119,19 +124,35 @@ fn main_args(args: &[String]) -> Result<ExitCode, String> {
     })
 }
 
+fn progress(s: &Summary) {
+    eprintln!(
+        "{}: {} inputs in {:.0} s, {} findings, RSS {} MiB (peak {} MiB)",
+        s.target.name(),
+        s.inputs,
+        s.elapsed.as_secs_f64(),
+        s.findings.len(),
+        s.rss_mib,
+        s.peak_rss_mib
+    );
+}
+
 fn report(s: &Summary) {
     println!(
-        "{}: {} inputs ({:.1} MiB) in {:.0} s, {:.0} inputs/s; slowest input {:.2} s; peak RSS {} MiB; {} findings (seed {})",
+        "{}: {} inputs ({:.1} MiB) in {:.0} s, {:.0} inputs/s; slowest input {:.2} s (input {}); peak RSS {} MiB; {} findings (seed {})",
         s.target.name(),
         s.inputs,
         s.input_bytes as f64 / (1 << 20) as f64,
         s.elapsed.as_secs_f64(),
         s.inputs as f64 / s.elapsed.as_secs_f64().max(1e-9),
         s.slowest.as_secs_f64(),
+        s.slowest_index,
         s.peak_rss_mib,
         s.findings.len(),
         s.seed,
     );
+    for p in &s.slow {
+        eprintln!("slow input saved in {}", p.display());
+    }
     for f in &s.findings {
         let saved = f
             .saved

@@ -43,6 +43,10 @@ pub struct Options {
     pub findings: PathBuf,
     /// Stop at the first finding.
     pub stop_at_first: bool,
+    /// Inputs slower than this are saved (as `slow-...` folders) for a look, without failing.
+    pub save_slow: Option<Duration>,
+    /// Called with the summary so far about once a minute (a long run's progress).
+    pub progress: Option<fn(&Summary)>,
 }
 
 /// What went wrong on one input.
@@ -52,6 +56,8 @@ pub enum Kind {
     Hang,
     Memory,
     Violation,
+    /// Not a failure: an input slower than [`Options::save_slow`].
+    Slow,
 }
 
 impl Kind {
@@ -61,6 +67,7 @@ impl Kind {
             Kind::Hang => "hang",
             Kind::Memory => "memory",
             Kind::Violation => "violation",
+            Kind::Slow => "slow",
         }
     }
 }
@@ -82,10 +89,15 @@ pub struct Summary {
     pub inputs: u64,
     pub input_bytes: u64,
     pub elapsed: Duration,
-    /// The slowest input's time.
+    /// The slowest input's time, and its index.
     pub slowest: Duration,
+    pub slowest_index: u64,
     pub peak_rss_mib: u64,
     pub findings: Vec<Finding>,
+    /// Folders of inputs saved as slow.
+    pub slow: Vec<PathBuf>,
+    /// The process's resident memory now, MiB (`VmRSS`): with the peak, shows a leak.
+    pub rss_mib: u64,
 }
 
 type Job = (Input, PathBuf);
@@ -130,9 +142,13 @@ pub fn run(options: &Options) -> Result<Summary> {
         input_bytes: 0,
         elapsed: Duration::ZERO,
         slowest: Duration::ZERO,
+        slowest_index: 0,
         peak_rss_mib: 0,
         findings: Vec::new(),
+        slow: Vec::new(),
+        rss_mib: 0,
     };
+    let mut last_progress = Instant::now();
     let mut index = options.first;
     loop {
         let done = options.max_inputs.is_some_and(|m| summary.inputs >= m);
@@ -152,7 +168,17 @@ pub fn run(options: &Options) -> Result<Summary> {
             FuzzError::io(&scratch, std::io::Error::other("the fuzz worker stopped"))
         })?;
         let outcome = done_rx.recv_timeout(options.timeout);
-        summary.slowest = summary.slowest.max(began.elapsed());
+        let took = began.elapsed();
+        if options.save_slow.is_some_and(|s| took > s) && matches!(outcome, Ok(Ok(Ok(())))) {
+            let message = format!("took {:.2} s", took.as_secs_f64());
+            summary
+                .slow
+                .push(save(options, index, &input, Kind::Slow, &message)?);
+        }
+        if took > summary.slowest {
+            summary.slowest = began.elapsed();
+            summary.slowest_index = index;
+        }
         summary.inputs += 1;
         let found = match outcome {
             Ok(Ok(Ok(()))) => None,
@@ -165,6 +191,14 @@ pub fn run(options: &Options) -> Result<Summary> {
         };
         let rss = peak_rss_mib();
         summary.peak_rss_mib = summary.peak_rss_mib.max(rss);
+        if let Some(progress) = options.progress
+            && last_progress.elapsed() >= Duration::from_secs(60)
+        {
+            last_progress = Instant::now();
+            summary.elapsed = start.elapsed();
+            summary.rss_mib = status_mib("VmRSS:");
+            progress(&summary);
+        }
         let found = found.or_else(|| {
             (rss > options.max_rss_mib).then(|| {
                 (
@@ -193,6 +227,7 @@ pub fn run(options: &Options) -> Result<Summary> {
         index += 1;
     }
     summary.elapsed = start.elapsed();
+    summary.rss_mib = status_mib("VmRSS:");
     if summary.findings.iter().all(|f| f.kind != Kind::Hang) {
         let _ = std::fs::remove_dir_all(&scratch);
     }
@@ -326,11 +361,16 @@ pub fn repo_root() -> PathBuf {
 
 /// The process's peak resident memory in MiB (`VmHWM` of /proc/self/status; 0 where there is none).
 pub fn peak_rss_mib() -> u64 {
+    status_mib("VmHWM:")
+}
+
+/// A memory figure of /proc/self/status in MiB (0 where there is none).
+fn status_mib(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .find_map(|l| l.strip_prefix(key))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         })
         .map_or(0, |kb| kb / 1024)

@@ -32,6 +32,8 @@ fn short_run(target: Target, default_seed: u64) {
         max_rss_mib: env_u64("BIBFLOW_FUZZ_MAX_RSS_MIB", 4096),
         findings: findings.clone(),
         stop_at_first: false,
+        save_slow: None,
+        progress: None,
     };
     let s = run::run(&options).expect("the fuzz run starts");
     let listed: Vec<String> = s
@@ -122,7 +124,7 @@ fn unmutated_seeds_read_cleanly_and_mutants_get_rejected() {
             } else {
                 reader::Reader::OpenAlex
             };
-            let out = reader::run(which, &input.name, &input.bytes, &dir).unwrap();
+            let out = reader::run(which, &input.name, &input.bytes, &dir, 2).unwrap();
             ingested += out.counts.ingested;
             rejected += out.counts.rejected;
             std::fs::remove_dir_all(&dir).unwrap();

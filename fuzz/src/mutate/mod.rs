@@ -13,7 +13,7 @@ use crate::rng::Rng;
 /// Inputs are cut to this size: a mutation that duplicates a large range many times would
 /// otherwise grow an input without bound. Large inputs are issue 22 item 5's business (a 200 MB
 /// JSON line, 100,000 authors), tested on their own.
-pub const MAX_INPUT: usize = 1 << 20;
+pub const MAX_INPUT: usize = 2 << 20;
 
 /// Byte values that change the meaning of text formats.
 const INTERESTING: &[u8] = &[

@@ -132,15 +132,62 @@ pub fn generate(target: Target, seeds: &Seeds, rng: &mut Rng) -> Input {
 /// Runs `input` on `target`, in the empty folder `dir`.
 pub fn execute(target: Target, input: &Input, dir: &Path) -> Result<(), Violation> {
     match target {
-        Target::OpenAlex => reader::run(Reader::OpenAlex, &input.name, &input.bytes, dir).map(drop),
-        Target::PubMed => reader::run(Reader::PubMed, &input.name, &input.bytes, dir).map(drop),
+        Target::OpenAlex => {
+            let lenient = reader::run(Reader::OpenAlex, &input.name, &input.bytes, dir, 1)?;
+            // One input in four is read strictly too: the same records, fewer kept.
+            if input.choice_seed % 4 == 0 {
+                let strict_dir = sub_dir(dir, "strict")?;
+                let strict = reader::run(
+                    Reader::OpenAlexStrict,
+                    &input.name,
+                    &input.bytes,
+                    &strict_dir,
+                    1,
+                )?;
+                if strict.counts.read != lenient.counts.read
+                    || strict.counts.ingested > lenient.counts.ingested
+                {
+                    return Err(Violation(format!(
+                        "the strict reader counts {:?}, the lenient one {:?}: both must read the same records, the strict one keeping no more",
+                        strict.counts, lenient.counts
+                    )));
+                }
+            }
+            Ok(())
+        }
+        Target::PubMed => {
+            let two = reader::run(Reader::PubMed, &input.name, &input.bytes, dir, 2)?;
+            // One input in four is read with one parser thread and with four: the same outcome.
+            if input.choice_seed % 4 == 0 {
+                let one = reader::run(
+                    Reader::PubMed,
+                    &input.name,
+                    &input.bytes,
+                    &sub_dir(dir, "one")?,
+                    1,
+                )?;
+                let four = reader::run(
+                    Reader::PubMed,
+                    &input.name,
+                    &input.bytes,
+                    &sub_dir(dir, "four")?,
+                    4,
+                )?;
+                if one != two || one != four {
+                    return Err(Violation(format!(
+                        "the outcome depends on the parser threads: 1: {one:?}; 2: {two:?}; 4: {four:?}"
+                    )));
+                }
+            }
+            Ok(())
+        }
         Target::Gzip => {
             let which = if input.name.ends_with(".xml.gz") {
                 Reader::PubMed
             } else {
                 Reader::OpenAlex
             };
-            let zipped = reader::run(which, &input.name, &input.bytes, dir)?;
+            let zipped = reader::run(which, &input.name, &input.bytes, dir, 2)?;
             let Some(plain) = &input.plain else {
                 return Ok(());
             };
@@ -149,11 +196,8 @@ pub fn execute(target: Target, input: &Input, dir: &Path) -> Result<(), Violatio
                     "undamaged gzip framing was reported damaged: {e}"
                 )));
             }
-            let plain_dir = dir.join("plain");
-            std::fs::create_dir(&plain_dir)
-                .map_err(|e| Violation(format!("cannot create {}: {e}", plain_dir.display())))?;
             let name = input.name.trim_end_matches(".gz");
-            let unzipped = reader::run(which, name, plain, &plain_dir)?;
+            let unzipped = reader::run(which, name, plain, &sub_dir(dir, "plain")?, 2)?;
             if zipped.counts != unzipped.counts || zipped.rejects != unzipped.rejects {
                 return Err(Violation(format!(
                     "the gzip file ({}) reads differently from its payload read plain: {:?} vs {:?}",
@@ -167,6 +211,14 @@ pub fn execute(target: Target, input: &Input, dir: &Path) -> Result<(), Violatio
             query::run(&text, &mut Rng::new(input.choice_seed))
         }
     }
+}
+
+/// A new folder `dir/name`.
+fn sub_dir(dir: &Path, name: &str) -> Result<std::path::PathBuf, Violation> {
+    let d = dir.join(name);
+    std::fs::create_dir(&d)
+        .map_err(|e| Violation(format!("cannot create {}: {e}", d.display())))?;
+    Ok(d)
 }
 
 /// OpenAlex text in one of its shapes; `mutated`: with structural and byte edits.
@@ -247,18 +299,31 @@ fn pubmed(seeds: &Seeds, rng: &mut Rng, mutated: bool) -> Vec<u8> {
     let mut text = match rng.below(8) {
         0 if mutated => rng.pick(&seeds.files).clone(),
         1 | 2 => {
+            // One in six is long: past 256 records, the PubMed reader's chunk, so that several
+            // chunks are parsed on several threads and put back in order.
+            let records = if rng.chance(1, 6) {
+                256 + rng.below(64)
+            } else {
+                1 + rng.below(6)
+            };
             let mut t =
                 b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<MedlineCitationSet>\n".to_vec();
-            for _ in 0..1 + rng.below(6) {
+            for _ in 0..records {
                 t.extend_from_slice(rng.pick::<Vec<u8>>(&seeds.medline));
                 t.push(b'\n');
             }
             t.extend_from_slice(b"</MedlineCitationSet>\n");
             t
         }
-        _ => {
+        r => {
+            // One input in eight is long (up to the size cap): records cut at buffer boundaries.
+            let records = if r == 3 {
+                100 + rng.below(200)
+            } else {
+                1 + rng.below(6)
+            };
             let mut t = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE PubmedArticleSet PUBLIC \"-//NLM//DTD PubMedArticle, 1st January 2025//EN\" \"https://dtd.nlm.nih.gov/ncbi/pubmed/out/pubmed_250101.dtd\">\n<PubmedArticleSet>\n".to_vec();
-            for _ in 0..1 + rng.below(6) {
+            for _ in 0..records {
                 t.extend_from_slice(rng.pick::<Vec<u8>>(&seeds.records));
                 t.push(b'\n');
             }

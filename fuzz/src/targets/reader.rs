@@ -8,10 +8,10 @@ use std::path::Path;
 
 use bibflow_datasets::ingest::{StageOptions, stage};
 use bibflow_datasets::input::discover;
-use bibflow_datasets::openalex::OpenAlex;
+use bibflow_datasets::openalex::{OpenAlex, OpenAlexStrict};
 use bibflow_datasets::pubmed::PubMed;
 use bibflow_datasets::source::{Progress, RecordCounts, Source};
-use bibflow_datasets::staging::REJECTS_DIR;
+use bibflow_datasets::staging::{REJECTS_DIR, WARNINGS_DIR};
 
 use super::Violation;
 
@@ -19,6 +19,8 @@ use super::Violation;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reader {
     OpenAlex,
+    /// The OpenAlex reader of `--strict` runs.
+    OpenAlexStrict,
     PubMed,
 }
 
@@ -32,21 +34,28 @@ pub struct Outcome {
     pub rejects: Vec<(u64, Option<u64>, String)>,
 }
 
-/// Reads `data`, saved as `dir/name`, with `reader`, staging into `dir/staging`, and checks the
-/// invariants. `dir` must be empty; it is left with the files for a look when a check fails.
-pub fn run(reader: Reader, name: &str, data: &[u8], dir: &Path) -> Result<Outcome, Violation> {
+/// Reads `data`, saved as `dir/name`, with `reader` and `threads` threads (the PubMed reader
+/// parses on `threads` threads inside the file), staging into `dir/staging`, and checks the
+/// invariants. `dir` must be empty.
+pub fn run(
+    reader: Reader,
+    name: &str,
+    data: &[u8],
+    dir: &Path,
+    threads: usize,
+) -> Result<Outcome, Violation> {
     let file = dir.join(name);
     std::fs::write(&file, data)
         .map_err(|e| Violation(format!("cannot write {}: {e}", file.display())))?;
     let staging = dir.join("staging");
     let source: &dyn Source = match reader {
         Reader::OpenAlex => &OpenAlex,
+        Reader::OpenAlexStrict => &OpenAlexStrict,
         Reader::PubMed => &PubMed,
     };
     let inputs = discover(std::slice::from_ref(&file), source.extensions())
         .map_err(|e| Violation(format!("the input was not found: {e}")))?;
-    // Two threads: the PubMed reader then splits and parses on separate threads.
-    let options = StageOptions { threads: 2 };
+    let options = StageOptions { threads };
     let report = stage(source, &inputs, &staging, &options, &Progress::default()).map_err(|e| {
         Violation(format!(
             "the reader failed the whole file instead of rejecting records: {e}"
@@ -79,12 +88,22 @@ pub fn run(reader: Reader, name: &str, data: &[u8], dir: &Path) -> Result<Outcom
             "the file error does not name the file: {e}"
         )));
     }
-    let rejects = rejects(&staging, source.name(), &shown)?;
+    // A gzip file's offsets are in its decompressed text: they are compared with its payload's
+    // own run instead (the `gzip` target).
+    let text = (!name.ends_with(".gz")).then_some(data);
+    let rejects = rejects(&staging, source.name(), &shown, text)?;
     if rejects.len() as u64 != c.rejected {
         return Err(Violation(format!(
             "{} rejects counted but {} lines in {REJECTS_DIR}/",
             c.rejected,
             rejects.len()
+        )));
+    }
+    let warnings = warnings(&staging, source.name(), &shown)?;
+    if warnings != c.warnings {
+        return Err(Violation(format!(
+            "{} field warnings counted but {warnings} lines in {REJECTS_DIR}/{WARNINGS_DIR}/",
+            c.warnings
         )));
     }
     Ok(Outcome {
@@ -99,17 +118,25 @@ fn rejects(
     staging: &Path,
     source: &str,
     file: &str,
+    text: Option<&[u8]>,
 ) -> Result<Vec<(u64, Option<u64>, String)>, Violation> {
     let path = staging
         .join(REJECTS_DIR)
         .join(format!("{source}-00000.jsonl"));
-    let text = match std::fs::read_to_string(&path) {
+    let written = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Violation(format!("cannot read {}: {e}", path.display()))),
     };
+    // Where each line of the input ends, to find an offset's line.
+    let newlines: Vec<usize> = text.map_or(Vec::new(), |t| {
+        t.iter()
+            .enumerate()
+            .filter_map(|(i, &b)| (b == b'\n').then_some(i))
+            .collect()
+    });
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
+    for (i, line) in written.lines().enumerate() {
         let bad = |what: &str| {
             Violation(format!(
                 "{}, line {}: {what}: {line}",
@@ -129,10 +156,100 @@ fn rejects(
         if reason.is_empty() {
             return Err(bad("the reject has no reason"));
         }
-        if !v["record"].is_string() {
+        let Some(record) = v["record"].as_str() else {
             return Err(bad("the reject has no raw record"));
+        };
+        let offset = v["byte_offset"].as_u64();
+        if let (Some(text), Some(offset)) = (text, offset)
+            && !reason.starts_with("invalid JSON document")
+            && let Err(e) = points_at(
+                text,
+                &newlines,
+                at,
+                offset,
+                record,
+                v["result_index"].is_u64(),
+            )
+        {
+            return Err(bad(&e));
         }
-        out.push((at, v["byte_offset"].as_u64(), reason.to_owned()));
+        out.push((at, offset, reason.to_owned()));
     }
     Ok(out)
+}
+
+/// The field warnings of file 0, each checked for a location, a work and a field.
+fn warnings(staging: &Path, source: &str, file: &str) -> Result<u64, Violation> {
+    let path = staging
+        .join(REJECTS_DIR)
+        .join(WARNINGS_DIR)
+        .join(format!("{source}-00000.jsonl"));
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(Violation(format!("cannot read {}: {e}", path.display()))),
+    };
+    let mut n = 0;
+    for (i, line) in text.lines().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+        let located =
+            v["file"].as_str() == Some(file) && v["line"].as_u64().is_some_and(|l| l >= 1);
+        if !located || !v["work_id"].is_i64() || !v["field"].is_string() {
+            return Err(Violation(format!(
+                "{}, line {}: a warning without its file, line, work or field: {line}",
+                path.display(),
+                i + 1
+            )));
+        }
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Whether `line` and `offset` point at `record` in `text`: the record's text starts at the
+/// offset (after blanks), and the offset is on that line. A work of an API page on a JSON Lines
+/// line (`in_page`) is located by the line's offset and its result index: its text is further on.
+fn points_at(
+    text: &[u8],
+    newlines: &[usize],
+    line: u64,
+    offset: u64,
+    record: &str,
+    in_page: bool,
+) -> Result<(), String> {
+    let offset = usize::try_from(offset).unwrap_or(usize::MAX);
+    if offset > text.len() {
+        return Err(format!(
+            "byte offset {offset} is past the end ({} bytes)",
+            text.len()
+        ));
+    }
+    let on_line = 1 + newlines.partition_point(|&n| n < offset) as u64;
+    if on_line != line {
+        return Err(format!(
+            "byte offset {offset} is on line {on_line}, not {line}"
+        ));
+    }
+    let window = if in_page {
+        &text[offset..]
+    } else {
+        &text[offset..text.len().min(offset + 64 * 1024)]
+    };
+    let there = String::from_utf8_lossy(window);
+    let mut head = record.len().min(64);
+    while !record.is_char_boundary(head) {
+        head -= 1;
+    }
+    let found = if in_page {
+        there.contains(&record[..head])
+    } else {
+        there.trim_start().starts_with(&record[..head])
+    };
+    if !found {
+        return Err(format!(
+            "the record is not at byte offset {offset}: {:?} there",
+            there.chars().take(64).collect::<String>()
+        ));
+    }
+    Ok(())
 }

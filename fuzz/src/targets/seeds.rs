@@ -15,7 +15,7 @@ use crate::error::{FuzzError, Result};
 const SMALL_FILE: u64 = 48 * 1024;
 
 /// MEDLINE records taken from the large 2016 `MedlineCitationSet` file.
-const MEDLINE_RECORDS: usize = 40;
+const MEDLINE_RECORDS: usize = 400;
 
 /// The material one target's inputs are made from.
 #[derive(Debug, Default)]

@@ -150,6 +150,11 @@ fn report(s: &Summary) {
         s.findings.len(),
         s.seed,
     );
+    let r = s.reached;
+    println!(
+        "  reached: {} records ingested, {} rejected, {} field warnings, {} damaged files; {} query files parsed, {} bindings accepted",
+        r.ingested, r.rejected, r.warnings, r.damaged, r.parsed, r.bound
+    );
     for p in &s.slow {
         eprintln!("slow input saved in {}", p.display());
     }

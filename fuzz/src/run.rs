@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{FuzzError, Result};
 use crate::rng::Rng;
-use crate::targets::{self, Input, Target, Violation};
+use crate::targets::{self, Input, Reached, Target, Violation};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -98,10 +98,12 @@ pub struct Summary {
     pub slow: Vec<PathBuf>,
     /// The process's resident memory now, MiB (`VmRSS`): with the peak, shows a leak.
     pub rss_mib: u64,
+    /// What the inputs reached, summed.
+    pub reached: Reached,
 }
 
 type Job = (Input, PathBuf);
-type Done = std::result::Result<std::result::Result<(), Violation>, String>;
+type Done = std::result::Result<std::result::Result<Reached, Violation>, String>;
 
 /// Runs `options.target` until the budget or the input count is used up (or a hang).
 pub fn run(options: &Options) -> Result<Summary> {
@@ -147,6 +149,7 @@ pub fn run(options: &Options) -> Result<Summary> {
         findings: Vec::new(),
         slow: Vec::new(),
         rss_mib: 0,
+        reached: Reached::default(),
     };
     let mut last_progress = Instant::now();
     let mut index = options.first;
@@ -169,21 +172,24 @@ pub fn run(options: &Options) -> Result<Summary> {
         })?;
         let outcome = done_rx.recv_timeout(options.timeout);
         let took = began.elapsed();
-        if options.save_slow.is_some_and(|s| took > s) && matches!(outcome, Ok(Ok(Ok(())))) {
+        if options.save_slow.is_some_and(|s| took > s) && matches!(outcome, Ok(Ok(Ok(_)))) {
             let message = format!("took {:.2} s", took.as_secs_f64());
             summary
                 .slow
                 .push(save(options, index, &input, Kind::Slow, &message)?);
         }
         if took > summary.slowest {
-            summary.slowest = began.elapsed();
+            summary.slowest = took;
             summary.slowest_index = index;
         }
         summary.inputs += 1;
-        let found = match outcome {
-            Ok(Ok(Ok(()))) => None,
-            Ok(Ok(Err(Violation(m)))) => Some((Kind::Violation, m)),
-            Ok(Err(panic)) => Some((Kind::Panic, panic)),
+        let found = match &outcome {
+            Ok(Ok(Ok(reached))) => {
+                summary.reached.add(*reached);
+                None
+            }
+            Ok(Ok(Err(Violation(m)))) => Some((Kind::Violation, m.clone())),
+            Ok(Err(panic)) => Some((Kind::Panic, panic.clone())),
             Err(_) => Some((
                 Kind::Hang,
                 format!("no result after {} s", options.timeout.as_secs_f64()),
@@ -282,7 +288,7 @@ pub fn replay(dir: &Path, timeout: Duration) -> Result<Option<(Kind, String)>> {
         let _ = tx.send(outcome);
     });
     let found = match rx.recv_timeout(timeout) {
-        Ok(Ok(Ok(()))) => None,
+        Ok(Ok(Ok(_))) => None,
         Ok(Ok(Err(Violation(m)))) => Some((Kind::Violation, m)),
         Ok(Err(p)) => Some((Kind::Panic, p)),
         Err(_) => Some((

@@ -24,6 +24,42 @@ pub use seeds::Seeds;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation(pub String);
 
+/// What inputs reached, summed over a run: shows that they take the readers' paths (records
+/// kept, rejected, repaired, files damaged; queries parsed and bound), not only the first refusal.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Reached {
+    pub ingested: u64,
+    pub rejected: u64,
+    pub warnings: u64,
+    /// Inputs read as damaged files (a broken gzip stream).
+    pub damaged: u64,
+    /// Query files parsed, and bindings accepted.
+    pub parsed: u64,
+    pub bound: u64,
+}
+
+impl Reached {
+    /// Adds `o` to these counts.
+    pub fn add(&mut self, o: Reached) {
+        self.ingested += o.ingested;
+        self.rejected += o.rejected;
+        self.warnings += o.warnings;
+        self.damaged += o.damaged;
+        self.parsed += o.parsed;
+        self.bound += o.bound;
+    }
+
+    fn of(o: &reader::Outcome) -> Reached {
+        Reached {
+            ingested: o.counts.ingested,
+            rejected: o.counts.rejected,
+            warnings: o.counts.warnings,
+            damaged: u64::from(o.file_error.is_some()),
+            ..Reached::default()
+        }
+    }
+}
+
 /// A fuzz target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
@@ -130,7 +166,7 @@ pub fn generate(target: Target, seeds: &Seeds, rng: &mut Rng) -> Input {
 }
 
 /// Runs `input` on `target`, in the empty folder `dir`.
-pub fn execute(target: Target, input: &Input, dir: &Path) -> Result<(), Violation> {
+pub fn execute(target: Target, input: &Input, dir: &Path) -> Result<Reached, Violation> {
     match target {
         Target::OpenAlex => {
             let lenient = reader::run(Reader::OpenAlex, &input.name, &input.bytes, dir, 1)?;
@@ -153,7 +189,7 @@ pub fn execute(target: Target, input: &Input, dir: &Path) -> Result<(), Violatio
                     )));
                 }
             }
-            Ok(())
+            Ok(Reached::of(&lenient))
         }
         Target::PubMed => {
             let two = reader::run(Reader::PubMed, &input.name, &input.bytes, dir, 2)?;
@@ -179,7 +215,7 @@ pub fn execute(target: Target, input: &Input, dir: &Path) -> Result<(), Violatio
                     )));
                 }
             }
-            Ok(())
+            Ok(Reached::of(&two))
         }
         Target::Gzip => {
             let which = if input.name.ends_with(".xml.gz") {
@@ -189,7 +225,7 @@ pub fn execute(target: Target, input: &Input, dir: &Path) -> Result<(), Violatio
             };
             let zipped = reader::run(which, &input.name, &input.bytes, dir, 2)?;
             let Some(plain) = &input.plain else {
-                return Ok(());
+                return Ok(Reached::of(&zipped));
             };
             if let Some(e) = &zipped.file_error {
                 return Err(Violation(format!(
@@ -204,7 +240,7 @@ pub fn execute(target: Target, input: &Input, dir: &Path) -> Result<(), Violatio
                     input.note, zipped, unzipped
                 )));
             }
-            Ok(())
+            Ok(Reached::of(&zipped))
         }
         Target::Query => {
             let text = String::from_utf8_lossy(&input.bytes);

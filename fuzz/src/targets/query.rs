@@ -10,12 +10,12 @@ use bibflow_engine::catalog::header::{Header, split};
 use bibflow_engine::catalog::params::{Bindings, ParamSpec, ParamType, ParamValue};
 use bibflow_engine::catalog::{Origin, SavedQuery};
 
-use super::Violation;
+use super::{Reached, Violation};
 use crate::rng::Rng;
 
 /// Parses `text` as the file `fuzz/STEM.sql` (STEM: the header's name when it has one) and binds
 /// parameters chosen by `rng`.
-pub fn run(text: &str, rng: &mut Rng) -> Result<(), Violation> {
+pub fn run(text: &str, rng: &mut Rng) -> Result<Reached, Violation> {
     let stem = toml::from_str::<Header>(&split(text).0)
         .map(|h| h.name)
         .unwrap_or_else(|_| "fuzz".to_owned());
@@ -26,7 +26,7 @@ pub fn run(text: &str, rng: &mut Rng) -> Result<(), Violation> {
             file: named,
             reason,
         }) if named == file && !reason.is_empty() => {
-            return Ok(());
+            return Ok(Reached::default());
         }
         Err(e) => {
             return Err(Violation(format!(
@@ -44,7 +44,7 @@ pub fn run(text: &str, rng: &mut Rng) -> Result<(), Violation> {
             )));
         }
     }
-    bind_text(&query, rng)?;
+    let bound = bind_text(&query, rng)?;
     for (i, r) in query.header.report.iter().enumerate() {
         match query.bind_toml(&r.params) {
             Ok(b) => check_bindings(&query, &b, &[])
@@ -52,11 +52,16 @@ pub fn run(text: &str, rng: &mut Rng) -> Result<(), Violation> {
             Err(e) => param_error(&query, &e)?,
         }
     }
-    Ok(())
+    Ok(Reached {
+        parsed: 1,
+        bound: u64::from(bound),
+        ..Reached::default()
+    })
 }
 
 /// Binds command-line text: values for some parameters, sometimes a name twice or an unknown one.
-fn bind_text(query: &SavedQuery, rng: &mut Rng) -> Result<(), Violation> {
+/// True when the binding was accepted.
+fn bind_text(query: &SavedQuery, rng: &mut Rng) -> Result<bool, Violation> {
     let mut given: Vec<(String, String)> = Vec::new();
     for p in &query.header.params {
         if rng.chance(2, 3) {
@@ -86,14 +91,14 @@ fn bind_text(query: &SavedQuery, rng: &mut Rng) -> Result<(), Violation> {
         .collect();
     let expect_ok = !twice && !unknown && parsed.iter().all(Result::is_ok);
     match query.bind(&given) {
-        Ok(b) if expect_ok => check_bindings(query, &b, &given),
+        Ok(b) if expect_ok => check_bindings(query, &b, &given).map(|()| true),
         Ok(b) => Err(Violation(format!(
             "bind accepted {given:?} (gave {b:?}) although a value is refused, a name given twice or unknown"
         ))),
         Err(e) if expect_ok => Err(Violation(format!(
             "bind refused {given:?}, which every parameter's parser accepts: {e}"
         ))),
-        Err(e) => param_error(query, &e),
+        Err(e) => param_error(query, &e).map(|()| false),
     }
 }
 

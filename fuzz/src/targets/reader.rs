@@ -4,6 +4,7 @@
 //! every ingested work is a row of `works`; every rejected record is a line of `_rejects/` with the
 //! file, a line number and a reason.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use bibflow_datasets::ingest::{StageOptions, stage};
@@ -12,6 +13,7 @@ use bibflow_datasets::openalex::{OpenAlex, OpenAlexStrict};
 use bibflow_datasets::pubmed::PubMed;
 use bibflow_datasets::source::{Progress, RecordCounts, Source};
 use bibflow_datasets::staging::{REJECTS_DIR, WARNINGS_DIR};
+use serde_json::value::RawValue;
 
 use super::Violation;
 
@@ -78,6 +80,27 @@ pub fn run(
         return Err(Violation(format!(
             "{} works ingested but {} rows written to works",
             c.ingested, report.rows[0]
+        )));
+    }
+    if reader == Reader::PubMed && !name.ends_with(".gz") {
+        let (tags, deletes) = pubmed_start_tags(data);
+        if c.read > tags || c.read + deletes < tags {
+            return Err(Violation(format!(
+                "{tags} record start tags ({deletes} of them <DeleteCitation>) but {} records read: \
+                 each start tag begins a record, read (or rejected) unless it is a valid deletion",
+                c.read
+            )));
+        }
+    }
+    if matches!(reader, Reader::OpenAlex | Reader::OpenAlexStrict)
+        && !name.ends_with(".gz")
+        && let Some((lo, hi)) = openalex_line_records(name, data)
+        && !(lo..=hi).contains(&c.read)
+    {
+        return Err(Violation(format!(
+            "JSON Lines whose lines hold {lo}..={hi} records, but {} records read: every \
+             non-blank line is a record (or, an API page, its results)",
+            c.read
         )));
     }
     let shown = file.display().to_string();
@@ -252,4 +275,82 @@ fn points_at(
         ));
     }
     Ok(())
+}
+
+/// The start tags of PubMed records in `data`, counted as the splitter's contract says (a record
+/// runs from its start tag to its end tag, or to the next record's start tag), independently of
+/// its code: `<PubmedArticle`, `<PubmedBookArticle` and `<DeleteCitation` followed by the end of
+/// the name, and `<MedlineCitation` when the root element is a `MedlineCitationSet` (or a bare
+/// `MedlineCitation`). Returns (all, `<DeleteCitation>` ones).
+pub fn pubmed_start_tags(data: &[u8]) -> (u64, u64) {
+    let ends_name = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t' | b'\r' | b'\n' | b'/' | b'>'));
+    // The root: the first start tag whose name begins with a letter.
+    let mut bare_medline = false;
+    let mut at = 0;
+    while let Some(i) = data[at..].iter().position(|&b| b == b'<') {
+        let lt = at + i;
+        if data.get(lt + 1).is_some_and(u8::is_ascii_alphabetic) {
+            let name = &data[lt + 1..];
+            for root in [&b"MedlineCitationSet"[..], b"MedlineCitation"] {
+                if name.starts_with(root) && ends_name(name.get(root.len())) {
+                    bare_medline = true;
+                }
+            }
+            break;
+        }
+        at = lt + 1;
+    }
+    let (mut all, mut deletes) = (0, 0);
+    for (i, _) in data.iter().enumerate().filter(|(_, b)| **b == b'<') {
+        let name = &data[i + 1..];
+        let is = |tag: &[u8]| name.starts_with(tag) && ends_name(name.get(tag.len()));
+        if is(b"DeleteCitation") {
+            deletes += 1;
+            all += 1;
+        } else if is(b"PubmedArticle")
+            || is(b"PubmedBookArticle")
+            || (bare_medline && is(b"MedlineCitation"))
+        {
+            all += 1;
+        }
+    }
+    (all, deletes)
+}
+
+/// For input read as JSON Lines (named so, or whose first non-blank line is a whole JSON value),
+/// how many records its lines hold: each non-blank line is one, except that a line that is an API
+/// page (`results` an array of k items) is one (a work that also has results) or k. `None` for a
+/// single JSON document.
+pub fn openalex_line_records(name: &str, data: &[u8]) -> Option<(u64, u64)> {
+    let named = [".jsonl", ".ndjson"].iter().any(|e| name.ends_with(e));
+    let mut lines = data
+        .split(|&b| b == b'\n')
+        .map(<[u8]>::trim_ascii)
+        .filter(|l| !l.is_empty());
+    let first = lines.clone().next()?;
+    let is_value = serde_json::from_slice::<&RawValue>(first).is_ok();
+    if !(named || is_value) {
+        return None;
+    }
+    let (mut lo, mut hi) = (0, 0);
+    for line in lines.by_ref() {
+        // Raw values: unlike `serde_json::Value`, they take nesting deeper than 128 levels, as
+        // the reader's do.
+        let results = serde_json::from_slice::<HashMap<String, &RawValue>>(line)
+            .ok()
+            .and_then(|o| o.get("results").copied())
+            .and_then(|r| serde_json::from_str::<Vec<&RawValue>>(r.get()).ok())
+            .map(|r| r.len());
+        match results {
+            Some(k) => {
+                lo += 1.min(k as u64);
+                hi += 1.max(k as u64);
+            }
+            None => {
+                lo += 1;
+                hi += 1;
+            }
+        }
+    }
+    Some((lo, hi))
 }

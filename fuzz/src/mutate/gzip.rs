@@ -90,7 +90,7 @@ pub fn frame(rng: &mut Rng, payload: &[u8]) -> Framed {
                     b"garbage",
                     b"\0\0\0\0",
                 ];
-                let tail: &[u8] = *rng.pick(&tails);
+                let tail = *rng.pick::<&[u8]>(&tails);
                 bytes.extend_from_slice(tail);
                 edits.push(format!("{} bytes after the last member", tail.len()));
             }

@@ -148,7 +148,7 @@ fn edit_string(rng: &mut Rng, s: &mut String) {
         .unwrap_or(s.len());
     match rng.below(3) {
         0 => s.truncate(cut),
-        1 => s.insert_str(cut, *rng.pick::<&str>(STRINGS)),
+        1 => s.insert_str(cut, rng.pick::<&str>(STRINGS)),
         _ => *s = rng.pick(STRINGS).repeat(1 + rng.below(64)),
     }
 }

@@ -146,7 +146,7 @@ fn edit(rng: &mut Rng, text: &mut String) {
             while !line.is_char_boundary(cut) {
                 cut -= 1;
             }
-            line.insert_str(cut, *rng.pick::<&str>(SQL));
+            line.insert_str(cut, rng.pick::<&str>(SQL));
         }
         // A placeholder removed from the SQL.
         _ => {

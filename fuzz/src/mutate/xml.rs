@@ -196,7 +196,7 @@ fn edit(rng: &mut Rng, text: &mut Vec<u8>) {
                 b" Version=\"x\"",
                 b"\xff=\"\"",
             ];
-            let attr: &[u8] = *rng.pick(&attrs);
+            let attr = *rng.pick::<&[u8]>(&attrs);
             text.splice(at..at, attr.iter().copied());
         }
         // A DOCTYPE with entities (expansion and external) before everything.

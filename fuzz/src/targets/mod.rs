@@ -171,7 +171,7 @@ pub fn execute(target: Target, input: &Input, dir: &Path) -> Result<Reached, Vio
         Target::OpenAlex => {
             let lenient = reader::run(Reader::OpenAlex, &input.name, &input.bytes, dir, 1)?;
             // One input in four is read strictly too: the same records, fewer kept.
-            if input.choice_seed % 4 == 0 {
+            if input.choice_seed.is_multiple_of(4) {
                 let strict_dir = sub_dir(dir, "strict")?;
                 let strict = reader::run(
                     Reader::OpenAlexStrict,
@@ -194,7 +194,7 @@ pub fn execute(target: Target, input: &Input, dir: &Path) -> Result<Reached, Vio
         Target::PubMed => {
             let two = reader::run(Reader::PubMed, &input.name, &input.bytes, dir, 2)?;
             // One input in four is read with one parser thread and with four: the same outcome.
-            if input.choice_seed % 4 == 0 {
+            if input.choice_seed.is_multiple_of(4) {
                 let one = reader::run(
                     Reader::PubMed,
                     &input.name,

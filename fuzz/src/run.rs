@@ -190,7 +190,13 @@ pub fn run(options: &Options) -> Result<Summary> {
             }
             Ok(Ok(Err(Violation(m)))) => Some((Kind::Violation, m.clone())),
             Ok(Err(panic)) => Some((Kind::Panic, panic.clone())),
-            Err(_) => Some((
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(FuzzError::io(
+                    &scratch,
+                    std::io::Error::other("the fuzz worker thread stopped"),
+                ));
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => Some((
                 Kind::Hang,
                 format!("no result after {} s", options.timeout.as_secs_f64()),
             )),

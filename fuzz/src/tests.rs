@@ -110,7 +110,7 @@ fn regression_inputs_pass() {
 /// The generators make inputs the readers accept as well as inputs they reject: a generator whose
 /// every input is broken would test only the reject path.
 #[test]
-fn unmutated_seeds_read_cleanly_and_mutants_get_rejected() {
+fn generated_inputs_are_both_kept_and_rejected() {
     use crate::rng::Rng;
     use crate::targets::{generate, reader};
     for target in [Target::OpenAlex, Target::PubMed] {

@@ -484,7 +484,9 @@ pub fn parse_param(s: &str) -> Result<(String, String), String> {
 pub fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
     match s.trim().parse::<f64>() {
         Ok(secs) if secs.is_finite() && secs >= 0.1 => Ok(std::time::Duration::from_secs_f64(secs)),
-        _ => Err(format!("{s:?} is not a number of seconds of at least 0.1, such as 5 or 0.5")),
+        _ => Err(format!(
+            "{s:?} is not a number of seconds of at least 0.1, such as 5 or 0.5"
+        )),
     }
 }
 

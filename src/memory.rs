@@ -57,7 +57,10 @@ impl MemoryWatch {
             None => "no memory pool".to_owned(),
         };
         match status_kib("VmHWM:") {
-            Some(kib) => format!("memory: {pool}; peak RSS of the process {}", mib(kib * 1024)),
+            Some(kib) => format!(
+                "memory: {pool}; peak RSS of the process {}",
+                mib(kib * 1024)
+            ),
             None => format!("memory: {pool}"),
         }
     }
@@ -118,11 +121,17 @@ mod tests {
     fn the_trace_and_the_summary_name_the_pool_and_the_process() {
         let gauge = MemoryGauge::default();
         let line = trace_line(&gauge, Duration::from_millis(1500));
-        assert!(line.starts_with("memory:     1.5 s pool 0 MiB (peak 0 MiB)"), "{line}");
+        assert!(
+            line.starts_with("memory:     1.5 s pool 0 MiB (peak 0 MiB)"),
+            "{line}"
+        );
         assert!(line.contains(", RSS "), "{line}");
         let watch = MemoryWatch::start(gauge, Some(Duration::from_millis(10)));
         std::thread::sleep(Duration::from_millis(30));
         let summary = watch.finish();
-        assert!(summary.starts_with("memory: no memory pool; peak RSS of the process "), "{summary}");
+        assert!(
+            summary.starts_with("memory: no memory pool; peak RSS of the process "),
+            "{summary}"
+        );
     }
 }

@@ -237,8 +237,7 @@ mod tests {
         const MIB: usize = 1 << 20;
         let gauge = MemoryGauge::default();
         assert_eq!(gauge.limit(), None);
-        let pool: Arc<dyn MemoryPool> =
-            Arc::new(HeadroomPool::with_gauge(64 * MIB, gauge.clone()));
+        let pool: Arc<dyn MemoryPool> = Arc::new(HeadroomPool::with_gauge(64 * MIB, gauge.clone()));
         assert_eq!(gauge.limit(), Some(64 * MIB));
         let a = MemoryConsumer::new("a").register(&pool);
         let b = MemoryConsumer::new("b").register(&pool);

@@ -380,22 +380,16 @@ impl Session {
         }
     }
 
-    /// Computes every view of the catalog (see [`Catalog::compute_views`]); nothing without a
-    /// catalog.
-    pub async fn compute_all_views(&self) -> Result<Vec<ViewTime>> {
-        self.compute_all_views_noted(&|_| {}).await
-    }
-
-    /// [`compute_all_views`](Self::compute_all_views), calling `on_view` with each view's time
-    /// as soon as it is computed.
-    pub async fn compute_all_views_noted(
+    /// Computes every view of the catalog (see [`Catalog::compute_views`]), calling `on_view`
+    /// with each view's time as soon as it is computed; nothing without a catalog.
+    pub async fn compute_all_views(
         &self,
         on_view: crate::catalog::OnView<'_>,
     ) -> Result<Vec<ViewTime>> {
         match (&self.catalog, &self.placement) {
             (None, _) | (_, Placement::Inline) => Ok(Vec::new()),
             (Some(c), Placement::InProcess) => {
-                c.compute_views_noted(&self.ctx, &self.views, on_view).await
+                c.compute_views(&self.ctx, &self.views, on_view).await
             }
             (Some(c), Placement::Written(dir)) => {
                 dir.compute(&self.ctx, c.views_in_waves()?, on_view).await

@@ -149,7 +149,7 @@ pub async fn write_report(
 
     let on_event = &on_event;
     let view_times = session
-        .compute_all_views_noted(&|v| on_event(SuiteEvent::View(v)))
+        .compute_all_views(&|v| on_event(SuiteEvent::View(v)))
         .await?;
     let views_ms = started.elapsed().as_millis();
 
@@ -200,8 +200,6 @@ pub async fn write_report(
 
     for ((q, u, id), (schema, batches, result)) in uses.into_iter().zip(computed) {
         let (rows, elapsed_ms) = (result.rows, result.elapsed_ms);
-        let section_title = result.title.clone();
-        let section_params = result.params.clone();
 
         let mut files = Vec::new();
         for (label, format, ext) in [
@@ -231,13 +229,12 @@ pub async fn write_report(
             }
         }
 
-        results.push(result);
         sections.push(Section {
             id,
             finding: q.header.finding.clone().unwrap_or_default(),
-            title: section_title,
+            title: result.title.clone(),
             description: q.header.description.trim().to_owned(),
-            params: section_params,
+            params: result.params.clone(),
             columns: q
                 .header
                 .columns
@@ -250,6 +247,7 @@ pub async fn write_report(
             files,
             elapsed_ms,
         });
+        results.push(result);
     }
 
     let suite_ms = views_ms + query_ms;

@@ -133,18 +133,9 @@ impl Catalog {
     /// each later view and query reads the computed rows. Views that do not read each other are
     /// computed at the same time (see [`Catalog::views_in_waves`]). `store` keeps what the
     /// results hold (memory reservations, spill files) and must live as long as `ctx` reads them.
-    /// Returns each view's time, in dependency order.
+    /// Returns each view's time, in dependency order, also given to `on_view` as soon as the
+    /// view is registered (a long report says what it has done while it runs).
     pub async fn compute_views(
-        &self,
-        ctx: &SessionContext,
-        store: &ViewStore,
-    ) -> Result<Vec<ViewTime>> {
-        compute_waves(ctx, self.views_in_waves()?, store, &|_| {}).await
-    }
-
-    /// [`compute_views`](Self::compute_views), calling `on_view` with each view's time as soon
-    /// as the view is registered (a long report says what it has done while it runs).
-    pub async fn compute_views_noted(
         &self,
         ctx: &SessionContext,
         store: &ViewStore,

@@ -12,6 +12,14 @@
 //! aggregate, which fails when refused: the first version of this pool, which kept the headroom
 //! from every operator that can spill, failed there at 10^8 works). They may use the whole pool.
 //!
+//! Batches queued between a repartition and its consumers are bounded apart: together they may
+//! hold [`HeadroomPool::queue_share`] (an eighth of the pool); past it a repartition spills what
+//! it sends (DataFusion 55's `RepartitionExec` writes a refused batch to a spill file and its
+//! consumer reads it back in order). Without that share, at 10^7 works under 512 MiB five
+//! repartition queues of four queries running at once held 400 MB of the pool, waiting for
+//! consumers busy elsewhere, and an ordered final aggregate failed for want of the rest. A queue
+//! held that way buys no speed: its consumer is not reading.
+//!
 //! DataFusion's fair pool was tried before (see `session.rs`): it splits the pool evenly among
 //! the operators that can spill, and a final aggregate's even share ran out at 10^5 works under
 //! 48 MiB where the greedy pool finished.
@@ -25,6 +33,9 @@ use datafusion::execution::memory_pool::{MemoryLimit, MemoryPool, MemoryReservat
 
 /// The share of the pool kept back for operators that cannot spill: a quarter.
 pub const HEADROOM_FRACTION: usize = 4;
+
+/// The share of the pool that repartition queues may hold together: an eighth.
+pub const QUEUE_FRACTION: usize = 8;
 
 /// An operator holding at most this share of the headroom counts as small: a sixteenth, but at
 /// least [`SMALL_MIN`] (or the whole headroom of a smaller pool).
@@ -80,7 +91,20 @@ impl MemoryGauge {
 pub struct HeadroomPool {
     pool_size: usize,
     headroom: usize,
+    queue_share: usize,
+    queued: AtomicUsize,
     gauge: MemoryGauge,
+}
+
+/// Whether a reservation holds a repartition's queued batches: DataFusion names those
+/// `RepartitionExec[N]` (and the order-preserving merge after one `RepartitionExec[Merge N]`,
+/// which is not a queue).
+fn is_queue(reservation: &MemoryReservation) -> bool {
+    reservation
+        .consumer()
+        .name()
+        .strip_prefix("RepartitionExec[")
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
 }
 
 impl HeadroomPool {
@@ -96,8 +120,15 @@ impl HeadroomPool {
         Self {
             pool_size,
             headroom: pool_size / HEADROOM_FRACTION,
+            queue_share: pool_size / QUEUE_FRACTION,
+            queued: AtomicUsize::new(0),
             gauge,
         }
+    }
+
+    /// Bytes that repartition queues may hold together; see the [module documentation](self).
+    pub fn queue_share(&self) -> usize {
+        self.queue_share
     }
 
     /// Bytes at the top of the pool that a large operator that can spill may not take.
@@ -118,15 +149,38 @@ impl MemoryPool for HeadroomPool {
         "greedy-with-headroom"
     }
 
-    fn grow(&self, _reservation: &MemoryReservation, additional: usize) {
+    fn grow(&self, reservation: &MemoryReservation, additional: usize) {
+        if is_queue(reservation) {
+            self.queued.fetch_add(additional, Ordering::Relaxed);
+        }
         self.gauge.add(additional);
     }
 
-    fn shrink(&self, _reservation: &MemoryReservation, shrink: usize) {
+    fn shrink(&self, reservation: &MemoryReservation, shrink: usize) {
+        if is_queue(reservation) {
+            self.queued.fetch_sub(shrink, Ordering::Relaxed);
+        }
         self.gauge.0.used.fetch_sub(shrink, Ordering::Relaxed);
     }
 
     fn try_grow(&self, reservation: &MemoryReservation, additional: usize) -> Result<()> {
+        let queue = is_queue(reservation);
+        if queue {
+            self.queued
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |queued| {
+                    (queued + additional <= self.queue_share).then_some(queued + additional)
+                })
+                .map_err(|queued| {
+                    resources_datafusion_err!(
+                        "Failed to allocate additional {} for {}: repartition queues hold {} of the {} they may share in the total memory pool: {}",
+                        human_readable_size(additional),
+                        reservation.consumer().name(),
+                        human_readable_size(queued),
+                        human_readable_size(self.queue_share),
+                        self
+                    )
+                })?;
+        }
         let large = reservation.size() + additional > self.small();
         let limit = if reservation.consumer().can_spill() && large {
             self.pool_size - self.headroom
@@ -138,6 +192,9 @@ impl MemoryPool for HeadroomPool {
             (new_used <= limit).then_some(new_used)
         })
             .map_err(|used| {
+                if queue {
+                    self.queued.fetch_sub(additional, Ordering::Relaxed);
+                }
                 resources_datafusion_err!(
                     "Failed to allocate additional {} for {} with {} already allocated for this reservation - {} remain available for {} operators in the total memory pool: {}",
                     human_readable_size(additional),
@@ -230,6 +287,47 @@ mod tests {
         assert_eq!((small.headroom(), small.small()), (16 * MIB, 16 * MIB));
         assert_eq!(HeadroomPool::new(2048 * MIB).small(), 32 * MIB);
         assert!(matches!(pool.memory_limit(), MemoryLimit::Finite(n) if n == 1024 * MIB));
+    }
+
+    #[test]
+    fn repartition_queues_share_an_eighth_of_the_pool() {
+        const MIB: usize = 1 << 20;
+        let pool: Arc<dyn MemoryPool> = Arc::new(HeadroomPool::new(512 * MIB));
+        let queue = |name: &str| {
+            MemoryConsumer::new(name)
+                .with_can_spill(true)
+                .register(&pool)
+        };
+        let (q0, q1) = (queue("RepartitionExec[0]"), queue("RepartitionExec[12]"));
+        let merge = MemoryConsumer::new("RepartitionExec[Merge 0]").register(&pool);
+        let agg = MemoryConsumer::new("OrderedFinalAggregateStream[0]")
+            .with_can_spill(true)
+            .register(&pool);
+        // Two queues together get 64 MiB, however they split it.
+        q0.try_grow(40 * MIB).unwrap();
+        q1.try_grow(24 * MIB).unwrap();
+        let refused = q0.try_grow(1).unwrap_err().to_string();
+        assert!(
+            refused.contains("repartition queues hold 64.0 MB"),
+            "{refused}"
+        );
+        assert!(q1.try_grow(1).is_err());
+        // What the queues could not take stays free for the others.
+        merge.try_grow(300 * MIB).unwrap();
+        agg.try_grow(16 * MIB).unwrap();
+        // A queue read by its consumer makes room for the next batch.
+        q0.shrink(MIB);
+        q1.try_grow(MIB).unwrap();
+        // A queue refused by the pool as a whole keeps no share it did not get.
+        q0.free();
+        merge
+            .try_grow(512 * MIB - 300 * MIB - 16 * MIB - 25 * MIB)
+            .unwrap();
+        assert_eq!(pool.reserved(), 512 * MIB);
+        assert!(q0.try_grow(MIB).is_err());
+        merge.free();
+        q0.try_grow(39 * MIB).unwrap();
+        assert!(q0.try_grow(1).is_err(), "the share is full again at 64 MiB");
     }
 
     #[test]

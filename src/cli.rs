@@ -188,7 +188,7 @@ pub struct EngineArgs {
 
     /// Print a line to stderr every SECS seconds with what the memory pool holds (bounded by
     /// --memory-limit) and the process's resident memory (RSS, Linux): how far the process is
-    /// above its limit, and when.
+    /// above its limit, and when; and the three operators holding the most of the pool.
     #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     pub trace_memory: Option<std::time::Duration>,
 }

@@ -84,7 +84,9 @@ fn say(line: &str) {
     eprintln!("{line}");
 }
 
-/// `memory:    12.3 s pool 480 MiB (peak 512 MiB), RSS 820 MiB (peak 889 MiB)`.
+/// `memory:    12.3 s pool 480 MiB (peak 512 MiB), RSS 820 MiB (peak 889 MiB); largest:
+/// ExternalSorter[0] 300 MiB, RepartitionExec[1] 64 MiB, GroupedHashAggregateStream[0] 40 MiB`
+/// (the pool's largest consumers, when it has any).
 fn trace_line(gauge: &MemoryGauge, elapsed: Duration) -> String {
     let mut line = format!(
         "memory: {:>7.1} s pool {} (peak {})",
@@ -99,8 +101,19 @@ fn trace_line(gauge: &MemoryGauge, elapsed: Duration) -> String {
             mib(hwm * 1024)
         ));
     }
+    let largest = gauge.largest(LARGEST);
+    if !largest.is_empty() {
+        let named: Vec<String> = largest
+            .iter()
+            .map(|c| format!("{} {}", c.name, mib(c.reserved)))
+            .collect();
+        line.push_str(&format!("; largest: {}", named.join(", ")));
+    }
     line
 }
+
+/// How many of the pool's largest consumers a trace line names.
+const LARGEST: usize = 3;
 
 fn mib(bytes: usize) -> String {
     format!("{:.0} MiB", bytes as f64 / MIB)

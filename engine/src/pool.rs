@@ -25,11 +25,13 @@
 //! 48 MiB where the greedy pool finished.
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 use datafusion::common::{Result, human_readable_size, resources_datafusion_err};
-use datafusion::execution::memory_pool::{MemoryLimit, MemoryPool, MemoryReservation};
+use datafusion::execution::memory_pool::{
+    MemoryConsumerMetrics, MemoryLimit, MemoryPool, MemoryReservation, TrackConsumersPool,
+};
 
 /// The share of the pool kept back for operators that cannot spill: a quarter.
 pub const HEADROOM_FRACTION: usize = 4;
@@ -58,6 +60,9 @@ struct GaugeCounters {
     used: AtomicUsize,
     peak: AtomicUsize,
     limit: AtomicUsize,
+    /// The pool that names its consumers, once a session made one (weak: the pool holds the
+    /// gauge).
+    consumers: Mutex<Weak<TrackConsumersPool<HeadroomPool>>>,
 }
 
 impl MemoryGauge {
@@ -77,6 +82,32 @@ impl MemoryGauge {
             0 => None,
             n => Some(n),
         }
+    }
+
+    /// The `n` consumers holding the most of the pool now, largest first (empty before a session
+    /// with a limit made its pool, or after it is dropped).
+    pub fn largest(&self, n: usize) -> Vec<MemoryConsumerMetrics> {
+        let pool = match self.0.consumers.lock() {
+            Ok(pool) => pool.upgrade(),
+            Err(poisoned) => poisoned.into_inner().upgrade(),
+        };
+        let Some(pool) = pool else {
+            return Vec::new();
+        };
+        let mut consumers = pool.metrics();
+        consumers.retain(|c| c.reserved > 0);
+        consumers.sort_by_key(|c| std::cmp::Reverse(c.reserved));
+        consumers.truncate(n);
+        consumers
+    }
+
+    /// Lets [`largest`](Self::largest) read `pool`'s consumers (the session builder calls it).
+    pub fn watch_consumers(&self, pool: &Arc<TrackConsumersPool<HeadroomPool>>) {
+        let mut slot = match self.0.consumers.lock() {
+            Ok(slot) => slot,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *slot = Arc::downgrade(pool);
     }
 
     fn add(&self, bytes: usize) {
@@ -347,5 +378,39 @@ mod tests {
         assert_eq!((gauge.reserved(), gauge.peak()), (6 * MIB, 15 * MIB));
         assert!(b.try_grow(60 * MIB).is_err());
         assert_eq!(gauge.peak(), 15 * MIB, "a refused request is not counted");
+    }
+
+    #[test]
+    fn the_gauge_names_the_largest_consumers_while_the_pool_lives() {
+        const MIB: usize = 1 << 20;
+        let gauge = MemoryGauge::default();
+        assert!(gauge.largest(3).is_empty());
+        let tracked = Arc::new(TrackConsumersPool::new(
+            HeadroomPool::with_gauge(64 * MIB, gauge.clone()),
+            std::num::NonZeroUsize::new(5).unwrap(),
+        ));
+        gauge.watch_consumers(&tracked);
+        let pool: Arc<dyn MemoryPool> = tracked.clone();
+        let sort = MemoryConsumer::new("ExternalSorter[0]").register(&pool);
+        let queue = MemoryConsumer::new("RepartitionExec[1]").register(&pool);
+        let idle = MemoryConsumer::new("idle").register(&pool);
+        sort.try_grow(5 * MIB).unwrap();
+        queue.try_grow(7 * MIB).unwrap();
+        let named: Vec<(String, usize)> = gauge
+            .largest(3)
+            .into_iter()
+            .map(|c| (c.name, c.reserved))
+            .collect();
+        assert_eq!(
+            named,
+            vec![
+                ("RepartitionExec[1]".to_owned(), 7 * MIB),
+                ("ExternalSorter[0]".to_owned(), 5 * MIB)
+            ],
+            "largest first, and a consumer holding nothing is not named"
+        );
+        assert_eq!(gauge.largest(1).len(), 1);
+        drop((sort, queue, idle, pool, tracked));
+        assert!(gauge.largest(3).is_empty(), "the pool is gone");
     }
 }

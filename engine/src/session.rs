@@ -197,10 +197,12 @@ impl SessionBuilder {
             // pool was tried: it splits the pool evenly among spilling operators, and a final
             // aggregate's even share ran out where the greedy pool finished (the study suite at
             // 10^5 works: greedy finished at 48 MiB, fair failed at 48 MiB).
-            runtime = runtime.with_memory_pool(Arc::new(TrackConsumersPool::new(
+            let pool = Arc::new(TrackConsumersPool::new(
                 crate::pool::HeadroomPool::with_gauge(limit, options.memory_gauge.clone()),
                 NonZeroUsize::new(5).expect("5 is not zero"),
-            )));
+            ));
+            options.memory_gauge.watch_consumers(&pool);
+            runtime = runtime.with_memory_pool(pool);
         }
         let state = SessionStateBuilder::new()
             .with_config(config)

@@ -20,6 +20,15 @@
 //! consumers busy elsewhere, and an ordered final aggregate failed for want of the rest. A queue
 //! held that way buys no speed: its consumer is not reading.
 //!
+//! A partial aggregate may hold [`HeadroomPool::partial_aggregate_share`] (a sixteenth of the
+//! pool). When the pool refuses it, DataFusion 55's `PartialHashAggregateStream` copies its whole
+//! state into one batch, frees its reservation, and hands the batch downstream a slice at a
+//! time: for as long as that takes, a copy the size of what it held is counted nowhere. At 10^8
+//! works under 2 GiB two partial aggregates of `work_country` held 530 MiB each; as they emitted,
+//! the pool fell by 1 GiB and the process's RSS rose from 2.35 to 3.27 GiB. Emitting sooner costs
+//! a partial aggregate little (the final aggregate after it merges the groups anyway) and bounds
+//! that copy.
+//!
 //! DataFusion's fair pool was tried before (see `session.rs`): it splits the pool evenly among
 //! the operators that can spill, and a final aggregate's even share ran out at 10^5 works under
 //! 48 MiB where the greedy pool finished.
@@ -38,6 +47,9 @@ pub const HEADROOM_FRACTION: usize = 4;
 
 /// The share of the pool that repartition queues may hold together: an eighth.
 pub const QUEUE_FRACTION: usize = 8;
+
+/// The share of the pool one partial aggregate may hold: a sixteenth.
+pub const PARTIAL_AGGREGATE_FRACTION: usize = 16;
 
 /// An operator holding at most this share of the headroom counts as small: a sixteenth, but at
 /// least [`SMALL_MIN`] (or the whole headroom of a smaller pool).
@@ -124,7 +136,17 @@ pub struct HeadroomPool {
     headroom: usize,
     queue_share: usize,
     queued: AtomicUsize,
+    partial_aggregate_share: usize,
     gauge: MemoryGauge,
+}
+
+/// Whether a reservation is a partial aggregate's (DataFusion names those
+/// `PartialHashAggregateStream[N]`).
+fn is_partial_aggregate(reservation: &MemoryReservation) -> bool {
+    reservation
+        .consumer()
+        .name()
+        .starts_with("PartialHashAggregateStream[")
 }
 
 /// Whether a reservation holds a repartition's queued batches: DataFusion names those
@@ -153,8 +175,14 @@ impl HeadroomPool {
             headroom: pool_size / HEADROOM_FRACTION,
             queue_share: pool_size / QUEUE_FRACTION,
             queued: AtomicUsize::new(0),
+            partial_aggregate_share: pool_size / PARTIAL_AGGREGATE_FRACTION,
             gauge,
         }
+    }
+
+    /// Bytes one partial aggregate may hold; see the [module documentation](self).
+    pub fn partial_aggregate_share(&self) -> usize {
+        self.partial_aggregate_share
     }
 
     /// Bytes that repartition queues may hold together; see the [module documentation](self).
@@ -195,6 +223,18 @@ impl MemoryPool for HeadroomPool {
     }
 
     fn try_grow(&self, reservation: &MemoryReservation, additional: usize) -> Result<()> {
+        if is_partial_aggregate(reservation)
+            && reservation.size() + additional > self.partial_aggregate_share
+        {
+            return Err(resources_datafusion_err!(
+                "Failed to allocate additional {} for {} with {} already allocated for this reservation: a partial aggregate may hold {} of the total memory pool: {}",
+                human_readable_size(additional),
+                reservation.consumer().name(),
+                human_readable_size(reservation.size()),
+                human_readable_size(self.partial_aggregate_share),
+                self
+            ));
+        }
         let queue = is_queue(reservation);
         if queue {
             self.queued
@@ -359,6 +399,34 @@ mod tests {
         merge.free();
         q0.try_grow(39 * MIB).unwrap();
         assert!(q0.try_grow(1).is_err(), "the share is full again at 64 MiB");
+    }
+
+    #[test]
+    fn a_partial_aggregate_holds_a_sixteenth_of_the_pool() {
+        const MIB: usize = 1 << 20;
+        let pool: Arc<dyn MemoryPool> = Arc::new(HeadroomPool::new(512 * MIB));
+        let partial = MemoryConsumer::new("PartialHashAggregateStream[1]")
+            .with_can_spill(true)
+            .register(&pool);
+        let other = MemoryConsumer::new("PartialHashAggregateStream[0]")
+            .with_can_spill(true)
+            .register(&pool);
+        let final_agg = MemoryConsumer::new("FinalHashAggregateStream[1]")
+            .with_can_spill(true)
+            .register(&pool);
+        partial.try_grow(32 * MIB).unwrap();
+        let refused = partial.try_grow(1).unwrap_err().to_string();
+        assert!(
+            refused.contains("a partial aggregate may hold 32.0 MB"),
+            "{refused}"
+        );
+        // Each partial aggregate has its own sixteenth; other operators are not held to it.
+        other.try_grow(32 * MIB).unwrap();
+        final_agg.try_grow(100 * MIB).unwrap();
+        // Once it has emitted (its reservation shrinks), it may grow again.
+        partial.resize(MIB);
+        partial.try_grow(31 * MIB).unwrap();
+        assert_eq!(pool.reserved(), 164 * MIB);
     }
 
     #[test]

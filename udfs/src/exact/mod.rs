@@ -13,6 +13,96 @@
 //! that are not whole numbers (sums of integers, and of integer-valued floats below 2^53, are exact
 //! in any order already).
 
+/// The aggregate UDF `$udf` over [`ExactSum`] giving `$output`: the struct, its `Default`, and
+/// its `AggregateUDFImpl` (one state field, the exact sum's bytes; a per-group accumulator
+/// unless DISTINCT). The calling module names the function in `NAME` and documents it in
+/// `DOCUMENTATION`.
+macro_rules! exact_aggregate {
+    ($(#[$doc:meta])* $udf:ident, $output:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, PartialEq, Eq, Hash)]
+        pub struct $udf {
+            signature: ::datafusion::logical_expr::Signature,
+        }
+
+        impl Default for $udf {
+            fn default() -> Self {
+                Self {
+                    signature: ::datafusion::logical_expr::Signature::user_defined(
+                        ::datafusion::logical_expr::Volatility::Immutable,
+                    ),
+                }
+            }
+        }
+
+        impl ::datafusion::logical_expr::AggregateUDFImpl for $udf {
+            fn name(&self) -> &str {
+                NAME
+            }
+
+            fn signature(&self) -> &::datafusion::logical_expr::Signature {
+                &self.signature
+            }
+
+            fn coerce_types(
+                &self,
+                arg_types: &[::arrow::datatypes::DataType],
+            ) -> ::datafusion::error::Result<Vec<::arrow::datatypes::DataType>> {
+                super::coerce_to_f64(NAME, arg_types)
+            }
+
+            fn return_type(
+                &self,
+                _arg_types: &[::arrow::datatypes::DataType],
+            ) -> ::datafusion::error::Result<::arrow::datatypes::DataType> {
+                Ok(::arrow::datatypes::DataType::Float64)
+            }
+
+            fn state_fields(
+                &self,
+                args: ::datafusion::logical_expr::function::StateFieldsArgs<'_>,
+            ) -> ::datafusion::error::Result<Vec<::arrow::datatypes::FieldRef>> {
+                Ok(vec![::std::sync::Arc::new(::arrow::datatypes::Field::new(
+                    ::datafusion::logical_expr::utils::format_state_name(args.name, "exact_sum"),
+                    ::arrow::datatypes::DataType::Binary,
+                    true,
+                ))])
+            }
+
+            fn accumulator(
+                &self,
+                _args: ::datafusion::logical_expr::function::AccumulatorArgs<'_>,
+            ) -> ::datafusion::error::Result<Box<dyn ::datafusion::logical_expr::Accumulator>> {
+                Ok(Box::new(super::accumulators::One {
+                    name: NAME,
+                    output: $output,
+                    sum: super::exact_sum::ExactSum::new(),
+                }))
+            }
+
+            fn groups_accumulator_supported(
+                &self,
+                args: ::datafusion::logical_expr::function::AccumulatorArgs<'_>,
+            ) -> bool {
+                !args.is_distinct
+            }
+
+            fn create_groups_accumulator(
+                &self,
+                _args: ::datafusion::logical_expr::function::AccumulatorArgs<'_>,
+            ) -> ::datafusion::error::Result<
+                Box<dyn ::datafusion::logical_expr::GroupsAccumulator>,
+            > {
+                Ok(Box::new(super::accumulators::Groups::new(NAME, $output)))
+            }
+
+            fn documentation(&self) -> Option<&::datafusion::logical_expr::Documentation> {
+                Some(&DOCUMENTATION)
+            }
+        }
+    };
+}
+
 mod accumulators;
 pub mod exact_sum;
 pub mod favg;

@@ -99,13 +99,83 @@ impl Write for RecordingWriter<'_> {
     }
 }
 
+/// `text` with every control character (a terminal's escape sequences, carriage returns, bells)
+/// written as `\u{1b}`, so that data shown in a terminal cannot drive it; newlines are kept when
+/// `keep_newlines` (the table's own line breaks).
+fn escape_control_chars(text: &str, keep_newlines: bool) -> std::borrow::Cow<'_, str> {
+    let escape = |c: char| c.is_control() && !(keep_newlines && c == '\n');
+    if !text.chars().any(escape) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if escape(c) {
+            escaped.push_str(&c.escape_unicode().to_string());
+        } else {
+            escaped.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(escaped)
+}
+
+/// The batch with its string columns' control characters (newlines included) escaped before the
+/// table lays them out, so that the table's columns stay aligned; what a nested column still
+/// holds is escaped in the table's text.
+fn escape_control_strings(batch: &RecordBatch) -> Result<RecordBatch> {
+    use arrow::array::{Array, ArrayRef, AsArray, StringArray};
+    use arrow::datatypes::DataType;
+    let mut changed = false;
+    let columns: Vec<ArrayRef> = batch
+        .columns()
+        .iter()
+        .map(|column| {
+            let strings = match column.data_type() {
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+                    arrow::compute::cast(column, &DataType::Utf8)?
+                }
+                _ => return Ok(std::sync::Arc::clone(column)),
+            };
+            let strings = strings.as_string::<i32>();
+            if !strings
+                .iter()
+                .flatten()
+                .any(|v| v.chars().any(char::is_control))
+            {
+                return Ok(std::sync::Arc::clone(column));
+            }
+            changed = true;
+            let escaped: StringArray = strings
+                .iter()
+                .map(|v| v.map(|v| escape_control_chars(v, false).into_owned()))
+                .collect();
+            Ok(std::sync::Arc::new(escaped) as ArrayRef)
+        })
+        .collect::<std::result::Result<_, arrow::error::ArrowError>>()?;
+    if !changed {
+        return Ok(batch.clone());
+    }
+    let fields: Vec<arrow::datatypes::FieldRef> = batch
+        .schema()
+        .fields()
+        .iter()
+        .zip(&columns)
+        .map(|(f, c)| std::sync::Arc::new(f.as_ref().clone().with_data_type(c.data_type().clone())))
+        .collect();
+    let schema = std::sync::Arc::new(arrow::datatypes::Schema::new(fields));
+    Ok(RecordBatch::try_new(schema, columns)?)
+}
+
 async fn encode(df: DataFrame, format: Format, out: &mut (dyn Write + Send)) -> Result<u64> {
     let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
     if format == Format::Table {
         let batches = df.collect().await?;
         let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
-        let text = arrow::util::pretty::pretty_format_batches(&batches)?;
-        writeln!(out, "{text}").map_err(EngineError::Output)?;
+        let batches = batches
+            .iter()
+            .map(escape_control_strings)
+            .collect::<Result<Vec<_>>>()?;
+        let text = arrow::util::pretty::pretty_format_batches(&batches)?.to_string();
+        writeln!(out, "{}", escape_control_chars(&text, true)).map_err(EngineError::Output)?;
         return Ok(rows);
     }
     let mut stream = df.execute_stream().await?;
@@ -207,6 +277,36 @@ mod tests {
                 "{format:?}: {err:?}"
             );
         }
+    }
+
+    async fn table(sql: &str) -> String {
+        let ctx = datafusion::prelude::SessionContext::new();
+        let df = ctx.sql(sql).await.unwrap();
+        let mut out = Vec::new();
+        write_result(df, Format::Table, &mut out).await.unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_table_escapes_control_characters_and_keeps_its_columns_aligned() {
+        let text = table(
+            "SELECT * FROM (VALUES (concat('red', chr(27), '[31m'), 1), \
+             (concat('two', chr(10), 'lines', chr(13)), 2), ('plain', 3)) t(title, n)",
+        )
+        .await;
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        assert!(text.contains("red\\u{1b}[31m"), "{text}");
+        assert!(text.contains("two\\u{a}lines\\u{d}"), "{text}");
+        assert_eq!(text.lines().count(), 7, "one line per row: {text}");
+        let widths: Vec<usize> = text.lines().map(|l| l.chars().count()).collect();
+        assert!(widths.iter().all(|w| *w == widths[0]), "{text}");
+        // A string inside a list is escaped in the table's text.
+        let nested = table("SELECT make_array(concat('a', chr(7))) AS tags").await;
+        assert!(nested.contains("a\\u{7}"), "{nested}");
+        assert!(!nested.chars().any(|c| c.is_control() && c != '\n'));
     }
 
     #[tokio::test]

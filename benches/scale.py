@@ -173,18 +173,33 @@ def works_rows(dataset):
     return rows, m.get("rejected_records", 0)
 
 
-def duckdb_works(parts, out):
-    """DuckDB read_json of the parts into one works Parquet file; prints its row count."""
+def duckdb_works(parts, out, authorships_out=None, memory_limit=None):
+    """DuckDB read_json of the parts into one works Parquet file (every field of the records, one
+    column each); prints its row count. With `authorships_out`, the records are read once into a
+    temporary table and also written as one authorship row per work and author (the work's `id`
+    and the `authorships` entry, UNNEST) to that file, whose row count is printed next. The one
+    copy of the ingest peer's SQL (benches/openalex_ingest.py runs it too)."""
     code = (
         "import duckdb, sys, json\n"
-        "parts, out = json.loads(sys.argv[1]), sys.argv[2]\n"
+        "parts, out, auth, limit = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]\n"
         "con = duckdb.connect()\n"
         "con.execute('SET enable_progress_bar = false')\n"
-        "con.execute(f\"COPY (SELECT * FROM read_json({parts!r}, format='newline_delimited', "
-        "union_by_name=true, maximum_object_size=268435456)) TO '{out}' (FORMAT parquet)\")\n"
+        "if limit:\n"
+        "    con.execute(f\"SET memory_limit = '{limit}'\")\n"
+        "src = (f\"read_json({parts!r}, format='newline_delimited', union_by_name=true, \"\n"
+        "       \"maximum_object_size=268435456)\")\n"
+        "if auth:\n"
+        "    con.execute(f'CREATE TEMP TABLE w AS SELECT * FROM {src}')\n"
+        "    src = 'w'\n"
+        "con.execute(f\"COPY (SELECT * FROM {src}) TO '{out}' (FORMAT parquet)\")\n"
         "print(con.execute(f\"SELECT count(*) FROM '{out}'\").fetchone()[0])\n"
+        "if auth:\n"
+        "    con.execute(f\"COPY (SELECT id AS work_id, UNNEST(authorships) AS authorship FROM w) \"\n"
+        "                f\"TO '{auth}' (FORMAT parquet)\")\n"
+        "    print(con.execute(f\"SELECT count(*) FROM '{auth}'\").fetchone()[0])\n"
     )
-    return [sys.executable, "-c", code, json.dumps(parts), out]
+    return [sys.executable, "-c", code, json.dumps(parts), out, authorships_out or "",
+            memory_limit or ""]
 
 
 def printed_count(r):

@@ -224,7 +224,7 @@ def main():
     md = render(result)
     print(md)
     if args.update_docs:
-        scale.update_docs_between(md, BEGIN, END)
+        scale.update_docs(md, begin_marker=BEGIN, end_marker=END)
 
 
 def render(res):

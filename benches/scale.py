@@ -59,8 +59,9 @@ is added at the end the first time), with the command, the commit, the machine a
 later file's N replaces an earlier one's), e.g. a 10^8 `--stages generate,report` run beside the
 full run at 10^5-10^7.
 
-Not yet: the issue's OpenAlex input made of real fixture works replicated with new ids (item 5;
-the input here is bibflow's synthetic snapshot), profiles behind BOUNDS, 10^7 and 10^8 figures.
+Not yet: profiles behind BOUNDS, 10^7 and 10^8 figures. The OpenAlex input here is bibflow's
+synthetic snapshot; benches/openalex_ingest.py measures ingest on the issue's input made of real
+fixture works replicated with new ids (item 5), with this file's DuckDB SQL.
 
 Needs a release build (`cargo build --release --workspace --locked`); the binary is $BIBFLOW or
 $CARGO_TARGET_DIR/release/bibflow. Installs duckdb==2.0.1, pyarrow, pandas and
@@ -614,7 +615,9 @@ def render(results):
     return "\n".join(out) + "\n"
 
 
-def update_docs(markdown, path=DOCS):
+def update_docs(markdown, path=DOCS, begin_marker=BEGIN, end_marker=END):
+    """Writes `markdown` between the marker lines in `path` (added at the end the first time)."""
+    BEGIN, END = begin_marker, end_marker  # noqa: N806  (the markers of this section)
     with open(path) as f:
         text = f.read()
     section = f"{BEGIN}\n{markdown}{END}\n"
@@ -624,7 +627,7 @@ def update_docs(markdown, path=DOCS):
     if begin and end and end.start() > begin.start():
         text = text[:begin.start()] + section + text[end.end():]
     elif begin or end:
-        sys.exit(f"{path}: one scale.py marker without the other, or in the wrong order")
+        sys.exit(f"{path}: one of {BEGIN} and {END} without the other, or in the wrong order")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     with open(path, "w") as f:

@@ -14,6 +14,10 @@
 //!
 //! A file is read as JSON Lines when its first non-blank line is a complete JSON value, or its name
 //! says so; otherwise as one JSON document.
+//!
+//! A JSON Lines file with cores to itself (fewer files than threads) is read in a pipeline of
+//! threads (`chunks.rs`): one large file uses every core, and the staged files, rejects and counts
+//! are the same as when it is read on one thread.
 
 mod chunks;
 pub mod convert;

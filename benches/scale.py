@@ -59,8 +59,9 @@ is added at the end the first time), with the command, the commit, the machine a
 later file's N replaces an earlier one's), e.g. a 10^8 `--stages generate,report` run beside the
 full run at 10^5-10^7.
 
-Not yet: the issue's OpenAlex input made of real fixture works replicated with new ids (item 5;
-the input here is bibflow's synthetic snapshot), profiles behind BOUNDS, 10^7 and 10^8 figures.
+Not yet: profiles behind BOUNDS, 10^7 and 10^8 figures. The OpenAlex input here is bibflow's
+synthetic snapshot; benches/openalex_ingest.py measures ingest on the issue's input made of real
+fixture works replicated with new ids (item 5), with this file's DuckDB SQL.
 
 Needs a release build (`cargo build --release --workspace --locked`); the binary is $BIBFLOW or
 $CARGO_TARGET_DIR/release/bibflow. Installs duckdb==2.0.1, pyarrow, pandas and
@@ -173,18 +174,33 @@ def works_rows(dataset):
     return rows, m.get("rejected_records", 0)
 
 
-def duckdb_works(parts, out):
-    """DuckDB read_json of the parts into one works Parquet file; prints its row count."""
+def duckdb_works(parts, out, authorships_out=None, memory_limit=None):
+    """DuckDB read_json of the parts into one works Parquet file (every field of the records, one
+    column each); prints its row count. With `authorships_out`, the records are read once into a
+    temporary table and also written as one authorship row per work and author (the work's `id`
+    and the `authorships` entry, UNNEST) to that file, whose row count is printed next. The one
+    copy of the ingest peer's SQL (benches/openalex_ingest.py runs it too)."""
     code = (
         "import duckdb, sys, json\n"
-        "parts, out = json.loads(sys.argv[1]), sys.argv[2]\n"
+        "parts, out, auth, limit = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]\n"
         "con = duckdb.connect()\n"
         "con.execute('SET enable_progress_bar = false')\n"
-        "con.execute(f\"COPY (SELECT * FROM read_json({parts!r}, format='newline_delimited', "
-        "union_by_name=true, maximum_object_size=268435456)) TO '{out}' (FORMAT parquet)\")\n"
+        "if limit:\n"
+        "    con.execute(f\"SET memory_limit = '{limit}'\")\n"
+        "src = (f\"read_json({parts!r}, format='newline_delimited', union_by_name=true, \"\n"
+        "       \"maximum_object_size=268435456)\")\n"
+        "if auth:\n"
+        "    con.execute(f'CREATE TEMP TABLE w AS SELECT * FROM {src}')\n"
+        "    src = 'w'\n"
+        "con.execute(f\"COPY (SELECT * FROM {src}) TO '{out}' (FORMAT parquet)\")\n"
         "print(con.execute(f\"SELECT count(*) FROM '{out}'\").fetchone()[0])\n"
+        "if auth:\n"
+        "    con.execute(f\"COPY (SELECT id AS work_id, UNNEST(authorships) AS authorship FROM w) \"\n"
+        "                f\"TO '{auth}' (FORMAT parquet)\")\n"
+        "    print(con.execute(f\"SELECT count(*) FROM '{auth}'\").fetchone()[0])\n"
     )
-    return [sys.executable, "-c", code, json.dumps(parts), out]
+    return [sys.executable, "-c", code, json.dumps(parts), out, authorships_out or "",
+            memory_limit or ""]
 
 
 def printed_count(r):
@@ -599,7 +615,9 @@ def render(results):
     return "\n".join(out) + "\n"
 
 
-def update_docs(markdown, path=DOCS):
+def update_docs(markdown, path=DOCS, begin_marker=BEGIN, end_marker=END):
+    """Writes `markdown` between the marker lines in `path` (added at the end the first time)."""
+    BEGIN, END = begin_marker, end_marker  # noqa: N806  (the markers of this section)
     with open(path) as f:
         text = f.read()
     section = f"{BEGIN}\n{markdown}{END}\n"
@@ -609,7 +627,7 @@ def update_docs(markdown, path=DOCS):
     if begin and end and end.start() > begin.start():
         text = text[:begin.start()] + section + text[end.end():]
     elif begin or end:
-        sys.exit(f"{path}: one scale.py marker without the other, or in the wrong order")
+        sys.exit(f"{path}: one of {BEGIN} and {END} without the other, or in the wrong order")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     with open(path, "w") as f:

@@ -393,6 +393,29 @@ pub struct TableBuilders {
 }
 
 impl TableBuilders {
+    /// Rows appended since the last `finish`, per table in [`crate::schema::TABLES`] order.
+    pub fn lens(&self) -> [usize; TABLE_COUNT] {
+        [
+            self.works.len(),
+            self.authorships.len(),
+            self.work_topics.len(),
+            self.work_mesh.len(),
+            self.work_publication_types.len(),
+            self.work_references.len(),
+            self.work_citations_by_year.len(),
+            self.work_keywords.len(),
+            self.work_chemicals.len(),
+            self.work_grants.len(),
+            self.work_funders.len(),
+            self.work_awards.len(),
+            self.authorship_affiliations.len(),
+            self.work_institutions.len(),
+            self.work_locations.len(),
+            self.work_tags.len(),
+            self.work_related_works.len(),
+        ]
+    }
+
     /// Takes all appended rows, one batch per table in [`crate::schema::TABLES`] order.
     pub fn finish(&mut self) -> Result<[RecordBatch; TABLE_COUNT]> {
         Ok([

@@ -45,12 +45,17 @@ pub struct StageReport {
 pub struct StageOptions {
     /// Worker threads (files are read in parallel); at least 1.
     pub threads: usize,
+    /// Decompressed bytes per chunk that a reader hands to its parser threads inside one file
+    /// (OpenAlex JSON Lines); `None` takes the reader's own size. Small values are for tests, to
+    /// cut a small file into many chunks.
+    pub chunk_bytes: Option<usize>,
 }
 
 impl Default for StageOptions {
     fn default() -> Self {
         Self {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            chunk_bytes: None,
         }
     }
 }
@@ -99,6 +104,7 @@ pub fn stage(
                     };
                     let mut ctx =
                         FileContext::new(source, file, i, staging, progress, spare_threads);
+                    ctx.chunk_bytes = options.chunk_bytes;
                     let outcome = source.read_file(&mut ctx).and_then(|_| ctx.close());
                     match outcome {
                         Ok(r) => {

@@ -152,6 +152,8 @@ pub struct FileContext<'a> {
     pub stats: RecordCounts,
     /// Threads a reader may use for this file (besides its own): cores not busy with other files.
     pub spare_threads: usize,
+    /// Decompressed bytes per chunk handed to parser threads ([`crate::ingest::StageOptions`]).
+    pub chunk_bytes: Option<usize>,
     source: &'static str,
     staging: &'a Path,
     progress: &'a Progress,
@@ -165,7 +167,12 @@ pub struct FileContext<'a> {
     rejects: RejectsWriter,
     warnings: WarningsWriter,
     /// Works already taken from this file, with the (line, result index) they came from.
-    seen: HashMap<i64, (u64, u32)>,
+    seen: SeenWorks,
+    /// Rows of works converted on parser threads, taken in file order and not flushed yet, before
+    /// what `builders` holds.
+    converted: Vec<[RecordBatch; TABLE_COUNT]>,
+    /// Works in `converted`.
+    converted_works: usize,
     snapshot_days: Option<i64>,
     rows: [u64; TABLE_COUNT],
     sha256: Option<String>,
@@ -190,6 +197,7 @@ impl<'a> FileContext<'a> {
             builders: TableBuilders::default(),
             stats: RecordCounts::default(),
             spare_threads,
+            chunk_bytes: None,
             source,
             staging,
             progress,
@@ -201,7 +209,9 @@ impl<'a> FileContext<'a> {
             deletions: 0,
             rejects: RejectsWriter::new(staging, source, file_index),
             warnings: WarningsWriter::new(staging, source, file_index),
-            seen: HashMap::new(),
+            seen: SeenWorks::default(),
+            converted: Vec::new(),
+            converted_works: 0,
             snapshot_days,
             rows: [0; TABLE_COUNT],
             sha256: None,
@@ -221,28 +231,115 @@ impl<'a> FileContext<'a> {
 
     /// If `work_id` was already ingested from this file, where.
     pub fn already_seen(&mut self, work_id: i64, loc: &Location) -> Option<String> {
-        // A Parquet row has no line: its row number takes the place.
-        let unit = if loc.line.is_none() && loc.row.is_some() {
-            "row"
-        } else {
-            "line"
-        };
-        let here = (
-            loc.line.or(loc.row).unwrap_or(0),
-            loc.result_index.map_or(u32::MAX, |i| i as u32),
-        );
-        let (line, result) = *self.seen.entry(work_id).or_insert(here);
-        if (line, result) == here {
-            return None;
+        self.seen.check(work_id, loc)
+    }
+
+    /// Takes the works a parser thread saw in one chunk of this file (`chunk`, each with where it
+    /// was first seen in the chunk), unless one of them was seen before the chunk: then nothing is
+    /// taken and `false` returned.
+    pub(crate) fn take_seen(&mut self, chunk: SeenWorks) -> bool {
+        if chunk.0.keys().any(|id| self.seen.0.contains_key(id)) {
+            return false;
         }
-        Some(match result {
-            u32::MAX => format!("{unit} {line}"),
-            i => format!("{unit} {line}, result {i}"),
-        })
+        self.seen.0.extend(chunk.0);
+        true
     }
 
     /// Records that the last appended work was accepted.
     pub fn accepted(&mut self, work_id: i64, updated_micros: Option<i64>) -> Result<()> {
+        self.count_accepted(work_id, updated_micros);
+        if self.unflushed_works() >= FLUSH_WORKS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Takes the works of one chunk converted on a parser thread, in file order after everything
+    /// taken so far, as if each had been appended here and [`accepted`](Self::accepted): the
+    /// flushes fall on the same works, so the staged files do not depend on who converted them.
+    pub(crate) fn accepted_converted(&mut self, chunk: Converted) -> Result<()> {
+        let mut from = [0usize; TABLE_COUNT];
+        let mut taken = 0;
+        for (k, (work_id, updated_micros, ends)) in chunk.works.iter().enumerate() {
+            self.count_accepted(*work_id, *updated_micros);
+            if self.unflushed_works() + (k + 1 - taken) >= FLUSH_WORKS {
+                self.push_converted(&chunk.batches, &from, ends, k + 1 - taken)?;
+                from = *ends;
+                taken = k + 1;
+                self.flush()?;
+            }
+        }
+        if let Some((_, _, ends)) = chunk.works.last()
+            && taken < chunk.works.len()
+        {
+            self.push_converted(&chunk.batches, &from, ends, chunk.works.len() - taken)?;
+        }
+        Ok(())
+    }
+
+    /// Works appended or converted since the last flush.
+    fn unflushed_works(&self) -> usize {
+        self.converted_works + self.builders.works.len()
+    }
+
+    /// Queues rows `from..to` of a converted chunk's tables (`works` works) after those queued.
+    fn push_converted(
+        &mut self,
+        batches: &[RecordBatch; TABLE_COUNT],
+        from: &[usize; TABLE_COUNT],
+        to: &[usize; TABLE_COUNT],
+        works: usize,
+    ) -> Result<()> {
+        // Rows appended here before (a chunk read again on this thread) come first.
+        self.queue_builders()?;
+        let slices = std::array::from_fn(|t| batches[t].slice(from[t], to[t] - from[t]));
+        self.converted.push(slices);
+        self.converted_works += works;
+        Ok(())
+    }
+
+    /// Moves what the builders hold to the end of `converted`.
+    fn queue_builders(&mut self) -> Result<()> {
+        if self.builders.lens().iter().all(|&n| n == 0) {
+            return Ok(());
+        }
+        self.converted_works += self.builders.works.len();
+        let batches = self.builders.finish()?;
+        self.converted.push(batches);
+        Ok(())
+    }
+
+    /// The rows waiting to be written, one batch per table, or `None` when nothing waits.
+    fn take_unflushed(&mut self) -> Result<Option<[RecordBatch; TABLE_COUNT]>> {
+        if self.converted.is_empty() {
+            if self.builders.works.is_empty() && self.builders.authorships.is_empty() {
+                return Ok(None);
+            }
+            return self.builders.finish().map(Some);
+        }
+        self.queue_builders()?;
+        let parts = std::mem::take(&mut self.converted);
+        self.converted_works = 0;
+        if parts.len() == 1 {
+            return Ok(parts.into_iter().next());
+        }
+        let mut out = Vec::with_capacity(TABLE_COUNT);
+        for (t, table) in crate::schema::TABLES.iter().enumerate() {
+            let batches: Vec<&RecordBatch> = parts.iter().map(|p| &p[t]).collect();
+            let batch =
+                arrow::compute::concat_batches(&table.schema(), batches).map_err(|source| {
+                    DatasetError::Arrow {
+                        table: table.name(),
+                        source,
+                    }
+                })?;
+            out.push(batch);
+        }
+        Ok(Some(out.try_into().expect("one batch per table")))
+    }
+
+    /// Counts an accepted work and notes its version.
+    fn count_accepted(&mut self, work_id: i64, updated_micros: Option<i64>) {
         self.stats.ingested += 1;
         self.progress.records_read.fetch_add(1, Ordering::Relaxed);
         let minutes = updated_micros
@@ -252,10 +349,6 @@ impl<'a> FileContext<'a> {
         self.versions_w.append_value(work_id);
         self.versions_v
             .append_value(pack_version(minutes, self.file_index, self.stats.ingested));
-        if self.builders.works.len() >= FLUSH_WORKS {
-            self.flush()?;
-        }
-        Ok(())
     }
 
     /// Records that this file deletes `work_id` (PubMed `DeleteCitation`): every copy of the work
@@ -336,11 +429,10 @@ impl<'a> FileContext<'a> {
     }
 
     fn flush(&mut self) -> Result<()> {
-        let works = self.builders.works.len() as u64;
-        if works == 0 && self.builders.authorships.is_empty() {
+        let works = self.unflushed_works() as u64;
+        let Some(batches) = self.take_unflushed()? else {
             return Ok(());
-        }
-        let batches = self.builders.finish()?;
+        };
         let versions = RecordBatch::try_new(
             versions_schema(),
             vec![
@@ -415,6 +507,43 @@ impl<'a> FileContext<'a> {
             self.rows,
         ))
     }
+}
+
+/// Works already taken from one file (or one chunk of it), with the (line or row, result index)
+/// each was first seen at.
+#[derive(Debug, Default)]
+pub(crate) struct SeenWorks(HashMap<i64, (u64, u32)>);
+
+impl SeenWorks {
+    /// Notes `work_id` at `loc`; if it was seen at another place before, says where.
+    pub(crate) fn check(&mut self, work_id: i64, loc: &Location) -> Option<String> {
+        // A Parquet row has no line: its row number takes the place.
+        let unit = if loc.line.is_none() && loc.row.is_some() {
+            "row"
+        } else {
+            "line"
+        };
+        let here = (
+            loc.line.or(loc.row).unwrap_or(0),
+            loc.result_index.map_or(u32::MAX, |i| i as u32),
+        );
+        let (line, result) = *self.0.entry(work_id).or_insert(here);
+        if (line, result) == here {
+            return None;
+        }
+        Some(match result {
+            u32::MAX => format!("{unit} {line}"),
+            i => format!("{unit} {line}, result {i}"),
+        })
+    }
+}
+
+/// The works of one chunk of a file, converted on a parser thread: a batch per table, and per
+/// work in file order its id, its update time and the rows of each table up to and including it.
+#[derive(Debug)]
+pub(crate) struct Converted {
+    pub batches: [RecordBatch; TABLE_COUNT],
+    pub works: Vec<(i64, Option<i64>, [usize; TABLE_COUNT])>,
 }
 
 /// A finished file: its report and the rows it wrote per table.

@@ -14,7 +14,12 @@
 //!
 //! A file is read as JSON Lines when its first non-blank line is a complete JSON value, or its name
 //! says so; otherwise as one JSON document.
+//!
+//! A JSON Lines file with cores to itself (fewer files than threads) is read in a pipeline of
+//! threads (`chunks.rs`): one large file uses every core, and the staged files, rejects and counts
+//! are the same as when it is read on one thread.
 
+mod chunks;
 pub mod convert;
 mod details;
 pub mod entities;
@@ -24,6 +29,9 @@ pub mod model;
 mod parquet;
 mod snapshot;
 pub mod update;
+
+#[cfg(test)]
+mod tests;
 
 use std::io::{BufRead, Read};
 use std::path::Path;
@@ -35,6 +43,8 @@ use crate::error::Result;
 use crate::input::{InputFile, Inputs};
 use crate::source::{FileContext, FileReport, SideFiles, Source};
 use crate::writer::Location;
+
+use self::chunks::Sink;
 
 /// The OpenAlex works reader, with lenient typing: a field of an unexpected type is converted
 /// when that loses nothing, or set to NULL, and noted in the warnings (see [`lenient`]); a work
@@ -76,6 +86,16 @@ const KEPT_OF_OVERSIZED: usize = 64 << 10;
 /// Reads a line, as `read_until(b'\n')` does, keeping at most `MAX_RECORD_BYTES + 1` of its bytes in
 /// `buf` and skipping the rest; returns the line's whole length (0 at the end of the input).
 fn read_line_capped(r: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<u64> {
+    read_line_capped_at(r, buf, 0)
+}
+
+/// [`read_line_capped`] appending to `buf` after its first `start` bytes (other lines), keeping
+/// at most `MAX_RECORD_BYTES + 1` bytes of this line.
+fn read_line_capped_at(
+    r: &mut (impl BufRead + ?Sized),
+    buf: &mut Vec<u8>,
+    start: usize,
+) -> std::io::Result<u64> {
     let mut total = 0u64;
     loop {
         let available = match r.fill_buf() {
@@ -90,7 +110,7 @@ fn read_line_capped(r: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<
             Some(i) => (true, i + 1),
             None => (false, available.len()),
         };
-        let room = (MAX_RECORD_BYTES + 1).saturating_sub(buf.len());
+        let room = (MAX_RECORD_BYTES + 1).saturating_sub(buf.len() - start);
         buf.extend_from_slice(&available[..used.min(room)]);
         r.consume(used);
         total += used as u64;
@@ -212,6 +232,9 @@ impl Reader {
             return ctx.finish_input(&input);
         }
 
+        if ctx.spare_threads > 1 {
+            return self.read_lines_parallel(ctx, input, buf, first, line_no, offset);
+        }
         let mut n = first;
         loop {
             if n > buf.len() as u64 {
@@ -235,7 +258,7 @@ impl Reader {
     /// bytes), keeping its first [`KEPT_OF_OVERSIZED`] bytes in the rejects file.
     fn oversized(
         &self,
-        ctx: &mut FileContext<'_>,
+        ctx: &mut impl Sink,
         start: &[u8],
         len: u64,
         line_no: u64,
@@ -249,7 +272,7 @@ impl Reader {
             ..Location::default()
         };
         let kept = &start[..start.len().min(KEPT_OF_OVERSIZED)];
-        ctx.stats.read += 1;
+        ctx.read_one();
         ctx.reject(
             &loc,
             &format!(
@@ -262,13 +285,7 @@ impl Reader {
         )
     }
 
-    fn read_line(
-        &self,
-        ctx: &mut FileContext<'_>,
-        line: &[u8],
-        line_no: u64,
-        offset: u64,
-    ) -> Result<()> {
+    fn read_line(&self, ctx: &mut impl Sink, line: &[u8], line_no: u64, offset: u64) -> Result<()> {
         let trimmed = line.trim_ascii();
         if trimmed.is_empty() {
             return Ok(());
@@ -282,7 +299,7 @@ impl Reader {
         let text = match std::str::from_utf8(trimmed) {
             Ok(t) => t,
             Err(e) => {
-                ctx.stats.read += 1;
+                ctx.read_one();
                 let lossy = String::from_utf8_lossy(trimmed);
                 return ctx.reject(&loc, &format!("not valid UTF-8: {e}"), &lossy);
             }
@@ -368,7 +385,7 @@ impl Reader {
     }
 
     /// One record: a work, or an API page of works (one JSON Lines line, or a compact file).
-    fn record(&self, ctx: &mut FileContext<'_>, raw: &str, loc: Location) -> Result<()> {
+    fn record(&self, ctx: &mut impl Sink, raw: &str, loc: Location) -> Result<()> {
         // A work whose fields have unexpected types is repaired (lenient) or rejected (strict).
         let repaired: String;
         let mut notes = Vec::new();
@@ -381,7 +398,7 @@ impl Reader {
                     lenient::repair(raw)
                 };
                 let Some((text, field_notes)) = fixed else {
-                    ctx.stats.read += 1;
+                    ctx.read_one();
                     return ctx.reject(&loc, &format!("invalid work JSON: {e}"), raw);
                 };
                 repaired = text;
@@ -389,7 +406,7 @@ impl Reader {
                 match serde_json::from_str(&repaired) {
                     Ok(w) => w,
                     Err(e) => {
-                        ctx.stats.read += 1;
+                        ctx.read_one();
                         return ctx.reject(&loc, &format!("invalid work JSON: {e}"), raw);
                     }
                 }
@@ -414,21 +431,21 @@ impl Reader {
                     }
                     return Ok(());
                 }
-                ctx.stats.read += 1;
+                ctx.read_one();
                 return ctx.reject(&loc, &reason, raw);
             }
         };
-        ctx.stats.read += 1;
+        ctx.read_one();
         if let Some(previous) = ctx.already_seen(id, &loc) {
             let reason = format!(
                 "work W{id} appears twice in this file (first at {previous}); the first copy was kept"
             );
             return ctx.reject(&loc, &reason, raw);
         }
-        match convert::append_work_noting(&work, &mut ctx.builders, &mut notes) {
+        match convert::append_work_noting(&work, ctx.builders(), &mut notes) {
             Ok(c) => {
                 if work.is_authors_truncated == Some(true) {
-                    ctx.stats.authors_truncated += 1;
+                    ctx.authors_truncated();
                 }
                 ctx.warn(&loc, c.work_id, &notes)?;
                 ctx.accepted(c.work_id, c.updated_micros)

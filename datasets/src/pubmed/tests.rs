@@ -199,7 +199,10 @@ fn stage_text(name: &str, text: &str) -> (StageReport, Vec<serde_json::Value>) {
         &PubMed,
         &inputs,
         &staging,
-        &StageOptions { threads: 1 },
+        &StageOptions {
+            threads: 1,
+            chunk_bytes: None,
+        },
         &Progress::default(),
     )
     .unwrap();
@@ -352,7 +355,10 @@ fn the_output_does_not_depend_on_the_number_of_parser_threads() {
             &PubMed,
             &inputs,
             &staging,
-            &StageOptions { threads },
+            &StageOptions {
+                threads,
+                chunk_bytes: None,
+            },
             &Progress::default(),
         )
         .unwrap();

@@ -57,7 +57,10 @@ pub fn run(
     };
     let inputs = discover(std::slice::from_ref(&file), source.extensions())
         .map_err(|e| Violation(format!("the input was not found: {e}")))?;
-    let options = StageOptions { threads };
+    let options = StageOptions {
+        threads,
+        chunk_bytes: None,
+    };
     let report = stage(source, &inputs, &staging, &options, &Progress::default()).map_err(|e| {
         Violation(format!(
             "the reader failed the whole file instead of rejecting records: {e}"

@@ -2,8 +2,9 @@
 //! bibflow's own plan nodes.
 //!
 //! - [`BibflowPhysicalCodec`]: [`HashWindowExec`] (sent as the `WindowAggExec` it replaced, over
-//!   a placeholder input, and rebuilt around the decoded input) and [`SelectLiteralExpr`] (its
-//!   two literals; the condition travels as the expression's child). Every other node goes to
+//!   a placeholder input, and rebuilt around the decoded input), [`CompactExec`] (its tag alone;
+//!   the input travels as its child) and [`SelectLiteralExpr`] (its two literals; the condition
+//!   travels as the expression's child). Every other node goes to
 //!   Ballista's codec (shuffle readers and writers, ...).
 //! - [`BibflowLogicalCodec`]: an empty in-memory table (what the session builder registers for a
 //!   canonical table a dataset lacks) travels as its schema alone. Everything else is Ballista's.
@@ -13,6 +14,7 @@
 use std::sync::Arc;
 
 use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
+use bibflow_engine::plan::compact_exec::CompactExec;
 use bibflow_engine::plan::hash_window_exec::HashWindowExec;
 use bibflow_engine::plan::select_literal_expr::SelectLiteralExpr;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
@@ -51,6 +53,8 @@ const HASH_WINDOW: u8 = 1;
 const SELECT_LITERAL: u8 = 2;
 /// Tag: an empty in-memory table.
 const EMPTY_TABLE: u8 = 3;
+/// Tag: a [`CompactExec`].
+const COMPACT: u8 = 4;
 
 /// See the [module documentation](self).
 #[derive(Debug, Default)]
@@ -69,6 +73,10 @@ impl PhysicalExtensionCodec for BibflowPhysicalCodec {
         match buf.split_first() {
             Some((&BALLISTA, rest)) => self.ballista.try_decode(rest, inputs, ctx, proto_converter),
             Some((&HASH_WINDOW, rest)) => self.decode_hash_window(rest, inputs, ctx),
+            Some((&COMPACT, [])) => match inputs {
+                [input] => Ok(Arc::new(CompactExec::new(Arc::clone(input)))),
+                _ => internal_err!("bibflow's codec: CompactExec with {} inputs", inputs.len()),
+            },
             Some((tag, _)) => internal_err!(
                 "bibflow's codec: unknown plan node tag {tag} (are all processes the same bibflow?)"
             ),
@@ -85,6 +93,10 @@ impl PhysicalExtensionCodec for BibflowPhysicalCodec {
         if let Some(window) = node.downcast_ref::<HashWindowExec>() {
             buf.push(HASH_WINDOW);
             return self.encode_hash_window(window, buf);
+        }
+        if node.downcast_ref::<CompactExec>().is_some() {
+            buf.push(COMPACT);
+            return Ok(());
         }
         buf.push(BALLISTA);
         self.ballista.try_encode(node, buf, proto_converter)
@@ -450,12 +462,16 @@ mod tests {
 
     use super::*;
 
-    /// How many nodes are `HashWindowExec` and how many expressions `SelectLiteralExpr`.
-    fn bibflow_nodes(plan: &Arc<dyn ExecutionPlan>) -> (usize, usize) {
-        let (mut windows, mut selects) = (0, 0);
+    /// How many nodes are `HashWindowExec`, how many expressions `SelectLiteralExpr`, and how
+    /// many nodes `CompactExec`.
+    fn bibflow_nodes(plan: &Arc<dyn ExecutionPlan>) -> (usize, usize, usize) {
+        let (mut windows, mut selects, mut compacts) = (0, 0, 0);
         plan.apply(|node| {
             if node.is::<HashWindowExec>() {
                 windows += 1;
+            }
+            if node.is::<CompactExec>() {
+                compacts += 1;
             }
             node.apply_expressions(&mut |e| {
                 e.apply(|x| {
@@ -467,7 +483,7 @@ mod tests {
             })
         })
         .unwrap();
-        (windows, selects)
+        (windows, selects, compacts)
     }
 
     async fn sorted_text(plan: Arc<dyn ExecutionPlan>, ctx: &SessionContext) -> String {
@@ -479,7 +495,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn hash_windows_and_literal_cases_survive_the_wire() {
+    async fn hash_windows_literal_cases_and_compaction_survive_the_wire() {
         let ctx =
             bibflow_engine::session::SessionBuilder::new(bibflow_engine::session::SessionOptions {
                 memory_limit: Some(64 << 20),
@@ -501,17 +517,17 @@ mod tests {
                 "SELECT id, avg(c) OVER (PARTITION BY g) AS m, \
                  citation_percentile(c) OVER (PARTITION BY g) AS p, \
                  CASE WHEN c > 2 THEN 1 ELSE 0 END AS big, \
-                 CASE WHEN c > 2 THEN 0.5 ELSE -1.25 END AS f FROM t",
+                 CASE WHEN c > 2 THEN 0.5 ELSE -1.25 END AS f FROM t ORDER BY c DESC, id",
             )
             .await
             .unwrap()
             .create_physical_plan()
             .await
             .unwrap();
-        let (windows, selects) = bibflow_nodes(&plan);
+        let (windows, selects, compacts) = bibflow_nodes(&plan);
         assert!(
-            windows >= 1 && selects >= 2,
-            "{windows} {selects}:\n{}",
+            windows >= 1 && selects >= 2 && compacts >= 1,
+            "{windows} {selects} {compacts}:\n{}",
             displayable(plan.as_ref()).indent(true)
         );
 
@@ -519,7 +535,7 @@ mod tests {
         let bytes = physical_plan_to_bytes_with_extension_codec(Arc::clone(&plan), &codec).unwrap();
         let back =
             physical_plan_from_bytes_with_extension_codec(&bytes, &ctx.task_ctx(), &codec).unwrap();
-        assert_eq!(bibflow_nodes(&back), (windows, selects));
+        assert_eq!(bibflow_nodes(&back), (windows, selects, compacts));
         assert_eq!(
             displayable(back.as_ref()).indent(true).to_string(),
             displayable(plan.as_ref()).indent(true).to_string()

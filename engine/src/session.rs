@@ -6,7 +6,7 @@
 //! | what                         | where it comes from                                          |
 //! |------------------------------|--------------------------------------------------------------|
 //! | bibflow's functions          | [`bibflow_udfs::register_all`], every session                |
-//! | physical rules               | [`crate::plan::physical_optimizer_rules`] (sort-merge joins of sorted inputs, hash windows unless [`SessionOptions::sort_windows`], literal `CASE`) |
+//! | physical rules               | [`crate::plan::physical_optimizer_rules`] (sort-merge joins of sorted inputs, hash windows unless [`SessionOptions::sort_windows`], literal `CASE`, batches compacted before sorts) |
 //! | memory pool                  | [`SessionOptions::memory_limit`] (default: [`default_memory_limit`], 70% of the machine's memory): sorts, aggregates and computed views spill beyond it |
 //! | object stores                | [`crate::store::StoreRegistry`]: local files, and `s3://`, `gs://`, `az://`, `http(s)://` stores made from the environment on first use |
 //! | DataFusion settings          | `DATAFUSION_*` environment variables, as in datafusion-cli   |

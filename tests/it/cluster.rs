@@ -344,7 +344,8 @@ fn report_on_a_scheduler_and_two_executors_equals_the_local_report() {
 #[test]
 fn report_on_a_cluster_over_a_dataset_in_s3_equals_the_local_report() {
     // The corpus of `corpus()` (same size and seed), generated into the loopback S3 server; the
-    // scheduler and both executors read it from there with the credentials of their environment.
+    // scheduler and both executors read it from there with the credentials of their environment,
+    // and write and read the views in a views folder there (`--views-dir s3://...`).
     let c = corpus();
     let env = crate::object_store::s3_env();
     let remote = format!("{}/corpus", crate::object_store::prefix("cluster"));
@@ -354,6 +355,9 @@ fn report_on_a_cluster_over_a_dataset_in_s3_equals_the_local_report() {
     let work = tempfile::tempdir().unwrap();
     let cluster = TestCluster::start_with_env(2, work.path(), &env);
     let out = c.dir.path().join("report-ballista-s3");
+    // The views folder in the store too: the executors write each view there once, and every
+    // query reads it back from there.
+    let views = format!("{}/views", crate::object_store::prefix("cluster-views"));
     let run = crate::object_store::bibflow_s3(&[
         "report",
         "--dataset",
@@ -364,14 +368,22 @@ fn report_on_a_cluster_over_a_dataset_in_s3_equals_the_local_report() {
         "ballista",
         "--scheduler",
         &cluster.url(),
+        "--views-dir",
+        &views,
     ])
     .output()
     .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(
         run.status.success(),
-        "report on the cluster over S3 failed:\n{}\n{}",
-        String::from_utf8_lossy(&run.stderr),
+        "report on the cluster over S3 failed:\n{stderr}\n{}",
         cluster.logs()
+    );
+    assert_views_written(&stderr);
+    let views_left = crate::object_store::list(&views);
+    assert!(
+        views_left.is_empty(),
+        "the client removes its views from {views}: {views_left:?}"
     );
     for e in &cluster.executors {
         assert!(

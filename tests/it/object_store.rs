@@ -289,6 +289,21 @@ fn store_errors_name_the_url_and_come_quickly() {
     check(nowhere, &missing, "cannot reach the store");
 }
 
+/// The paths of every object under `url`, relative to it (with bibflow's own store code).
+pub fn list(url: &str) -> Vec<String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = url::Url::parse(url).unwrap();
+    let registry = bibflow_engine::store::StoreRegistry::new();
+    let store = bibflow_engine::store::store_for_url_with(&url, &s3_options()).unwrap();
+    use datafusion::execution::object_store::ObjectStoreRegistry;
+    registry.register_store(&url, store);
+    let dir = bibflow_engine::store::RemoteDir::open(&url, &registry).unwrap();
+    rt.block_on(dir.list_all()).unwrap()
+}
+
 /// Downloads everything under `url` into `to` (with bibflow's own store code, as `ingest` does
 /// for raw inputs: `InputFiles`) and returns the local folder.
 fn download(url: &str, to: &Path) -> PathBuf {

@@ -11,6 +11,10 @@
 //!   (tables of a dataset sorted by `work_id`, views computed from them) as a sort-merge join,
 //!   which holds no hash table.
 //!
+//! - [`compact_exec::CompactExec`] and [`compact_rule::CompactBeforeSortRule`]: every sort reads
+//!   its input through an operator that copies the batches which share buffers with others (a
+//!   final aggregate's output slices), so that the sort reserves memory for what it holds.
+//!
 //! Sessions built by [`crate::session::SessionBuilder`] use [`physical_optimizer_rules`]; set
 //! [`crate::session::SessionOptions::sort_windows`] to plan every window DataFusion's way (the other rules stay).
 
@@ -19,6 +23,8 @@ use std::sync::Arc;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
 
+pub mod compact_exec;
+pub mod compact_rule;
 pub mod hash_window_exec;
 pub mod hash_window_rule;
 pub mod select_literal_expr;
@@ -26,9 +32,10 @@ pub mod select_literal_rule;
 pub mod sorted_join_rule;
 
 /// DataFusion's physical optimizer rules with bibflow's inserted: [`select_literal_rule::SelectLiteralRule`]
-/// first, [`sorted_join_rule::SortedJoinRule`] just after `join_selection`, and
+/// first, [`sorted_join_rule::SortedJoinRule`] just after `join_selection`,
 /// [`hash_window_rule::HashWindowRule`] just before `EnsureRequirements`, which adds the
-/// repartitioning and sorts operators ask for.
+/// repartitioning and sorts operators ask for, and [`compact_rule::CompactBeforeSortRule`] last,
+/// when every sort is placed.
 pub fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
     physical_optimizer_rules_with(true)
 }
@@ -57,6 +64,7 @@ pub fn physical_optimizer_rules_with(
     }
     // First, so that ProjectionPushdown moves the rewritten projection into the scan.
     rules.insert(0, Arc::new(select_literal_rule::SelectLiteralRule::new()));
+    rules.push(Arc::new(compact_rule::CompactBeforeSortRule::new()));
     rules
 }
 

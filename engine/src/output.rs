@@ -118,9 +118,10 @@ fn escape_control_chars(text: &str, keep_newlines: bool) -> std::borrow::Cow<'_,
     std::borrow::Cow::Owned(escaped)
 }
 
-/// The batch with its string columns' control characters (newlines included) escaped before the
-/// table lays them out, so that the table's columns stay aligned; what a nested column still
-/// holds is escaped in the table's text.
+/// The batch with its string columns' control characters escaped before the table lays them out,
+/// so that the table's columns stay aligned; newlines are kept (the table shows a cell of several
+/// lines, as `EXPLAIN` plans are); what a nested column still holds is escaped in the table's
+/// text.
 fn escape_control_strings(batch: &RecordBatch) -> Result<RecordBatch> {
     use arrow::array::{Array, ArrayRef, AsArray, StringArray};
     use arrow::datatypes::DataType;
@@ -139,14 +140,14 @@ fn escape_control_strings(batch: &RecordBatch) -> Result<RecordBatch> {
             if !strings
                 .iter()
                 .flatten()
-                .any(|v| v.chars().any(char::is_control))
+                .any(|v| v.chars().any(|c| c.is_control() && c != '\n'))
             {
                 return Ok(std::sync::Arc::clone(column));
             }
             changed = true;
             let escaped: StringArray = strings
                 .iter()
-                .map(|v| v.map(|v| escape_control_chars(v, false).into_owned()))
+                .map(|v| v.map(|v| escape_control_chars(v, true).into_owned()))
                 .collect();
             Ok(std::sync::Arc::new(escaped) as ArrayRef)
         })
@@ -299,8 +300,12 @@ mod tests {
             "{text:?}"
         );
         assert!(text.contains("red\\u{1b}[31m"), "{text}");
-        assert!(text.contains("two\\u{a}lines\\u{d}"), "{text}");
-        assert_eq!(text.lines().count(), 7, "one line per row: {text}");
+        assert!(text.contains("lines\\u{d}"), "{text}");
+        assert!(
+            text.contains("| two "),
+            "a newline makes a cell of two lines: {text}"
+        );
+        assert_eq!(text.lines().count(), 8, "{text}");
         let widths: Vec<usize> = text.lines().map(|l| l.chars().count()).collect();
         assert!(widths.iter().all(|w| *w == widths[0]), "{text}");
         // A string inside a list is escaped in the table's text.

@@ -179,12 +179,15 @@ def duckdb_works(parts, out, authorships_out=None, memory_limit=None):
     column each); prints its row count. With `authorships_out`, the records are read once into a
     temporary table and also written as one authorship row per work and author (the work's `id`
     and the `authorships` entry, UNNEST) to that file, whose row count is printed next. The one
-    copy of the ingest peer's SQL (benches/openalex_ingest.py runs it too)."""
+    copy of the ingest peer's SQL (benches/openalex_ingest.py runs it too). DuckDB spills beside
+    `out` (`duckdb-tmp/`), not into `.tmp/` of the current folder."""
     code = (
         "import duckdb, sys, json\n"
         "parts, out, auth, limit = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]\n"
         "con = duckdb.connect()\n"
         "con.execute('SET enable_progress_bar = false')\n"
+        "import os\n"
+        "con.execute(f\"SET temp_directory = '{os.path.join(os.path.dirname(os.path.abspath(out)), 'duckdb-tmp')}'\")\n"
         "if limit:\n"
         "    con.execute(f\"SET memory_limit = '{limit}'\")\n"
         "src = (f\"read_json({parts!r}, format='newline_delimited', union_by_name=true, \"\n"

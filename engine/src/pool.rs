@@ -131,7 +131,6 @@ impl MemoryGauge {
 pub struct HeadroomPool {
     pool_size: usize,
     headroom: usize,
-    partial_aggregate_share: usize,
     gauge: MemoryGauge,
 }
 
@@ -157,14 +156,13 @@ impl HeadroomPool {
         Self {
             pool_size,
             headroom: pool_size / HEADROOM_FRACTION,
-            partial_aggregate_share: pool_size / PARTIAL_AGGREGATE_FRACTION,
             gauge,
         }
     }
 
     /// Bytes one partial aggregate may hold; see the [module documentation](self).
     pub fn partial_aggregate_share(&self) -> usize {
-        self.partial_aggregate_share
+        self.pool_size / PARTIAL_AGGREGATE_FRACTION
     }
 
     /// Bytes at the top of the pool that a large operator that can spill may not take.
@@ -195,14 +193,14 @@ impl MemoryPool for HeadroomPool {
 
     fn try_grow(&self, reservation: &MemoryReservation, additional: usize) -> Result<()> {
         if is_partial_aggregate(reservation)
-            && reservation.size() + additional > self.partial_aggregate_share
+            && reservation.size() + additional > self.partial_aggregate_share()
         {
             return Err(resources_datafusion_err!(
                 "Failed to allocate additional {} for {} with {} already allocated for this reservation: a partial aggregate may hold {} of the total memory pool: {}",
                 human_readable_size(additional),
                 reservation.consumer().name(),
                 human_readable_size(reservation.size()),
-                human_readable_size(self.partial_aggregate_share),
+                human_readable_size(self.partial_aggregate_share()),
                 self
             ));
         }

@@ -24,6 +24,7 @@
 pub mod builders;
 pub mod error;
 pub mod generate;
+mod handover;
 pub mod ingest;
 pub mod input;
 pub mod manifest;

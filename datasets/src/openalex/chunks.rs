@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex, mpsc};
 
 use crate::builders::TableBuilders;
 use crate::error::{DatasetError, Result};
+use crate::handover::{self, Handover};
 use crate::input::OpenedInput;
 use crate::source::{Converted, FileContext, SeenWorks};
 use crate::writer::{FieldNote, Location};
@@ -169,6 +170,19 @@ struct Chunk {
     seq: u64,
     data: Vec<u8>,
     lines: Vec<Line>,
+}
+
+impl handover::Chunk for Chunk {
+    fn clear(&mut self) {
+        self.data.clear();
+        self.lines.clear();
+    }
+    fn set_seq(&mut self, seq: u64) {
+        self.seq = seq;
+    }
+    fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
 }
 
 /// A chunk and what a parser thread made of it.
@@ -370,9 +384,8 @@ fn split_lines(
     out: mpsc::SyncSender<Chunk>,
     free: mpsc::Receiver<Chunk>,
 ) -> (OpenedInput, Option<Failure>) {
-    let mut made = 1;
+    let mut handover = Handover::new(out, free, MAX_CHUNKS);
     let mut chunk = Chunk::default();
-    let mut seq = 0;
     let mut number = start.line_no;
     let mut offset = start.offset;
     chunk.data.extend_from_slice(&start.first);
@@ -385,27 +398,9 @@ fn split_lines(
     });
     offset += start.first_len;
     loop {
-        if chunk.data.len() >= start.chunk_bytes {
-            let next = if made < MAX_CHUNKS {
-                free.try_recv().unwrap_or_else(|_| {
-                    made += 1;
-                    Chunk::default()
-                })
-            } else {
-                match free.recv() {
-                    Ok(c) => c,
-                    // The file's thread stopped on an error of its own.
-                    Err(_) => return (input, None),
-                }
-            };
-            let mut full = std::mem::replace(&mut chunk, next);
-            full.seq = seq;
-            seq += 1;
-            chunk.data.clear();
-            chunk.lines.clear();
-            if out.send(full).is_err() {
-                return (input, None);
-            }
+        // False when the file's thread stopped on an error of its own.
+        if chunk.data.len() >= start.chunk_bytes && !handover.pass(&mut chunk) {
+            return (input, None);
         }
         let at = chunk.data.len();
         match read_line_capped_at(&mut *input.reader, &mut chunk.data, at) {
@@ -423,10 +418,7 @@ fn split_lines(
             }
             Err(err) => {
                 let partial = chunk.data.split_off(at);
-                if !chunk.lines.is_empty() {
-                    chunk.seq = seq;
-                    let _ = out.send(chunk);
-                }
+                handover.finish(chunk);
                 let failure = Failure {
                     err,
                     partial,
@@ -437,9 +429,6 @@ fn split_lines(
             }
         }
     }
-    if !chunk.lines.is_empty() {
-        chunk.seq = seq;
-        let _ = out.send(chunk);
-    }
+    handover.finish(chunk);
     (input, None)
 }

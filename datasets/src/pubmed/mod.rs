@@ -35,6 +35,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, mpsc};
 
 use crate::error::{DatasetError, Result};
+use crate::handover::{self, Handover};
 use crate::input::OpenedInput;
 use crate::source::{FileContext, Source};
 use crate::writer::Location;
@@ -168,6 +169,20 @@ struct Chunk {
     records: Vec<Record>,
 }
 
+impl handover::Chunk for Chunk {
+    fn clear(&mut self) {
+        // `records` keeps its parsed records' buffers for the next chunk.
+        self.data.clear();
+        self.items.clear();
+    }
+    fn set_seq(&mut self, seq: u64) {
+        self.seq = seq;
+    }
+    fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
 /// The read error that ended a stream early, with the record it cut.
 #[derive(Debug)]
 struct Failure {
@@ -185,9 +200,8 @@ fn split_stream(
     free: mpsc::Receiver<Chunk>,
 ) -> (OpenedInput, Option<Failure>) {
     let mut splitter = Splitter::new();
-    let mut made = 1;
+    let mut handover = Handover::new(out, free, MAX_CHUNKS);
     let mut chunk = Chunk::default();
-    let mut seq = 0;
     let mut failure = None;
     loop {
         match splitter.next_item(&mut *input.reader) {
@@ -203,27 +217,10 @@ fn split_stream(
                     broken: item.broken,
                     outcome: Outcome::None,
                 });
-                if chunk.items.len() >= CHUNK_RECORDS || chunk.data.len() >= CHUNK_BYTES {
-                    let next = if made < MAX_CHUNKS {
-                        free.try_recv().unwrap_or_else(|_| {
-                            made += 1;
-                            Chunk::default()
-                        })
-                    } else {
-                        match free.recv() {
-                            Ok(c) => c,
-                            // The file reader stopped on an error of its own.
-                            Err(_) => return (input, None),
-                        }
-                    };
-                    let mut full = std::mem::replace(&mut chunk, next);
-                    full.seq = seq;
-                    seq += 1;
-                    chunk.data.clear();
-                    chunk.items.clear();
-                    if out.send(full).is_err() {
-                        return (input, None);
-                    }
+                let full = chunk.items.len() >= CHUNK_RECORDS || chunk.data.len() >= CHUNK_BYTES;
+                // False when the file reader stopped on an error of its own.
+                if full && !handover.pass(&mut chunk) {
+                    return (input, None);
                 }
             }
             Ok(None) => break,
@@ -238,10 +235,7 @@ fn split_stream(
             }
         }
     }
-    if !chunk.items.is_empty() {
-        chunk.seq = seq;
-        let _ = out.send(chunk);
-    }
+    handover.finish(chunk);
     (input, failure)
 }
 

@@ -12,13 +12,15 @@
 //! aggregate, which fails when refused: the first version of this pool, which kept the headroom
 //! from every operator that can spill, failed there at 10^8 works). They may use the whole pool.
 //!
-//! Batches queued between a repartition and its consumers are not held to a share of their own:
-//! in DataFusion 55.2 a `RepartitionExec` refused memory writes its batch to a spill pool, and
-//! when two of its input tasks spill into one output partition at once the reader can wait for
-//! ever (apache/datafusion#24883, fixed after 55.2). A share of an eighth for the queues made them
-//! spill often, and a report at 10^8 works under 2 GiB stopped with every thread parked and the
-//! repartitions' spill files open. Queues therefore spill only as the other large spilling
-//! operators do, at the pool's line; see `docs/benchmarks.md`.
+//! Batches queued between a repartition and its consumers are bounded apart: together they may
+//! hold [`HeadroomPool::queue_share`] (an eighth of the pool); past it a repartition spills what
+//! it sends (DataFusion 55's `RepartitionExec` writes a refused batch to a spill file and its
+//! consumer reads it back in order; DataFusion 55.2 could then wait for ever when two input
+//! tasks spilled at once, apache/datafusion#24883, which the DataFusion that bibflow builds
+//! carries a fix for: vendor/README.md). Without that share, at 10^7 works under 512 MiB five
+//! repartition queues of four queries running at once held 400 MB of the pool, waiting for
+//! consumers busy elsewhere, and an ordered final aggregate failed for want of the rest. A queue
+//! held that way buys no speed: its consumer is not reading.
 //!
 //! A partial aggregate may hold [`HeadroomPool::partial_aggregate_share`] (a sixteenth of the
 //! pool). When the pool refuses it, DataFusion 55's `PartialHashAggregateStream` copies its whole
@@ -44,6 +46,9 @@ use datafusion::execution::memory_pool::{
 
 /// The share of the pool kept back for operators that cannot spill: a quarter.
 pub const HEADROOM_FRACTION: usize = 4;
+
+/// The share of the pool that repartition queues may hold together: an eighth.
+pub const QUEUE_FRACTION: usize = 8;
 
 /// The share of the pool one partial aggregate may hold: a sixteenth.
 pub const PARTIAL_AGGREGATE_FRACTION: usize = 16;
@@ -131,6 +136,8 @@ impl MemoryGauge {
 pub struct HeadroomPool {
     pool_size: usize,
     headroom: usize,
+    /// Bytes held by repartition queues, together.
+    queued: AtomicUsize,
     gauge: MemoryGauge,
 }
 
@@ -141,6 +148,17 @@ fn is_partial_aggregate(reservation: &MemoryReservation) -> bool {
         .consumer()
         .name()
         .starts_with("PartialHashAggregateStream[")
+}
+
+/// Whether a reservation holds a repartition's queued batches: DataFusion names those
+/// `RepartitionExec[N]` (and the order-preserving merge after one `RepartitionExec[Merge N]`,
+/// which is not a queue).
+fn is_queue(reservation: &MemoryReservation) -> bool {
+    reservation
+        .consumer()
+        .name()
+        .strip_prefix("RepartitionExec[")
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
 }
 
 impl HeadroomPool {
@@ -156,6 +174,7 @@ impl HeadroomPool {
         Self {
             pool_size,
             headroom: pool_size / HEADROOM_FRACTION,
+            queued: AtomicUsize::new(0),
             gauge,
         }
     }
@@ -163,6 +182,11 @@ impl HeadroomPool {
     /// Bytes one partial aggregate may hold; see the [module documentation](self).
     pub fn partial_aggregate_share(&self) -> usize {
         self.pool_size / PARTIAL_AGGREGATE_FRACTION
+    }
+
+    /// Bytes that repartition queues may hold together; see the [module documentation](self).
+    pub fn queue_share(&self) -> usize {
+        self.pool_size / QUEUE_FRACTION
     }
 
     /// Bytes at the top of the pool that a large operator that can spill may not take.
@@ -183,11 +207,17 @@ impl MemoryPool for HeadroomPool {
         "greedy-with-headroom"
     }
 
-    fn grow(&self, _reservation: &MemoryReservation, additional: usize) {
+    fn grow(&self, reservation: &MemoryReservation, additional: usize) {
+        if is_queue(reservation) {
+            self.queued.fetch_add(additional, Ordering::Relaxed);
+        }
         self.gauge.add(additional);
     }
 
-    fn shrink(&self, _reservation: &MemoryReservation, shrink: usize) {
+    fn shrink(&self, reservation: &MemoryReservation, shrink: usize) {
+        if is_queue(reservation) {
+            self.queued.fetch_sub(shrink, Ordering::Relaxed);
+        }
         self.gauge.0.used.fetch_sub(shrink, Ordering::Relaxed);
     }
 
@@ -204,6 +234,23 @@ impl MemoryPool for HeadroomPool {
                 self
             ));
         }
+        let queue = is_queue(reservation);
+        if queue {
+            self.queued
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |queued| {
+                    (queued + additional <= self.queue_share()).then_some(queued + additional)
+                })
+                .map_err(|queued| {
+                    resources_datafusion_err!(
+                        "Failed to allocate additional {} for {}: repartition queues hold {} of the {} they may share in the total memory pool: {}",
+                        human_readable_size(additional),
+                        reservation.consumer().name(),
+                        human_readable_size(queued),
+                        human_readable_size(self.queue_share()),
+                        self
+                    )
+                })?;
+        }
         let large = reservation.size() + additional > self.small();
         let limit = if reservation.consumer().can_spill() && large {
             self.pool_size - self.headroom
@@ -215,6 +262,9 @@ impl MemoryPool for HeadroomPool {
             (new_used <= limit).then_some(new_used)
         })
             .map_err(|used| {
+                if queue {
+                    self.queued.fetch_sub(additional, Ordering::Relaxed);
+                }
                 resources_datafusion_err!(
                     "Failed to allocate additional {} for {} with {} already allocated for this reservation - {} remain available for {} operators in the total memory pool: {}",
                     human_readable_size(additional),
@@ -307,6 +357,47 @@ mod tests {
         assert_eq!((small.headroom(), small.small()), (16 * MIB, 16 * MIB));
         assert_eq!(HeadroomPool::new(2048 * MIB).small(), 32 * MIB);
         assert!(matches!(pool.memory_limit(), MemoryLimit::Finite(n) if n == 1024 * MIB));
+    }
+
+    #[test]
+    fn repartition_queues_share_an_eighth_of_the_pool() {
+        const MIB: usize = 1 << 20;
+        let pool: Arc<dyn MemoryPool> = Arc::new(HeadroomPool::new(512 * MIB));
+        let queue = |name: &str| {
+            MemoryConsumer::new(name)
+                .with_can_spill(true)
+                .register(&pool)
+        };
+        let (q0, q1) = (queue("RepartitionExec[0]"), queue("RepartitionExec[12]"));
+        let merge = MemoryConsumer::new("RepartitionExec[Merge 0]").register(&pool);
+        let agg = MemoryConsumer::new("OrderedFinalAggregateStream[0]")
+            .with_can_spill(true)
+            .register(&pool);
+        // Two queues together get 64 MiB, however they split it.
+        q0.try_grow(40 * MIB).unwrap();
+        q1.try_grow(24 * MIB).unwrap();
+        let refused = q0.try_grow(1).unwrap_err().to_string();
+        assert!(
+            refused.contains("repartition queues hold 64.0 MB"),
+            "{refused}"
+        );
+        assert!(q1.try_grow(1).is_err());
+        // What the queues could not take stays free for the others.
+        merge.try_grow(300 * MIB).unwrap();
+        agg.try_grow(16 * MIB).unwrap();
+        // A queue read by its consumer makes room for the next batch.
+        q0.shrink(MIB);
+        q1.try_grow(MIB).unwrap();
+        // A queue refused by the pool as a whole keeps no share it did not get.
+        q0.free();
+        merge
+            .try_grow(512 * MIB - 300 * MIB - 16 * MIB - 25 * MIB)
+            .unwrap();
+        assert_eq!(pool.reserved(), 512 * MIB);
+        assert!(q0.try_grow(MIB).is_err());
+        merge.free();
+        q0.try_grow(39 * MIB).unwrap();
+        assert!(q0.try_grow(1).is_err(), "the share is full again at 64 MiB");
     }
 
     #[test]

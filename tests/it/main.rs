@@ -6,6 +6,7 @@ mod cluster;
 mod common;
 mod cpu_check;
 mod cross_check;
+mod datafusion_patches;
 mod generate;
 mod hash_window;
 mod hostile_data;

@@ -136,7 +136,7 @@ pub fn stage(
         }
         files.push(report);
     }
-    let side = source.stage_side_files(inputs, staging, &files)?;
+    let side = source.stage_side_files(inputs, staging, &files, options.threads)?;
     Ok(StageReport {
         source: source.name(),
         files,

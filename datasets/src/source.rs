@@ -46,14 +46,15 @@ pub trait Source: Sync {
         None
     }
 
-    /// Stages and checks the files found beside the records (an OpenAlex snapshot's merged ids
-    /// and manifests), once every record file is read; `files` are the reports of those. By
-    /// default there are none.
+    /// Stages and checks the files found beside the records (an OpenAlex snapshot's merged ids,
+    /// other entities and manifests), once every record file is read, `threads` files at a time;
+    /// `files` are the reports of the record files. By default there are none.
     fn stage_side_files(
         &self,
         _inputs: &Inputs,
         _staging: &Path,
         _files: &[FileReport],
+        _threads: usize,
     ) -> Result<SideFiles> {
         Ok(SideFiles::default())
     }

@@ -186,6 +186,7 @@ async fn build(
             },
             &new_merged_dir,
             &[],
+            options.stage.threads,
         )?
         .merged_ids;
     std::fs::create_dir_all(&built).map_err(|e| EngineError::io(&built, e))?;
@@ -325,7 +326,7 @@ fn stage_new(
         })?);
     }
     std::fs::create_dir_all(raw).map_err(|e| EngineError::io(raw, e))?;
-    let side = source.stage_side_files(inputs, raw, &[])?;
+    let side = source.stage_side_files(inputs, raw, &[], options.threads)?;
     Ok(StageReport {
         source: source.name(),
         files: Vec::new(),

@@ -601,3 +601,82 @@ fn a_linked_dataset_keeps_the_openalex_entity_tables() {
         assert_eq!(m["tables"][e], m_oa["tables"][e], "{e}");
     }
 }
+
+/// Every file under `dir`, by path relative to it, with its bytes.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// Entity files are read several at a time; what is staged and published does not depend on how
+/// many. Six entity files of the real fixture records, one of them with a field of the wrong type
+/// (a warning), a record that is not JSON and one without a usable id (rejects), so that rejects
+/// and warnings of several files are written at once too.
+#[test]
+fn entity_files_read_in_parallel_give_the_same_dataset_as_one_at_a_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    for entity in ["authors", "institutions", "sources", "funders", "topics"] {
+        let lines: Vec<String> = records(entity).iter().map(|r| r.to_string()).collect();
+        write_part(tmp.path(), entity, "2026-06-01", &lines);
+    }
+    let mut odd = records("authors")[0].clone();
+    odd["id"] = json!("https://openalex.org/A7");
+    odd["works_count"] = json!("12");
+    write_part(
+        tmp.path(),
+        "authors",
+        "2026-06-02",
+        &[
+            odd.to_string(),
+            "not json".to_string(),
+            "{\"id\": \"https://openalex.org/W1\"}".to_string(),
+        ],
+    );
+    let input = tmp.path().join("data/jsonl");
+    let (one, four) = (tmp.path().join("one"), tmp.path().join("four"));
+    let (m1, _) = ingest_loud(&input, &one, &["--threads", "1"]);
+    ingest_loud(&input, &four, &["--threads", "4"]);
+    let authors = &m1["entities"]["authors"]["records"];
+    assert!(authors["rejected"].as_u64().unwrap() >= 2, "{m1}");
+    assert!(authors["warnings"].as_u64().unwrap() >= 1, "{m1}");
+    let (mut t1, mut t4) = (tree(&one), tree(&four));
+    let (j1, j4) = (
+        t1.remove("manifest.json").unwrap(),
+        t4.remove("manifest.json").unwrap(),
+    );
+    assert!(
+        t1.keys().any(|k| k.starts_with("_rejects")),
+        "{:?}",
+        t1.keys()
+    );
+    assert_eq!(
+        t1.keys().collect::<Vec<_>>(),
+        t4.keys().collect::<Vec<_>>(),
+        "the same files"
+    );
+    for (path, bytes) in &t1 {
+        assert!(t4[path] == *bytes, "{path} differs between 1 and 4 threads");
+    }
+    let strip = |bytes: &[u8]| {
+        let mut v: Value = serde_json::from_slice(bytes).unwrap();
+        v.as_object_mut().unwrap().remove("created");
+        v
+    };
+    assert_eq!(
+        strip(&j1),
+        strip(&j4),
+        "the manifests, but for their time stamp"
+    );
+}

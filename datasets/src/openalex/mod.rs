@@ -153,10 +153,11 @@ macro_rules! source_impl {
                 inputs: &Inputs,
                 staging: &Path,
                 files: &[FileReport],
+                threads: usize,
             ) -> Result<SideFiles> {
                 let (merged_ids, merged_id_files) =
                     snapshot::stage_merged_ids(&inputs.merged_ids, staging)?;
-                let entities = entities::stage(&inputs.entity_files, staging, $strict)?;
+                let entities = entities::stage(&inputs.entity_files, staging, $strict, threads)?;
                 let manifest_mismatches = snapshot::check_snapshot_manifests(
                     &inputs.manifests,
                     files,

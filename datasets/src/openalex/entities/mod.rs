@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::io::BufRead;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use arrow::array::{ArrayRef, Int64Array};
 use arrow::record_batch::RecordBatch;
@@ -51,20 +52,60 @@ pub fn source_name(entity: EntityTable) -> &'static str {
     }
 }
 
-/// Reads every entity file into `staging` (one part per file under [`ENTITIES_DIR`]).
-pub(crate) fn stage(files: &[EntityFile], staging: &Path, strict: bool) -> Result<EntityStage> {
+/// Reads every entity file into `staging` (one part per file under [`ENTITIES_DIR`]), `threads`
+/// files at a time. Each file has its own part, rejects and warnings (named by its index), so the
+/// staged files and the reports, kept in file order, are the same whatever the thread count. After
+/// an error no further file is started, and the error of the first failed file is returned.
+pub(crate) fn stage(
+    files: &[EntityFile],
+    staging: &Path,
+    strict: bool,
+    threads: usize,
+) -> Result<EntityStage> {
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let workers = threads.clamp(1, files.len().max(1));
+    let mut done: Vec<(usize, Result<FileReport>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    while !failed.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(f) = files.get(i) else { break };
+                        let report = stage_file(f, i, staging, strict);
+                        if report.is_err() {
+                            failed.store(true, Ordering::Relaxed);
+                        }
+                        mine.push((i, report));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
     let mut out = EntityStage::default();
-    for (i, f) in files.iter().enumerate() {
-        let mut state = FileState::new(f, i, staging, strict);
-        let name = f.file.path.to_string_lossy().to_lowercase();
-        if name.ends_with(".parquet") {
-            read_parquet(&mut state)?;
-        } else {
-            read_lines(&mut state)?;
-        }
-        out.files.push((f.entity, state.close()?));
+    for (i, report) in done {
+        out.files.push((files[i].entity, report?));
     }
     Ok(out)
+}
+
+/// One entity file, read into its own staged part.
+fn stage_file(f: &EntityFile, i: usize, staging: &Path, strict: bool) -> Result<FileReport> {
+    let mut state = FileState::new(f, i, staging, strict);
+    let name = f.file.path.to_string_lossy().to_lowercase();
+    if name.ends_with(".parquet") {
+        read_parquet(&mut state)?;
+    } else {
+        read_lines(&mut state)?;
+    }
+    state.close()
 }
 
 /// One entity file being read.

@@ -121,3 +121,21 @@ pub fn sql_json(dataset: &Path, query: &str) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).expect("ndjson row"))
         .collect()
 }
+
+/// Every file under `dir`, by its path relative to `dir`, with its bytes.
+pub fn files_under(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().display().to_string();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}

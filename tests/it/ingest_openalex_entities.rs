@@ -602,24 +602,6 @@ fn a_linked_dataset_keeps_the_openalex_entity_tables() {
     }
 }
 
-/// Every file under `dir`, by path relative to it, with its bytes.
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
-
 /// Entity files are read several at a time; what is staged and published does not depend on how
 /// many. Six entity files of the real fixture records, one of them with a field of the wrong type
 /// (a warning), a record that is not JSON and one without a usable id (rejects), so that rejects
@@ -651,7 +633,7 @@ fn entity_files_read_in_parallel_give_the_same_dataset_as_one_at_a_time() {
     let authors = &m1["entities"]["authors"]["records"];
     assert!(authors["rejected"].as_u64().unwrap() >= 2, "{m1}");
     assert!(authors["warnings"].as_u64().unwrap() >= 1, "{m1}");
-    let (mut t1, mut t4) = (tree(&one), tree(&four));
+    let (mut t1, mut t4) = (files_under(&one), files_under(&four));
     let (j1, j4) = (
         t1.remove("manifest.json").unwrap(),
         t4.remove("manifest.json").unwrap(),

@@ -4,26 +4,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::common::bibflow_ok;
+use crate::common::{bibflow_ok, files_under};
 
 /// Every file under `dir` (relative path -> bytes), `index.html` left out: it shows how long
 /// each query took.
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-                continue;
-            }
-            let rel = p.strip_prefix(dir).unwrap().display().to_string();
-            if rel != "index.html" {
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
+    let mut out = files_under(dir);
+    out.remove("index.html");
     out
 }
 

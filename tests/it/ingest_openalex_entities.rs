@@ -38,23 +38,11 @@ fn gunzip(path: &Path) -> String {
 
 /// Every record of `entity` in the JSON Lines copy, in (partition, part) order.
 fn records(entity: &str) -> Vec<Value> {
-    let mut files = Vec::new();
-    let mut stack = vec![fixtures().join("jsonl").join(entity)];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    files
-        .iter()
-        .flat_map(|f| {
-            gunzip(f)
+    let dir = fixtures().join("jsonl").join(entity);
+    files_under(&dir)
+        .keys()
+        .flat_map(|rel| {
+            gunzip(&dir.join(rel))
                 .lines()
                 .filter(|l| !l.trim().is_empty())
                 .map(|l| serde_json::from_str(l).unwrap())

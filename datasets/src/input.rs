@@ -17,12 +17,169 @@ use crate::error::{DatasetError, Result};
 use crate::schema::EntityTable;
 
 /// One raw input file, in the order in which files are applied (later versions win).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct InputFile {
+    /// The file's path, or for an object in a store its URL (`s3://bucket/key`), which names it
+    /// in every message and in the manifest.
     pub path: PathBuf,
     pub size: u64,
     /// The `updated_date=YYYY-MM-DD` partition the file sits in, for snapshot layouts.
     pub snapshot_date: Option<String>,
+    /// How to read the file when it is an object in a store (`None`: a local file).
+    pub remote: Option<Remote>,
+}
+
+impl std::fmt::Debug for InputFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InputFile")
+            .field("path", &self.path)
+            .field("size", &self.size)
+            .field("snapshot_date", &self.snapshot_date)
+            .field("remote", &self.remote.is_some())
+            .finish()
+    }
+}
+
+/// Two input files are the same file when they have the same path (or URL), size and partition.
+impl PartialEq for InputFile {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.path, self.size, &self.snapshot_date)
+            == (&other.path, other.size, &other.snapshot_date)
+            && self.remote.is_some() == other.remote.is_some()
+    }
+}
+
+impl Eq for InputFile {}
+
+impl InputFile {
+    /// A local file.
+    pub fn local(path: PathBuf, size: u64) -> Self {
+        let snapshot_date = snapshot_date(&path);
+        Self {
+            path,
+            size,
+            snapshot_date,
+            remote: None,
+        }
+    }
+
+    /// Opens the file for reading (streamed from its store when it is remote), detecting gzip
+    /// by its magic bytes, counting raw bytes into `progress`.
+    pub fn open(&self, progress: Option<Arc<AtomicU64>>) -> Result<OpenedInput> {
+        match &self.remote {
+            None => open(&self.path, progress),
+            Some(r) => {
+                let raw = r
+                    .open(&self.path, self.size)
+                    .map_err(|e| DatasetError::io(&self.path, e))?;
+                open_reader(&self.path, raw, progress)
+            }
+        }
+    }
+
+    /// The whole file as text (a snapshot manifest).
+    pub fn read_to_string(&self) -> Result<String> {
+        let mut text = String::new();
+        self.open(None)?
+            .reader
+            .read_to_string(&mut text)
+            .map_err(|e| DatasetError::io(&self.path, e))?;
+        Ok(text)
+    }
+
+    /// The file on this machine, for readers that need to seek (Parquet): the file itself, or
+    /// for a remote one a copy in the system's temporary folder, removed with the value.
+    pub fn local_copy(&self) -> Result<LocalCopy> {
+        let Some(r) = &self.remote else {
+            return Ok(LocalCopy {
+                path: self.path.clone(),
+                _temp: None,
+            });
+        };
+        let temp = tempfile::Builder::new()
+            .prefix(".bibflow-input-")
+            .tempfile()
+            .map_err(|e| DatasetError::io(std::env::temp_dir(), e))?;
+        let mut from = r
+            .open(&self.path, self.size)
+            .map_err(|e| DatasetError::io(&self.path, e))?;
+        let mut to = io::BufWriter::new(temp.as_file());
+        io::copy(&mut from, &mut to).map_err(|e| DatasetError::io(&self.path, e))?;
+        io::Write::flush(&mut to).map_err(|e| DatasetError::io(temp.path(), e))?;
+        drop(to);
+        Ok(LocalCopy {
+            path: temp.path().to_path_buf(),
+            _temp: Some(temp),
+        })
+    }
+}
+
+/// A raw input on this machine ([`InputFile::local_copy`]).
+#[derive(Debug)]
+pub struct LocalCopy {
+    /// Where to read it.
+    pub path: PathBuf,
+    _temp: Option<tempfile::NamedTempFile>,
+}
+
+/// Reads raw input files that are objects in a store, streamed in order without a local copy.
+/// The engine provides one for each store URL given as input ([`Root::Remote`]).
+pub trait RemoteReader: Send + Sync {
+    /// A reader of the whole object at `url` (a URL held in a path), `size` bytes long.
+    fn open(&self, url: &Path, size: u64) -> io::Result<Box<dyn Read + Send>>;
+}
+
+/// A shared [`RemoteReader`].
+pub type Remote = Arc<dyn RemoteReader>;
+
+/// A file or folder given as input: on this machine, or in a store.
+#[derive(Clone)]
+pub enum Root {
+    Local(PathBuf),
+    Remote(RemoteRoot),
+}
+
+/// An input URL in a store, as listed by the engine: a file, or a folder (a snapshot prefix) with
+/// every object under it.
+#[derive(Clone)]
+pub struct RemoteRoot {
+    /// The URL given, held in a path (`s3://bucket/prefix`, no trailing `/`).
+    pub url: PathBuf,
+    /// True when the URL names one object rather than a folder.
+    pub is_file: bool,
+    /// The objects under the folder (or the one object): URL and size.
+    pub objects: Vec<(PathBuf, u64)>,
+    /// For a folder named `works` (or another entity's): the format prefix's `manifest.json`
+    /// beside it, when there is one, with its size.
+    pub combined_manifest: Option<(PathBuf, u64)>,
+    pub reader: Remote,
+}
+
+impl Root {
+    /// The path or URL, as given.
+    pub fn display(&self) -> String {
+        match self {
+            Root::Local(p) => p.display().to_string(),
+            Root::Remote(r) => r.url.display().to_string(),
+        }
+    }
+}
+
+impl std::fmt::Debug for RemoteRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteRoot")
+            .field("url", &self.url)
+            .field("is_file", &self.is_file)
+            .field("objects", &self.objects.len())
+            .field("combined_manifest", &self.combined_manifest)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Root {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.display())
+    }
 }
 
 /// A part file of another OpenAlex entity than works that bibflow reads into its own table
@@ -42,7 +199,7 @@ pub struct Inputs {
     pub merged_ids: Vec<InputFile>,
     /// Snapshot manifests found: a pre-2026 entity's `manifest`, a 2026 format prefix's combined
     /// `manifest.json` (record counts are checked against them).
-    pub manifests: Vec<PathBuf>,
+    pub manifests: Vec<InputFile>,
     /// Part files of the OpenAlex entities bibflow reads besides works ([`crate::schema::ENTITY_TABLES`]), sorted
     /// by (entity, snapshot date, path).
     pub entity_files: Vec<EntityFile>,
@@ -92,26 +249,18 @@ pub const COMBINED_MANIFEST: &str = "manifest.json";
 /// (`.json`, `.jsonl`, `.ndjson`, `.gz`, ...) are taken, while a file named on the command line is
 /// always taken.
 pub fn discover(paths: &[PathBuf], record_extensions: &[&str]) -> Result<Inputs> {
+    let roots: Vec<Root> = paths.iter().cloned().map(Root::Local).collect();
+    discover_roots(&roots, record_extensions)
+}
+
+/// [`discover`] for inputs on this machine and in stores: a store folder's listing is classified
+/// as a local folder's walk is, and its files are read from the store when staged.
+pub fn discover_roots(roots: &[Root], record_extensions: &[&str]) -> Result<Inputs> {
     let mut inputs = Inputs::default();
-    for p in paths {
-        let meta = std::fs::metadata(p).map_err(|e| DatasetError::io(p, e))?;
-        if meta.is_dir() {
-            walk(p, record_extensions, &mut inputs)?;
-            // `data/jsonl/works/` (or `authors/`, ...) of a 2026 snapshot: its manifest is the
-            // format prefix's.
-            let combined = p.parent().map(|d| d.join(COMBINED_MANIFEST));
-            let entity_folder = p
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n == "works" || EntityTable::from_name(n).is_some());
-            if entity_folder
-                && let Some(m) = combined.filter(|m| m.is_file())
-                && !inputs.manifests.contains(&m)
-            {
-                inputs.manifests.push(m);
-            }
-        } else {
-            classify(p, meta.len(), true, record_extensions, &mut inputs);
+    for root in roots {
+        match root {
+            Root::Local(p) => discover_local(p, record_extensions, &mut inputs)?,
+            Root::Remote(r) => discover_remote(r, record_extensions, &mut inputs),
         }
     }
     if inputs.files.is_empty() && inputs.entity_files.is_empty() {
@@ -125,7 +274,10 @@ pub fn discover(paths: &[PathBuf], record_extensions: &[&str]) -> Result<Inputs>
             String::new()
         };
         return Err(DatasetError::BadInput {
-            path: paths.first().cloned().unwrap_or_default(),
+            path: roots
+                .first()
+                .map(|r| PathBuf::from(r.display()))
+                .unwrap_or_default(),
             reason: format!(
                 "no input files found (looked for {}){others}",
                 record_extensions.join(", ")
@@ -149,6 +301,72 @@ pub fn discover(paths: &[PathBuf], record_extensions: &[&str]) -> Result<Inputs>
     Ok(inputs)
 }
 
+fn discover_local(p: &Path, exts: &[&str], inputs: &mut Inputs) -> Result<()> {
+    let meta = std::fs::metadata(p).map_err(|e| DatasetError::io(p, e))?;
+    if meta.is_dir() {
+        walk(p, exts, inputs)?;
+        // `data/jsonl/works/` (or `authors/`, ...) of a 2026 snapshot: its manifest is the
+        // format prefix's.
+        let combined = p.parent().map(|d| d.join(COMBINED_MANIFEST));
+        if is_entity_folder(p)
+            && let Some(m) = combined.filter(|m| m.is_file())
+        {
+            let size = std::fs::metadata(&m).map_or(0, |m| m.len());
+            add_manifest(inputs, InputFile::local(m, size));
+        }
+    } else {
+        let has_works = |d: &Path| d.join("works").is_dir();
+        let file = InputFile::local(p.to_path_buf(), meta.len());
+        classify(file, true, exts, &has_works, inputs);
+    }
+    Ok(())
+}
+
+/// A store folder's listing, classified as [`walk`] classifies a local folder.
+fn discover_remote(root: &RemoteRoot, exts: &[&str], inputs: &mut Inputs) {
+    let file = |path: &Path, size: u64| InputFile {
+        path: path.to_path_buf(),
+        size,
+        snapshot_date: snapshot_date(path),
+        remote: Some(root.reader.clone()),
+    };
+    // A `works/` folder is there when some object is under it.
+    let has_works = |d: &Path| {
+        let works = d.join("works");
+        root.objects.iter().any(|(p, _)| p.starts_with(&works))
+    };
+    let mut objects: Vec<&(PathBuf, u64)> = root.objects.iter().collect();
+    objects.sort();
+    for (path, size) in objects {
+        let hidden = path.strip_prefix(&root.url).is_ok_and(|rel| {
+            rel.components()
+                .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+        });
+        if !hidden {
+            classify(file(path, *size), root.is_file, exts, &has_works, inputs);
+        }
+    }
+    if !root.is_file
+        && is_entity_folder(&root.url)
+        && let Some((m, size)) = &root.combined_manifest
+    {
+        add_manifest(inputs, file(m, *size));
+    }
+}
+
+/// `works/` or the folder of another entity bibflow reads.
+fn is_entity_folder(p: &Path) -> bool {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n == "works" || EntityTable::from_name(n).is_some())
+}
+
+fn add_manifest(inputs: &mut Inputs, m: InputFile) {
+    if !inputs.manifests.iter().any(|f| f.path == m.path) {
+        inputs.manifests.push(m);
+    }
+}
+
 fn walk(dir: &Path, exts: &[&str], inputs: &mut Inputs) -> Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| DatasetError::io(dir, e))?
@@ -167,13 +385,28 @@ fn walk(dir: &Path, exts: &[&str], inputs: &mut Inputs) -> Result<()> {
         if meta.is_dir() {
             walk(&path, exts, inputs)?;
         } else {
-            classify(&path, meta.len(), false, exts, inputs);
+            let has_works = |d: &Path| d.join("works").is_dir();
+            classify(
+                InputFile::local(path, meta.len()),
+                false,
+                exts,
+                &has_works,
+                inputs,
+            );
         }
     }
     Ok(())
 }
 
-fn classify(path: &Path, size: u64, explicit: bool, exts: &[&str], inputs: &mut Inputs) {
+/// Files `file` among the inputs. `has_works(dir)`: a `works/` folder is in `dir`.
+fn classify(
+    mut file: InputFile,
+    explicit: bool,
+    exts: &[&str],
+    has_works: &dyn Fn(&Path) -> bool,
+    inputs: &mut Inputs,
+) {
+    let path = file.path.clone();
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy())
@@ -185,27 +418,17 @@ fn classify(path: &Path, size: u64, explicit: bool, exts: &[&str], inputs: &mut 
             .and_then(|p| p.file_name())
             .is_some_and(|n| n == "works");
         if is_works && (name.ends_with(".csv") || name.ends_with(".csv.gz")) {
-            inputs.merged_ids.push(InputFile {
-                path: path.to_path_buf(),
-                size,
-                snapshot_date: None,
-            });
+            file.snapshot_date = None;
+            inputs.merged_ids.push(file);
         }
         return;
     }
-    if let Some(entity) = other_entity(path) {
+    if let Some(entity) = other_entity(&path) {
         let read = EntityTable::from_name(&entity);
         let is_part = name != "manifest";
         match read {
             Some(entity) if is_part && (explicit || exts.iter().any(|e| name.ends_with(e))) => {
-                inputs.entity_files.push(EntityFile {
-                    entity,
-                    file: InputFile {
-                        path: path.to_path_buf(),
-                        size,
-                        snapshot_date: snapshot_date(path),
-                    },
-                });
+                inputs.entity_files.push(EntityFile { entity, file });
                 return;
             }
             Some(_) => return,
@@ -217,18 +440,13 @@ fn classify(path: &Path, size: u64, explicit: bool, exts: &[&str], inputs: &mut 
         }
     }
     // A `manifest.json` is a snapshot's only beside a `works/` folder (elsewhere it may be a work).
-    let combined =
-        name == COMBINED_MANIFEST && path.parent().is_some_and(|d| d.join("works").is_dir());
+    let combined = name == COMBINED_MANIFEST && path.parent().is_some_and(has_works);
     if name == "manifest" || combined {
-        inputs.manifests.push(path.to_path_buf());
+        add_manifest(inputs, file);
         return;
     }
     if explicit || exts.iter().any(|e| name.ends_with(e)) {
-        inputs.files.push(InputFile {
-            path: path.to_path_buf(),
-            size,
-            snapshot_date: snapshot_date(path),
-        });
+        inputs.files.push(file);
     }
 }
 
@@ -324,7 +542,16 @@ impl OpenedInput {
 
 /// Opens a file, detecting gzip by its magic bytes, counting raw bytes into `progress`.
 pub fn open(path: &Path, progress: Option<Arc<AtomicU64>>) -> Result<OpenedInput> {
-    let mut file = File::open(path).map_err(|e| DatasetError::io(path, e))?;
+    let file = File::open(path).map_err(|e| DatasetError::io(path, e))?;
+    open_reader(path, Box::new(file), progress)
+}
+
+/// [`open`] for the raw bytes of the file `path` read from `file`.
+fn open_reader(
+    path: &Path,
+    mut file: Box<dyn Read + Send>,
+    progress: Option<Arc<AtomicU64>>,
+) -> Result<OpenedInput> {
     let mut magic = [0u8; 2];
     let n = read_up_to(&mut file, &mut magic).map_err(|e| DatasetError::io(path, e))?;
     let gzip = n == 2 && magic == [0x1f, 0x8b];
@@ -405,7 +632,8 @@ mod tests {
             .map(|f| f.path.strip_prefix(&jsonl).unwrap().to_path_buf())
             .collect();
         assert_eq!(names, [PathBuf::from(files[1]), PathBuf::from(files[2]),]);
-        assert_eq!(found.manifests, [jsonl.join("manifest.json")]);
+        assert_eq!(found.manifests[0].path, jsonl.join("manifest.json"));
+        assert_eq!(found.manifests.len(), 1);
         // Entities bibflow reads, by entity, then partition date.
         let entities: Vec<_> = found
             .entity_files
@@ -436,13 +664,15 @@ mod tests {
         // Pointed at `works/`, the format prefix's manifest is still found.
         let works = discover(&[jsonl.join("works")], &exts).unwrap();
         assert_eq!(works.files.len(), 2);
-        assert_eq!(works.manifests, [jsonl.join("manifest.json")]);
+        assert_eq!(works.manifests[0].path, jsonl.join("manifest.json"));
+        assert_eq!(works.manifests.len(), 1);
         assert!(works.skipped_entities.is_empty() && works.entity_files.is_empty());
         // Pointed at one entity bibflow reads: its parts and the prefix's manifest.
         let authors = discover(&[jsonl.join("authors")], &exts).unwrap();
         assert!(authors.files.is_empty());
         assert_eq!(authors.entity_files.len(), 2);
-        assert_eq!(authors.manifests, [jsonl.join("manifest.json")]);
+        assert_eq!(authors.manifests[0].path, jsonl.join("manifest.json"));
+        assert_eq!(authors.manifests.len(), 1);
         // Pointed at an entity it does not read only: nothing to read, and the error says why.
         let err = discover(&[jsonl.join("awards")], &exts).unwrap_err();
         assert!(

@@ -222,7 +222,13 @@ impl<'a> FileContext<'a> {
 
     /// Opens the file, counting its raw bytes into the progress counters.
     pub fn open(&self) -> Result<OpenedInput> {
-        input::open(&self.file.path, Some(self.progress.bytes_read.clone()))
+        self.file.open(Some(self.progress.bytes_read.clone()))
+    }
+
+    /// [`open`](Self::open) for the file's copy at `copy` on this machine
+    /// ([`InputFile::local_copy`]).
+    pub fn open_copy(&self, copy: &Path) -> Result<OpenedInput> {
+        input::open(copy, Some(self.progress.bytes_read.clone()))
     }
 
     /// The file's path as shown in messages and rejects.

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::DataType;
 use bibflow_datasets::ingest::{self, StageOptions, StageReport};
-use bibflow_datasets::input::{self, Inputs};
+use bibflow_datasets::input::{self, Inputs, Root};
 use bibflow_datasets::manifest::{InputEntry, Manifest, TableEntry};
 use bibflow_datasets::openalex::update as openalex_update;
 use bibflow_datasets::outdir::Cleanup;
@@ -56,10 +56,11 @@ pub struct IngestReport {
     pub cleaned: Vec<Cleanup>,
 }
 
-/// Reads `inputs` with `source` and publishes the dataset at `out`.
+/// Reads `inputs` (on this machine or in stores: [`crate::store::input_roots`]) with `source`
+/// and publishes the dataset at `out`.
 pub async fn ingest(
     source: &dyn Source,
-    inputs: &[PathBuf],
+    inputs: &[Root],
     out: &Path,
     options: &IngestOptions,
     progress: &Progress,
@@ -69,7 +70,7 @@ pub async fn ingest(
             path: out.to_path_buf(),
         });
     }
-    let found = input::discover(inputs, source.extensions())?;
+    let found = input::discover_roots(inputs, source.extensions())?;
     let staging = staging_dir(out)?;
     // On an error the staging folder is removed when `staging` is dropped.
     let (manifest, stage) = build(source, &found, staging.path(), options, progress).await?;

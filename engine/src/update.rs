@@ -27,7 +27,7 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, Field, Schema};
 
 use bibflow_datasets::ingest::{self, StageOptions, StageReport};
-use bibflow_datasets::input::{self, Inputs};
+use bibflow_datasets::input::{self, Inputs, Root};
 use bibflow_datasets::manifest::{EntityUpdate, InputEntry, Manifest, TableEntry, UpdateEntry};
 use bibflow_datasets::openalex::update::{self as plan, UpdatePlan};
 use bibflow_datasets::outdir::Cleanup;
@@ -82,7 +82,7 @@ pub struct UpdateReport {
 /// `source` must be an OpenAlex reader.
 pub async fn update(
     source: &dyn Source,
-    snapshot: &[PathBuf],
+    snapshot: &[Root],
     dataset: &Path,
     options: &UpdateOptions,
     progress: &Progress,
@@ -95,8 +95,12 @@ pub async fn update(
     }
     // Everything that can be refused is checked before anything is written.
     let (first_manifest, record) = plan::check_dataset(dataset)?;
-    let found = input::discover(snapshot, source.extensions())?;
-    let plan = plan::plan(snapshot, found, &record, dataset)?;
+    let found = input::discover_roots(snapshot, source.extensions())?;
+    let named: Vec<PathBuf> = snapshot
+        .iter()
+        .map(|r| PathBuf::from(r.display()))
+        .collect();
+    let plan = plan::plan(&named, found, &record, dataset)?;
     let abs = |p: &Path| std::path::absolute(p).map_err(|e| EngineError::io(p, e));
     let in_place = match &options.out {
         None => true,
@@ -166,7 +170,7 @@ pub async fn update(
 async fn build(
     source: &dyn Source,
     plan: &UpdatePlan,
-    snapshot: &[PathBuf],
+    snapshot: &[Root],
     dataset: &Path,
     old: Manifest,
     staging: &Path,
@@ -410,7 +414,7 @@ fn table_sql(
 async fn count_update(
     ctx: &SessionContext,
     plan: &UpdatePlan,
-    snapshot: &[PathBuf],
+    snapshot: &[Root],
     stage: &StageReport,
     has_versions: bool,
     has_merged: bool,
@@ -459,7 +463,7 @@ async fn count_update(
     Ok(UpdateEntry {
         entities: BTreeMap::new(),
         created: Manifest::now(),
-        snapshot: snapshot.iter().map(|p| p.display().to_string()).collect(),
+        snapshot: snapshot.iter().map(Root::display).collect(),
         partitions: plan.partitions.clone(),
         merged_ids: plan.merged_id_names.clone(),
         records: stage.totals,

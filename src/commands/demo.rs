@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use bibflow_datasets::generate::{GenerateOptions, generate_parquet};
+use bibflow_datasets::input::Root;
 use bibflow_datasets::openalex::OpenAlex;
 use bibflow_engine::EngineError;
 use bibflow_engine::output::{Format, write_result};
@@ -61,7 +62,7 @@ pub async fn run(args: &DemoArgs, notes: &Notes) -> Result<ExitCode> {
         overwrite: true,
         ..IngestOptions::default()
     };
-    let report = ingest_with_bar(&OpenAlex, &[raw], &sample, &options, notes).await?;
+    let report = ingest_with_bar(&OpenAlex, &[Root::Local(raw)], &sample, &options, notes).await?;
     summarize(
         &report,
         &bibflow_engine::store::Location::Local(sample.clone()),

@@ -1,14 +1,15 @@
 //! `bibflow ingest openalex | pubmed`: raw records -> a published dataset, with a progress bar;
 //! `--update` (OpenAlex) applies a newer snapshot to a dataset instead ([`update`]).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use bibflow_datasets::ingest::StageOptions;
+use bibflow_datasets::input::Root;
 use bibflow_datasets::source::{Progress, Source};
 use bibflow_engine::publish::{IngestOptions, IngestReport, ingest};
-use bibflow_engine::store::{InputFiles, Location, OutputDir};
+use bibflow_engine::store::{Location, OutputDir, input_roots};
 
 use crate::cli::IngestArgs;
 use crate::error::Result;
@@ -39,11 +40,8 @@ pub async fn run(source: &dyn Source, args: IngestArgs, notes: &Notes) -> Result
             .expect("clap requires --out without --update"),
     )?;
     out.check_dataset_target(args.overwrite).await?;
-    let inputs = InputFiles::fetch(&args.inputs, |url| {
-        notes.say(format!("downloading the inputs under {url}"))
-    })
-    .await?;
-    let report = ingest_with_bar(source, inputs.paths(), &out.local(), &options, notes).await?;
+    let inputs = list_inputs(&args.inputs, notes).await?;
+    let report = ingest_with_bar(source, &inputs, &out.local(), &options, notes).await?;
     notes.cleaned(&report.cleaned);
     publish(&out, args.overwrite, notes).await?;
     summarize(&report, out.target(), notes);
@@ -57,10 +55,28 @@ pub async fn run(source: &dyn Source, args: IngestArgs, notes: &Notes) -> Result
     Ok(ExitCode::SUCCESS)
 }
 
+/// The inputs named on the command line; those in a store are listed (and later streamed),
+/// saying so.
+pub async fn list_inputs(args: &[PathBuf], notes: &Notes) -> Result<Vec<Root>> {
+    let roots = input_roots(args).await?;
+    for root in &roots {
+        if let Root::Remote(r) = root {
+            let bytes: u64 = r.objects.iter().map(|(_, size)| size).sum();
+            notes.say(format!(
+                "{}: {} objects, {:.1} MiB, read from the store as ingest goes",
+                r.url.display(),
+                r.objects.len(),
+                bytes as f64 / (1 << 20) as f64
+            ));
+        }
+    }
+    Ok(roots)
+}
+
 /// Ingests with a progress bar on stderr, then says how much was read how fast.
 pub async fn ingest_with_bar(
     source: &dyn Source,
-    inputs: &[std::path::PathBuf],
+    inputs: &[Root],
     out: &Path,
     options: &IngestOptions,
     notes: &Notes,

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use bibflow_engine::store::{InputFiles, OutputDir};
+use bibflow_engine::store::{LocalDatasets, OutputDir};
 
 use super::ingest::publish;
 use crate::cli::LinkArgs;
@@ -13,7 +13,7 @@ pub async fn run(args: LinkArgs, notes: &Notes) -> Result<ExitCode> {
     let out = OutputDir::new(&args.out)?;
     out.check_dataset_target(args.overwrite).await?;
     // Datasets in a store are downloaded first (link reads local folders).
-    let inputs = InputFiles::fetch_datasets(&[&args.openalex, &args.pubmed], |url| {
+    let inputs = LocalDatasets::fetch(&[&args.openalex, &args.pubmed], |url| {
         notes.say(format!("downloading the dataset {url}"))
     })
     .await?;

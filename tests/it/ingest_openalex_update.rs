@@ -148,7 +148,7 @@ fn update_err(inputs: &[PathBuf], dataset: &Path) -> String {
 
 /// Every row of table `table` of `dataset`, as JSON text, sorted: read with the Parquet reader
 /// from the table's files.
-fn table_rows(dataset: &Path, table: &str) -> Vec<String> {
+pub fn table_rows(dataset: &Path, table: &str) -> Vec<String> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let mut rows = Vec::new();
     let mut files: Vec<PathBuf> = std::fs::read_dir(dataset.join(table))
@@ -192,7 +192,7 @@ fn jsonl_lines(dir: &Path) -> Vec<String> {
 
 /// Asserts that `updated` holds the same tables, rows, rejects and warnings as `full`, and that
 /// its counts add up the way a full ingest's do.
-fn assert_same_dataset(updated: &Path, full: &Path) {
+pub fn assert_same_dataset(updated: &Path, full: &Path) {
     let (mu, mf) = (manifest(updated), manifest(full));
     let tables_u: BTreeSet<&String> = mu["tables"].as_object().unwrap().keys().collect();
     let tables_f: BTreeSet<&String> = mf["tables"].as_object().unwrap().keys().collect();

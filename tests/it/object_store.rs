@@ -305,8 +305,8 @@ pub fn list(url: &str) -> Vec<String> {
 }
 
 /// Downloads everything under `url` into `to` (with bibflow's own store code, as `ingest` does
-/// for raw inputs: `InputFiles`) and returns the local folder.
-fn download(url: &str, to: &Path) -> PathBuf {
+/// for raw inputs: `LocalDatasets`) and returns the local folder.
+pub fn download(url: &str, to: &Path) -> PathBuf {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -323,6 +323,25 @@ fn download(url: &str, to: &Path) -> PathBuf {
         }
     });
     to.to_path_buf()
+}
+
+/// Uploads every file under the local folder `from` to the folder URL `to`, keeping the layout.
+pub fn upload_tree(from: &Path, to: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = url::Url::parse(to).unwrap();
+    let registry = bibflow_engine::store::StoreRegistry::new();
+    let store = bibflow_engine::store::store_for_url_with(&url, &s3_options()).unwrap();
+    use datafusion::execution::object_store::ObjectStoreRegistry;
+    registry.register_store(&url, store);
+    let dir = bibflow_engine::store::RemoteDir::open(&url, &registry).unwrap();
+    rt.block_on(async {
+        for rel in crate::common::files_under(from).keys() {
+            dir.upload(&from.join(rel), rel).await.unwrap();
+        }
+    });
 }
 
 fn s3_options() -> Vec<(String, String)> {

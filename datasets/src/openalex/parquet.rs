@@ -25,7 +25,9 @@ pub(super) fn read_file(source: &Reader, ctx: &mut FileContext<'_>) -> Result<()
         path: path.clone(),
         source,
     };
-    let file = File::open(&path).map_err(|e| DatasetError::io(&path, e))?;
+    // The Parquet reader seeks: a file in a store is copied to this machine first.
+    let local = ctx.file.local_copy()?;
+    let file = File::open(&local.path).map_err(|e| DatasetError::io(&path, e))?;
     let reader = match ParquetRecordBatchReaderBuilder::try_new(file)
         .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
     {
@@ -34,7 +36,7 @@ pub(super) fn read_file(source: &Reader, ctx: &mut FileContext<'_>) -> Result<()
             // A file without a readable footer (cut short, not Parquet): nothing in it can be
             // read, so it is a damaged input, like a broken gzip stream, and the others go on.
             ctx.file_failed(parquet_error(e).to_string());
-            return hash_whole_file(ctx);
+            return hash_whole_file(ctx, &local.path);
         }
     };
     let mut row: u64 = 0;
@@ -83,12 +85,12 @@ pub(super) fn read_file(source: &Reader, ctx: &mut FileContext<'_>) -> Result<()
             });
         }
     }
-    hash_whole_file(ctx)
+    hash_whole_file(ctx, &local.path)
 }
 
 /// The raw bytes, hashed for the manifest (and counted for progress).
-fn hash_whole_file(ctx: &mut FileContext<'_>) -> Result<()> {
-    let mut input = ctx.open()?;
+fn hash_whole_file(ctx: &mut FileContext<'_>, copy: &std::path::Path) -> Result<()> {
+    let mut input = ctx.open_copy(copy)?;
     std::io::copy(&mut input.reader, &mut std::io::sink())
         .map_err(|e| DatasetError::io(&ctx.file.path, e))?;
     ctx.finish_input(&input)

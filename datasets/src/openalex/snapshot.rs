@@ -3,7 +3,7 @@
 //! `updated_date=` partition that versions a part's works.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int64Builder};
@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::convert::parse_timestamp_micros;
 use super::ids::entity_number;
 use crate::error::{DatasetError, Result};
-use crate::input::{self, COMBINED_MANIFEST, InputFile};
+use crate::input::{COMBINED_MANIFEST, InputFile};
 use crate::schema::EntityTable;
 use crate::source::{FileReport, RecordCounts};
 use crate::staging::{MERGED_DIR, merged_schema, side_part};
@@ -41,7 +41,7 @@ pub(super) fn stage_merged_ids(
     let mut total = 0;
     let mut reports = Vec::new();
     for f in files {
-        let mut input = input::open(&f.path, None)?;
+        let mut input = f.open(None)?;
         let mut ids = Int64Builder::new();
         let mut into = Int64Builder::new();
         let mut columns: Option<(usize, usize)> = None;
@@ -141,7 +141,7 @@ struct SnapshotMeta {
 /// partitions are not checked, nor entries of other entities' partitions no file was read from:
 /// those parts were not meant to be read.
 pub(super) fn check_snapshot_manifests(
-    manifests: &[PathBuf],
+    manifests: &[InputFile],
     files: &[FileReport],
     entity_files: &[(EntityTable, FileReport)],
     only_partitions: Option<&BTreeSet<String>>,
@@ -158,8 +158,9 @@ pub(super) fn check_snapshot_manifests(
             Some((e.name(), partition.strip_prefix("updated_date=")?))
         })
         .collect();
-    for m in manifests {
-        let text = std::fs::read_to_string(m).map_err(|e| DatasetError::io(m, e))?;
+    for manifest in manifests {
+        let m = &manifest.path;
+        let text = manifest.read_to_string()?;
         let parsed: SnapshotManifest =
             serde_json::from_str(&text).map_err(|e| DatasetError::Manifest {
                 path: m.clone(),

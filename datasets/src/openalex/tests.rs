@@ -92,6 +92,7 @@ fn stage_file(
             path,
             size: bytes.len() as u64,
             snapshot_date: None,
+            remote: None,
         }],
         ..Inputs::default()
     };

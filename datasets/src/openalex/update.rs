@@ -110,8 +110,8 @@ pub fn check_dataset(dataset: &Path) -> Result<(Manifest, SnapshotRecord)> {
     }
     if !manifest.files.is_empty() {
         return Err(err(
-            "a dataset copied from an object store (its manifest lists files); update a local \
-             dataset and upload it"
+            "a dataset copied out of an object store by another tool (its manifest lists \
+             files); give --update the dataset's URL in the store instead"
                 .into(),
         ));
     }
@@ -319,6 +319,7 @@ mod tests {
             )),
             size: 1,
             snapshot_date: date.map(str::to_owned),
+            remote: None,
         }
     }
 
@@ -327,6 +328,7 @@ mod tests {
             path: PathBuf::from(format!("/s/merged_ids/works/{name}")),
             size: 1,
             snapshot_date: None,
+            remote: None,
         }
     }
 
@@ -435,6 +437,7 @@ mod tests {
                 path: PathBuf::from(format!("/s/authors/updated_date={date}/part_0000.gz")),
                 size: 1,
                 snapshot_date: Some(date.to_string()),
+                remote: None,
             },
         };
         let topic = EntityFile {
@@ -443,6 +446,7 @@ mod tests {
                 path: PathBuf::from("/s/topics/updated_date=2026-01-01/part_0000.gz"),
                 size: 1,
                 snapshot_date: Some("2026-01-01".into()),
+                remote: None,
             },
         };
         let mut found = found(&["2026-01-02"], &[]);

@@ -191,6 +191,7 @@ fn stage_text(name: &str, text: &str) -> (StageReport, Vec<serde_json::Value>) {
             path: path.clone(),
             size: text.len() as u64,
             snapshot_date: None,
+            remote: None,
         }],
         ..Inputs::default()
     };
@@ -345,6 +346,7 @@ fn the_output_does_not_depend_on_the_number_of_parser_threads() {
             path: path.clone(),
             size: text.len() as u64,
             snapshot_date: None,
+            remote: None,
         }],
         ..Inputs::default()
     };

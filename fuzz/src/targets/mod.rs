@@ -7,6 +7,7 @@
 //! | `pubmed` | a `PubmedArticleSet` (articles, books, deletions), a `MedlineCitationSet`, a whole file | the PubMed splitter, parser threads and appender | [`reader`]'s invariants |
 //! | `gzip` | either of the above, gzipped in 1..4 members, with framing damage half the time | the decompressing reader of ingest, then the reader | [`reader`]'s invariants; undamaged: the same outcome as the payload read plain |
 //! | `query` | a saved query file (TOML header + SQL) | `SavedQuery::parse`, `bind`, `bind_toml` | [`query`]'s invariants |
+//! | `parquet` | OpenAlex's Parquet copy: works (mutated half the time) written by a Parquet writer, or a real-layout fixture file with byte damage | the OpenAlex reader of `.parquet` parts | [`reader`]'s invariants |
 
 pub mod query;
 pub mod reader;
@@ -67,15 +68,17 @@ pub enum Target {
     PubMed,
     Gzip,
     Query,
+    Parquet,
 }
 
 impl Target {
     /// Every target, in the order `scripts/fuzz all` runs them.
-    pub const ALL: [Target; 4] = [
+    pub const ALL: [Target; 5] = [
         Target::OpenAlex,
         Target::PubMed,
         Target::Gzip,
         Target::Query,
+        Target::Parquet,
     ];
 
     /// The name on the command line.
@@ -85,6 +88,7 @@ impl Target {
             Target::PubMed => "pubmed",
             Target::Gzip => "gzip",
             Target::Query => "query",
+            Target::Parquet => "parquet",
         }
     }
 
@@ -154,6 +158,10 @@ pub fn generate(target: Target, seeds: &Seeds, rng: &mut Rng) -> Input {
                 mutate::bytes(rng, &mut bytes, donor, mutate::query::DICT, 4);
             }
             ("input.sql".to_owned(), bytes, None, String::new())
+        }
+        Target::Parquet => {
+            let (bytes, note) = parquet_input(seeds, rng);
+            ("input.parquet".to_owned(), bytes, None, note)
         }
     };
     Input {
@@ -246,7 +254,52 @@ pub fn execute(target: Target, input: &Input, dir: &Path) -> Result<Reached, Vio
             let text = String::from_utf8_lossy(&input.bytes);
             query::run(&text, &mut Rng::new(input.choice_seed))
         }
+        Target::Parquet => {
+            let o = reader::run(Reader::OpenAlex, &input.name, &input.bytes, dir, 1)?;
+            Ok(Reached::of(&o))
+        }
     }
+}
+
+/// OpenAlex's Parquet copy, and what was done to it: half the time works (some mutated) written
+/// by Arrow's Parquet writer with a schema inferred from them, so the file is valid and its
+/// values odd; otherwise a fixture file (pyarrow's, snappy, nested) with byte damage.
+fn parquet_input(seeds: &Seeds, rng: &mut Rng) -> (Vec<u8>, String) {
+    if rng.chance(1, 2) {
+        let k = 1 + rng.below(6);
+        let mut works: Vec<serde_json::Value> =
+            (0..k).map(|_| rng.pick(&seeds.works).clone()).collect();
+        for w in &mut works {
+            if rng.chance(1, 2) {
+                let donor = rng.pick(&seeds.works);
+                json::mutate(rng, w, donor, 4);
+            }
+        }
+        if let Some(bytes) = parquet_of(&works) {
+            return (bytes, format!("{k} works written as Parquet"));
+        }
+    }
+    let mut bytes = rng.pick(&seeds.parquet).clone();
+    let donor = rng.pick(&seeds.parquet).clone();
+    mutate::bytes(rng, &mut bytes, &donor, &[b"PAR1".as_slice()], 4);
+    (bytes, "a fixture file with byte edits".to_owned())
+}
+
+/// `works` as one Parquet file (schema inferred from them), or `None` when Arrow cannot infer
+/// one schema for them or write it.
+fn parquet_of(works: &[serde_json::Value]) -> Option<Vec<u8>> {
+    let schema = arrow::json::reader::infer_json_schema_from_iterator(works.iter().map(Ok)).ok()?;
+    let schema = std::sync::Arc::new(schema);
+    let mut decoder = arrow::json::ReaderBuilder::new(schema.clone())
+        .build_decoder()
+        .ok()?;
+    decoder.serialize(works).ok()?;
+    let batch = decoder.flush().ok()??;
+    let mut out = Vec::new();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut out, schema, None).ok()?;
+    writer.write(&batch).ok()?;
+    writer.close().ok()?;
+    Some(out)
 }
 
 /// A new folder `dir/name`.

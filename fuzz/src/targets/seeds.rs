@@ -32,6 +32,8 @@ pub struct Seeds {
     pub medline: Vec<Vec<u8>>,
     /// Saved query files.
     pub queries: Vec<String>,
+    /// OpenAlex's Parquet copy of works (the 2026 fixture's parts), whole files.
+    pub parquet: Vec<Vec<u8>>,
 }
 
 impl Seeds {
@@ -39,7 +41,15 @@ impl Seeds {
     pub fn load(target: Target, root: &Path) -> Result<Self> {
         let mut s = Seeds::default();
         let fixtures = root.join("tests/fixtures");
-        let openalex = matches!(target, Target::OpenAlex | Target::Gzip);
+        let openalex = matches!(target, Target::OpenAlex | Target::Gzip | Target::Parquet);
+        if target == Target::Parquet {
+            let dir = fixtures.join("openalex2026/data/parquet/works");
+            for f in files_under(&dir, true)? {
+                if f.extension().is_some_and(|e| e == "parquet") {
+                    s.parquet.push(read(&f)?);
+                }
+            }
+        }
         let pubmed = matches!(target, Target::PubMed | Target::Gzip);
         if openalex {
             s.load_openalex(&fixtures)?;
@@ -61,6 +71,7 @@ impl Seeds {
             Target::PubMed => s.records.is_empty() || s.medline.is_empty(),
             Target::Gzip => s.works.is_empty() || s.records.is_empty(),
             Target::Query => s.queries.is_empty(),
+            Target::Parquet => s.parquet.is_empty() || s.works.is_empty(),
         };
         if empty {
             return Err(FuzzError::Seeds {

@@ -161,8 +161,9 @@ pub struct EngineArgs {
     #[arg(long)]
     pub sort_windows: bool,
 
-    /// Partitions each query plan runs in (DataFusion's target partitions) [default: number of
-    /// cores]. Results are the same bits for any value (docs/reliability.md).
+    /// Partitions each query plan runs in (DataFusion's target partitions; on a cluster, the
+    /// partitions of every shuffle) [default: number of cores; 8 with --engine ballista or
+    /// ballista-standalone]. Results are the same bits for any value (docs/reliability.md).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub target_partitions: Option<u16>,
 

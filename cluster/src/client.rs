@@ -354,12 +354,16 @@ fn ballista_settings(state: SessionState) -> SessionState {
 /// (never into this process's memory, which the executors cannot read): in the folder or store
 /// `options.views` names, else as [`default_view_placement`] says.
 pub fn cluster_session_options(cluster: Cluster, options: SessionOptions) -> SessionOptions {
+    let target_partitions = options
+        .target_partitions
+        .or(Some(CLUSTER_TARGET_PARTITIONS));
     let views = match options.views {
         ViewPlacement::InProcess => default_view_placement(&cluster),
         other => other,
     };
     SessionOptions {
         views,
+        target_partitions,
         // Ballista's shuffles do not keep the order DataFusion's order-preserving repartitions
         // promise: an ordered aggregate after a shuffle emitted groups twice (engine's
         // SessionOptions::ignore_file_order).
@@ -368,6 +372,13 @@ pub fn cluster_session_options(cluster: Cluster, options: SessionOptions) -> Ses
         ..options
     }
 }
+
+/// The partitions of every shuffle of a cluster session that does not ask for a number
+/// (`--target-partitions`), instead of the client's cores: how much of the corpus one task sorts
+/// and merges. Measured at 10^7 works with two executors of 4 GiB (docs/benchmarks.md, "A cluster
+/// at 10^7 works"): with the client's 2 cores, 1 run of 3 failed (a sort's first batch refused)
+/// and executors peaked at 2.9 GiB RSS; with 8, 3 of 3 finished, at 1.7 GiB.
+pub const CLUSTER_TARGET_PARTITIONS: usize = 8;
 
 /// Where a cluster session writes its computed views when not told: this machine's temporary
 /// folder when every process of the cluster runs here (standalone, or a scheduler on a loopback
@@ -388,6 +399,19 @@ pub fn default_view_placement(cluster: &Cluster) -> ViewPlacement {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cluster_session_has_more_partitions_unless_it_asks_for_a_number() {
+        let given = |n: Option<usize>| {
+            let options = SessionOptions {
+                target_partitions: n,
+                ..Default::default()
+            };
+            cluster_session_options(Cluster::Standalone, options).target_partitions
+        };
+        assert_eq!(given(None), Some(CLUSTER_TARGET_PARTITIONS));
+        assert_eq!(given(Some(3)), Some(3));
+    }
 
     #[test]
     fn views_are_written_to_the_temporary_folder_only_when_the_cluster_runs_here() {

@@ -149,7 +149,11 @@ fn generated_parquet_is_both_read_and_refused() {
     let seeds = Target::Parquet.seeds(&repo_root()).unwrap();
     let (mut ingested, mut refused) = (0, 0);
     for i in 0..40 {
-        let input = generate(Target::Parquet, &seeds, &mut Rng::new(run::input_seed(98, i)));
+        let input = generate(
+            Target::Parquet,
+            &seeds,
+            &mut Rng::new(run::input_seed(98, i)),
+        );
         let dir = tempfile_dir(1000 + i);
         let out = reader::run(reader::Reader::OpenAlex, &input.name, &input.bytes, &dir, 1)
             .unwrap_or_else(|v| panic!("input {i} ({}): {v:?}", input.note));

@@ -267,14 +267,24 @@ pub fn execute(target: Target, input: &Input, dir: &Path) -> Result<Reached, Vio
 fn parquet_input(seeds: &Seeds, rng: &mut Rng) -> (Vec<u8>, String) {
     if rng.chance(1, 2) {
         let k = 1 + rng.below(6);
-        let mut works: Vec<serde_json::Value> =
+        let works: Vec<serde_json::Value> =
             (0..k).map(|_| rng.pick(&seeds.works).clone()).collect();
-        for w in &mut works {
+        let mut mutated = works.clone();
+        for w in &mut mutated {
             if rng.chance(1, 2) {
                 let donor = rng.pick(&seeds.works);
                 json::mutate(rng, w, donor, 4);
             }
         }
+        // Mutations can nest values deeply; Arrow's schema inference and writers recurse per
+        // level, and this runs on the driver's thread (2 MiB of stack in a test).
+        if mutated.iter().all(|w| depth(w) <= MAX_DEPTH)
+            && let Some(bytes) = parquet_of(&mutated)
+        {
+            return (bytes, format!("{k} works, mutated, written as Parquet"));
+        }
+        // Mutated values Arrow cannot put in one schema (a field both a list and a number):
+        // the works as they were.
         if let Some(bytes) = parquet_of(&works) {
             return (bytes, format!("{k} works written as Parquet"));
         }
@@ -283,6 +293,18 @@ fn parquet_input(seeds: &Seeds, rng: &mut Rng) -> (Vec<u8>, String) {
     let donor = rng.pick(&seeds.parquet).clone();
     mutate::bytes(rng, &mut bytes, &donor, &[b"PAR1".as_slice()], 4);
     (bytes, "a fixture file with byte edits".to_owned())
+}
+
+/// The deepest nesting of works written as Parquet (the fixtures' works nest 5 deep).
+const MAX_DEPTH: usize = 16;
+
+/// How deep `v` nests arrays and objects (a scalar: 0).
+fn depth(v: &serde_json::Value) -> usize {
+    match v {
+        serde_json::Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        serde_json::Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 /// `works` as one Parquet file (schema inferred from them), or `None` when Arrow cannot infer

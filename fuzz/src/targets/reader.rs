@@ -116,7 +116,8 @@ pub fn run(
     }
     // A gzip file's offsets are in its decompressed text: they are compared with its payload's
     // own run instead (the `gzip` target).
-    let text = (!name.ends_with(".gz")).then_some(data);
+    // A Parquet file's records are located by row, not by line and offset.
+    let text = (!name.ends_with(".gz") && !name.ends_with(".parquet")).then_some(data);
     let rejects = rejects(&staging, source.name(), &shown, text)?;
     if rejects.len() as u64 != c.rejected {
         return Err(Violation(format!(
@@ -175,8 +176,9 @@ fn rejects(
         if v["file"].as_str() != Some(file) {
             return Err(bad("the reject does not name the input file"));
         }
-        let Some(at) = v["line"].as_u64().filter(|&l| l >= 1) else {
-            return Err(bad("the reject has no line number"));
+        // A line of a text file, or a row of a Parquet file (1-based).
+        let Some(at) = location(&v) else {
+            return Err(bad("the reject has no line or row number"));
         };
         let reason = v["reason"].as_str().unwrap_or_default();
         if reason.is_empty() {
@@ -204,6 +206,15 @@ fn rejects(
     Ok(out)
 }
 
+/// A reject's or a warning's place in its file: its line, or for a Parquet file its row
+/// (1-based).
+fn location(v: &serde_json::Value) -> Option<u64> {
+    v["line"]
+        .as_u64()
+        .or_else(|| v["row"].as_u64())
+        .filter(|&l| l >= 1)
+}
+
 /// The field warnings of file 0, each checked for a location, a work and a field.
 fn warnings(staging: &Path, source: &str, file: &str) -> Result<u64, Violation> {
     let path = staging
@@ -218,11 +229,10 @@ fn warnings(staging: &Path, source: &str, file: &str) -> Result<u64, Violation> 
     let mut n = 0;
     for (i, line) in text.lines().enumerate() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
-        let located =
-            v["file"].as_str() == Some(file) && v["line"].as_u64().is_some_and(|l| l >= 1);
+        let located = v["file"].as_str() == Some(file) && location(&v).is_some();
         if !located || !v["work_id"].is_i64() || !v["field"].is_string() {
             return Err(Violation(format!(
-                "{}, line {}: a warning without its file, line, work or field: {line}",
+                "{}, line {}: a warning without its file, line (or row), work or field: {line}",
                 path.display(),
                 i + 1
             )));

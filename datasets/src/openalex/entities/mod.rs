@@ -20,7 +20,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use arrow::array::{ArrayRef, Int64Array};
 use arrow::record_batch::RecordBatch;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::Value;
 
 use super::lenient;
@@ -330,49 +329,17 @@ fn read_parquet(state: &mut FileState<'_>) -> Result<()> {
     let path = state.file.file.path.clone();
     // The Parquet reader seeks: a file in a store is copied to this machine first.
     let local = state.file.file.local_copy()?;
-    let file = std::fs::File::open(&local.path).map_err(|e| DatasetError::io(&path, e))?;
-    match ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.with_batch_size(1024).build())
-    {
-        Err(e) => {
-            state.error = Some(format!(
-                "{}: not a readable Parquet file: {e}",
-                path.display()
-            ));
-        }
-        Ok(reader) => {
-            let mut row = 0u64;
-            let mut json = Vec::new();
-            for batch in reader {
-                let batch = match batch {
-                    Ok(b) => b,
-                    Err(e) => {
-                        state.error = Some(format!(
-                            "{}: Parquet data is damaged after row {row}: {e}",
-                            path.display()
-                        ));
-                        break;
-                    }
-                };
-                json.clear();
-                let mut w = arrow::json::LineDelimitedWriter::new(&mut json);
-                w.write(&batch)
-                    .and_then(|_| w.finish())
-                    .map_err(|e| DatasetError::BadInput {
-                        path: path.clone(),
-                        reason: format!("a row after row {row} cannot be read as JSON: {e}"),
-                    })?;
-                for line in json.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                    row += 1;
-                    let loc = Location {
-                        file: state.display_path(),
-                        row: Some(row),
-                        ..Location::default()
-                    };
-                    state.record(&String::from_utf8_lossy(line), loc)?;
-                }
-            }
-        }
+    let shown = state.display_path();
+    let damage = super::parquet::read_rows(&local.path, &shown, |row, text| {
+        let loc = Location {
+            file: shown.clone(),
+            row: Some(row),
+            ..Location::default()
+        };
+        state.record(text, loc)
+    })?;
+    if damage.is_some() {
+        state.error = damage;
     }
     // The raw bytes, hashed for the manifest.
     let mut input = input::open(&local.path, None)?;

@@ -22,6 +22,7 @@ mod ingest_snapshot;
 mod link;
 mod memory;
 mod object_store;
+mod object_store_azure;
 mod object_store_ingest;
 mod reliability;
 mod reliability_kill;

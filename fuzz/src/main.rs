@@ -22,7 +22,7 @@ use bibflow_fuzz::targets::Target;
 
 const USAGE: &str = "usage: bibflow-fuzz TARGET|all [--minutes N | --seconds N] [--seed S] [--inputs N] \
 [--first I] [--timeout-secs N] [--max-rss-mib N] [--findings DIR] [--stop-at-first] [--save-slow SECS]\n       \
-bibflow-fuzz replay DIR...\ntargets: openalex, pubmed, gzip, query, parquet";
+bibflow-fuzz replay DIR...\ntargets: openalex, pubmed, gzip, query, parquet, snapshot";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

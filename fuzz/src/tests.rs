@@ -91,6 +91,11 @@ fn fuzz_parquet_short_run() {
     short_run(Target::Parquet, 5);
 }
 
+#[test]
+fn fuzz_snapshot_short_run() {
+    short_run(Target::Snapshot, 6);
+}
+
 /// Every input of `fuzz/regressions/` (a finding, fixed) passes now.
 #[test]
 fn regression_inputs_pass() {

@@ -45,18 +45,28 @@ pub(super) fn stage_merged_ids(
         let mut ids = Int64Builder::new();
         let mut into = Int64Builder::new();
         let mut columns: Option<(usize, usize)> = None;
-        let mut line = String::new();
+        let mut raw = Vec::new();
         let mut line_no = 0u64;
         loop {
-            line.clear();
+            raw.clear();
             let n = input
                 .reader
-                .read_line(&mut line)
+                .read_until(b'\n', &mut raw)
                 .map_err(|e| DatasetError::io(&f.path, e))?;
             if n == 0 {
                 break;
             }
             line_no += 1;
+            let Ok(line) = std::str::from_utf8(&raw) else {
+                return Err(DatasetError::MergedIds {
+                    path: f.path.clone(),
+                    line: line_no,
+                    reason: format!(
+                        "not valid UTF-8: {:?}",
+                        String::from_utf8_lossy(&raw).trim_end()
+                    ),
+                });
+            };
             let cells: Vec<&str> = line.trim_end().split(',').map(str::trim).collect();
             let Some((id_col, into_col)) = columns else {
                 let find = |name: &str| cells.iter().position(|c| *c == name);

@@ -7,11 +7,13 @@
 //! | `pubmed` | a `PubmedArticleSet` (articles, books, deletions), a `MedlineCitationSet`, a whole file | the PubMed splitter, parser threads and appender | [`reader`]'s invariants |
 //! | `gzip` | either of the above, gzipped in 1..4 members, with framing damage half the time | the decompressing reader of ingest, then the reader | [`reader`]'s invariants; undamaged: the same outcome as the payload read plain |
 //! | `query` | a saved query file (TOML header + SQL) | `SavedQuery::parse`, `bind`, `bind_toml` | [`query`]'s invariants |
+//! | `snapshot` | a small 2026 snapshot (the fixture's works parts) with a fuzzed control file: its combined `manifest.json` (JSON and byte edits) or a `merged_ids/works/` CSV file (byte edits; gzipped half the time) | ingest stage one over the snapshot folder | [`snapshot`]'s invariants |
 //! | `parquet` | OpenAlex's Parquet copy: works (mutated half the time) written by a Parquet writer, or a real-layout fixture file with byte damage | the OpenAlex reader of `.parquet` parts | [`reader`]'s invariants |
 
 pub mod query;
 pub mod reader;
 mod seeds;
+pub mod snapshot;
 
 use std::path::Path;
 
@@ -69,16 +71,18 @@ pub enum Target {
     Gzip,
     Query,
     Parquet,
+    Snapshot,
 }
 
 impl Target {
     /// Every target, in the order `scripts/fuzz all` runs them.
-    pub const ALL: [Target; 5] = [
+    pub const ALL: [Target; 6] = [
         Target::OpenAlex,
         Target::PubMed,
         Target::Gzip,
         Target::Query,
         Target::Parquet,
+        Target::Snapshot,
     ];
 
     /// The name on the command line.
@@ -89,6 +93,7 @@ impl Target {
             Target::Gzip => "gzip",
             Target::Query => "query",
             Target::Parquet => "parquet",
+            Target::Snapshot => "snapshot",
         }
     }
 
@@ -162,6 +167,10 @@ pub fn generate(target: Target, seeds: &Seeds, rng: &mut Rng) -> Input {
         Target::Parquet => {
             let (bytes, note) = parquet_input(seeds, rng);
             ("input.parquet".to_owned(), bytes, None, note)
+        }
+        Target::Snapshot => {
+            let (name, bytes) = snapshot_input(seeds, rng);
+            (name, bytes, None, String::new())
         }
     };
     Input {
@@ -258,7 +267,68 @@ pub fn execute(target: Target, input: &Input, dir: &Path) -> Result<Reached, Vio
             let o = reader::run(Reader::OpenAlex, &input.name, &input.bytes, dir, 1)?;
             Ok(Reached::of(&o))
         }
+        Target::Snapshot => snapshot::run(&input.name, &input.bytes, dir),
     }
+}
+
+/// Tokens of merged-ids CSV files.
+const MERGED_DICT: &[&[u8]] = &[
+    b",",
+    b"\n",
+    b"\r\n",
+    b"W",
+    b"https://openalex.org/W",
+    b"merge_date,id,merge_into_id",
+    b"id",
+    b"merge_into_id",
+    b"2026-06-01",
+    b"\"",
+];
+
+/// A control file of a snapshot: the combined manifest, or a merged-ids CSV file (its lines made
+/// of the fixtures' work ids).
+fn snapshot_input(seeds: &Seeds, rng: &mut Rng) -> (String, Vec<u8>) {
+    if rng.chance(1, 2) {
+        let mut m = rng.pick(&seeds.manifests).clone();
+        if rng.chance(3, 4) {
+            let donor = rng.pick(&seeds.manifests).clone();
+            json::mutate(rng, &mut m, &donor, 4);
+        }
+        let mut bytes = serde_json::to_vec_pretty(&m).expect("a Value serializes");
+        if rng.chance(1, 3) {
+            let donor = bytes.clone();
+            mutate::bytes(rng, &mut bytes, &donor, json::DICT, 4);
+        }
+        return ("manifest.json".to_owned(), bytes);
+    }
+    let mut text = String::from("merge_date,id,merge_into_id\n");
+    for _ in 0..1 + rng.below(6) {
+        let id = |rng: &mut Rng| {
+            let full = rng.pick(&seeds.work_ids).clone();
+            if rng.chance(1, 2) {
+                full.rsplit('/').next().unwrap_or_default().to_owned()
+            } else {
+                full
+            }
+        };
+        let (a, b) = (id(rng), id(rng));
+        text.push_str(&format!("2026-06-01,{a},{b}\n"));
+    }
+    let mut bytes = text.into_bytes();
+    if rng.chance(2, 3) {
+        let donor = bytes.clone();
+        mutate::bytes(rng, &mut bytes, &donor, MERGED_DICT, 4);
+    }
+    if rng.chance(1, 2) {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&bytes).expect("writing to memory");
+        return (
+            "merged.csv.gz".to_owned(),
+            gz.finish().expect("writing to memory"),
+        );
+    }
+    ("merged.csv".to_owned(), bytes)
 }
 
 /// OpenAlex's Parquet copy, and what was done to it: half the time works (some mutated) written

@@ -34,6 +34,10 @@ pub struct Seeds {
     pub queries: Vec<String>,
     /// OpenAlex's Parquet copy of works (the 2026 fixture's parts), whole files.
     pub parquet: Vec<Vec<u8>>,
+    /// The 2026 fixture's combined snapshot manifests.
+    pub manifests: Vec<Value>,
+    /// The `id` of every OpenAlex work seed.
+    pub work_ids: Vec<String>,
 }
 
 impl Seeds {
@@ -41,7 +45,20 @@ impl Seeds {
     pub fn load(target: Target, root: &Path) -> Result<Self> {
         let mut s = Seeds::default();
         let fixtures = root.join("tests/fixtures");
-        let openalex = matches!(target, Target::OpenAlex | Target::Gzip | Target::Parquet);
+        let openalex = matches!(
+            target,
+            Target::OpenAlex | Target::Gzip | Target::Parquet | Target::Snapshot
+        );
+        if target == Target::Snapshot {
+            for fmt in ["jsonl", "parquet"] {
+                let f = fixtures.join(format!("openalex2026/data/{fmt}/manifest.json"));
+                let v = serde_json::from_slice(&read(&f)?).map_err(|e| FuzzError::Seeds {
+                    path: f.clone(),
+                    reason: format!("not JSON: {e}"),
+                })?;
+                s.manifests.push(v);
+            }
+        }
         if target == Target::Parquet {
             let dir = fixtures.join("openalex2026/data/parquet/works");
             for f in files_under(&dir, true)? {
@@ -66,12 +83,16 @@ impl Seeds {
                 }
             }
         }
+        s.work_ids = (s.works.iter())
+            .filter_map(|w| w["id"].as_str().map(str::to_owned))
+            .collect();
         let empty = match target {
             Target::OpenAlex => s.works.is_empty() || s.metas.is_empty(),
             Target::PubMed => s.records.is_empty() || s.medline.is_empty(),
             Target::Gzip => s.works.is_empty() || s.records.is_empty(),
             Target::Query => s.queries.is_empty(),
             Target::Parquet => s.parquet.is_empty() || s.works.is_empty(),
+            Target::Snapshot => s.manifests.is_empty() || s.work_ids.is_empty(),
         };
         if empty {
             return Err(FuzzError::Seeds {

@@ -34,7 +34,10 @@ pub async fn run(
     // published to the store (files first, the manifest last).
     let in_store = is_url(dataset) || args.out.as_deref().is_some_and(is_url);
     let target = args.out.clone().unwrap_or_else(|| dataset.to_path_buf());
-    let in_place = args.out.as_deref().is_none_or(|o| o == dataset);
+    let same = |a: &Path, b: &Path| {
+        a.to_string_lossy().trim_end_matches('/') == b.to_string_lossy().trim_end_matches('/')
+    };
+    let in_place = args.out.as_deref().is_none_or(|o| same(o, dataset));
     let fetched;
     let mut local_dataset = dataset.to_path_buf();
     let mut store_manifest = None;

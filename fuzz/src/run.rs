@@ -363,13 +363,7 @@ pub fn input_seed(seed: u64, index: u64) -> u64 {
     r.next_u64()
 }
 
-/// The repository the seeds are read from: where this crate was built.
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the fuzz crate sits in the repository")
-        .to_path_buf()
-}
+pub use crate::targets::repo_root;
 
 /// The process's peak resident memory in MiB (`VmHWM` of /proc/self/status; 0 where there is none).
 pub fn peak_rss_mib() -> u64 {

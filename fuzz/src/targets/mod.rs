@@ -23,6 +23,15 @@ use crate::rng::Rng;
 use reader::Reader;
 pub use seeds::Seeds;
 
+/// The repository the seeds (and the `snapshot` target's works parts) are read from: where this
+/// crate was built.
+pub fn repo_root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the fuzz crate sits in the repository")
+        .to_path_buf()
+}
+
 /// A broken promise found on one input (panics and hangs are found by the runner).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation(pub String);

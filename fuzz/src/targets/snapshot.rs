@@ -24,7 +24,7 @@ const WORKS: &str = "tests/fixtures/openalex2026/data/jsonl/works";
 pub fn run(name: &str, data: &[u8], dir: &Path) -> Result<Reached, Violation> {
     let io = |what: &Path, e: std::io::Error| Violation(format!("{}: {e}", what.display()));
     let jsonl = dir.join("data/jsonl");
-    let fixture = crate::run::repo_root().join(WORKS);
+    let fixture = super::repo_root().join(WORKS);
     for (rel, bytes) in files(&fixture).map_err(|e| io(&fixture, e))? {
         let to = jsonl.join("works").join(rel);
         std::fs::create_dir_all(to.parent().expect("a part has a folder"))

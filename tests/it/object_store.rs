@@ -291,6 +291,7 @@ fn store_errors_name_the_url_and_come_quickly() {
 
 /// The paths of every object under `url`, relative to it (with bibflow's own store code).
 pub fn list(url: &str) -> Vec<String> {
+    s3();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -307,6 +308,7 @@ pub fn list(url: &str) -> Vec<String> {
 /// Downloads everything under `url` into `to` (with bibflow's own store code, as `ingest` does
 /// for raw inputs: `LocalDatasets`) and returns the local folder.
 pub fn download(url: &str, to: &Path) -> PathBuf {
+    s3();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -327,6 +329,7 @@ pub fn download(url: &str, to: &Path) -> PathBuf {
 
 /// Uploads every file under the local folder `from` to the folder URL `to`, keeping the layout.
 pub fn upload_tree(from: &Path, to: &str) {
+    s3();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

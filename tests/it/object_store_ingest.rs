@@ -2,7 +2,8 @@
 //! a dataset in S3 from a snapshot in S3: each gives what the same command gives on local folders,
 //! table by table. The snapshot is the 2026 fixture (`tests/fixtures/openalex2026`: works written
 //! from OpenAlex's documented schema around a real work, in JSON Lines and in OpenAlex's Parquet
-//! layout, with entities and the combined manifest; tests/fixtures/openalex2026/SOURCES.md).
+//! layout, with entities and the combined manifest; tests/fixtures/openalex2026/SOURCES.md). PubMed
+//! XML in S3 (the real fixtures of tests/fixtures/pubmed) is streamed the same way.
 
 use std::path::{Path, PathBuf};
 
@@ -214,4 +215,45 @@ fn a_dataset_in_s3_is_updated_from_a_snapshot_in_s3_like_a_local_one() {
         crate::common::files_under(&still),
         crate::common::files_under(&updated)
     );
+}
+
+#[test]
+fn pubmed_files_in_s3_are_streamed_and_ingest_like_their_local_copies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = prefix("pubmed");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pubmed");
+    upload_tree(&fixtures, &format!("{base}/raw"));
+    let (local, remote) = (tmp.path().join("local"), tmp.path().join("s3"));
+    let ingest_pubmed = |input: &str, out: &Path| {
+        run_ok(bibflow_s3(&[
+            "ingest",
+            "pubmed",
+            input,
+            "--out",
+            out.to_str().unwrap(),
+        ]))
+    };
+    ingest_pubmed(fixtures.to_str().unwrap(), &local);
+    let stderr = ingest_pubmed(&format!("{base}/raw"), &remote);
+    assert!(
+        stderr.contains("read from the store as ingest goes"),
+        "{stderr}"
+    );
+    let (ml, ms) = (manifest(&local), manifest(&remote));
+    assert!(
+        ml["records"]["read"].as_u64().unwrap() > 100,
+        "{}",
+        ml["records"]
+    );
+    assert_eq!(ms["records"], ml["records"]);
+    assert_eq!(ms["tables"], ml["tables"]);
+    for t in ["works", "authorships", "work_mesh", "work_grants"] {
+        assert_eq!(table_rows(&remote, t), table_rows(&local, t), "{t}");
+    }
+    let (si, li) = (inputs_of(&ms), inputs_of(&ml));
+    assert_eq!(si.len(), li.len());
+    for (s, l) in si.iter().zip(&li) {
+        assert!(s.0.starts_with(&base), "{s:?}");
+        assert_eq!((&s.1, s.2), (&l.1, l.2), "{}", s.0);
+    }
 }

@@ -62,14 +62,6 @@ pub enum DatasetError {
         source: parquet::errors::ParquetError,
     },
 
-    /// A Parquet input could not be opened or read.
-    #[error("reading Parquet file {path}: {source}")]
-    ParquetRead {
-        path: PathBuf,
-        #[source]
-        source: parquet::errors::ParquetError,
-    },
-
     /// The manifest could not be read or written.
     #[error("manifest {path}: {message}")]
     Manifest { path: PathBuf, message: String },

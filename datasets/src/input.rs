@@ -315,9 +315,8 @@ fn discover_local(p: &Path, exts: &[&str], inputs: &mut Inputs) -> Result<()> {
             add_manifest(inputs, InputFile::local(m, size));
         }
     } else {
-        let has_works = |d: &Path| d.join("works").is_dir();
         let file = InputFile::local(p.to_path_buf(), meta.len());
-        classify(file, true, exts, &has_works, inputs);
+        classify(file, true, exts, &has_local_works, inputs);
     }
     Ok(())
 }
@@ -325,10 +324,8 @@ fn discover_local(p: &Path, exts: &[&str], inputs: &mut Inputs) -> Result<()> {
 /// A store folder's listing, classified as [`walk`] classifies a local folder.
 fn discover_remote(root: &RemoteRoot, exts: &[&str], inputs: &mut Inputs) {
     let file = |path: &Path, size: u64| InputFile {
-        path: path.to_path_buf(),
-        size,
-        snapshot_date: snapshot_date(path),
         remote: Some(root.reader.clone()),
+        ..InputFile::local(path.to_path_buf(), size)
     };
     // A `works/` folder is there when some object is under it.
     let has_works = |d: &Path| {
@@ -347,18 +344,23 @@ fn discover_remote(root: &RemoteRoot, exts: &[&str], inputs: &mut Inputs) {
         }
     }
     if !root.is_file
-        && is_entity_folder(&root.url)
         && let Some((m, size)) = &root.combined_manifest
     {
         add_manifest(inputs, file(m, *size));
     }
 }
 
-/// `works/` or the folder of another entity bibflow reads.
-fn is_entity_folder(p: &Path) -> bool {
+/// `works/` or the folder of another entity bibflow reads: pointed at one, the format prefix's
+/// combined `manifest.json` beside it is read too.
+pub fn is_entity_folder(p: &Path) -> bool {
     p.file_name()
         .and_then(|n| n.to_str())
         .is_some_and(|n| n == "works" || EntityTable::from_name(n).is_some())
+}
+
+/// A `works/` folder is in the local folder `dir`.
+fn has_local_works(dir: &Path) -> bool {
+    dir.join("works").is_dir()
 }
 
 fn add_manifest(inputs: &mut Inputs, m: InputFile) {
@@ -385,14 +387,8 @@ fn walk(dir: &Path, exts: &[&str], inputs: &mut Inputs) -> Result<()> {
         if meta.is_dir() {
             walk(&path, exts, inputs)?;
         } else {
-            let has_works = |d: &Path| d.join("works").is_dir();
-            classify(
-                InputFile::local(path, meta.len()),
-                false,
-                exts,
-                &has_works,
-                inputs,
-            );
+            let file = InputFile::local(path, meta.len());
+            classify(file, false, exts, &has_local_works, inputs);
         }
     }
     Ok(())

@@ -251,20 +251,7 @@ fn ingest_reads_raw_files_from_s3_and_replaces_a_dataset_in_s3() {
 #[test]
 fn store_errors_name_the_url_and_come_quickly() {
     let base = prefix("errors");
-    let check = |mut cmd: Command, url: &str, says: &str| {
-        let started = Instant::now();
-        let out: Output = cmd.output().unwrap();
-        let secs = started.elapsed();
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(out.status.code(), Some(1), "{err}");
-        assert!(err.contains(url), "the error names {url}: {err}");
-        assert!(
-            err.to_lowercase().contains(says),
-            "the error says {says}: {err}"
-        );
-        assert!(!err.contains("panicked"), "{err}");
-        assert!(secs < Duration::from_secs(90), "took {secs:?}");
-    };
+    let check = assert_store_error;
     // A dataset that is not there.
     let missing = format!("{base}/nothing");
     check(
@@ -289,8 +276,27 @@ fn store_errors_name_the_url_and_come_quickly() {
     check(nowhere, &missing, "cannot reach the store");
 }
 
-/// The paths of every object under `url`, relative to it (with bibflow's own store code).
-pub fn list(url: &str) -> Vec<String> {
+/// Runs `cmd`, which must fail: exit code 1, no panic, within 90 s, with an error that names `url`
+/// and says `says` (in lower case).
+pub fn assert_store_error(mut cmd: Command, url: &str, says: &str) {
+    let started = Instant::now();
+    let out: Output = cmd.output().unwrap();
+    let secs = started.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(url), "the error names {url}: {err}");
+    assert!(
+        err.to_lowercase().contains(says),
+        "the error says {says}: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(secs < Duration::from_secs(90), "took {secs:?}");
+}
+
+/// The folder at `url` in the loopback server, with bibflow's own store code, and a runtime to
+/// drive it.
+fn remote_dir(url: &str) -> (tokio::runtime::Runtime, bibflow_engine::store::RemoteDir) {
+    use datafusion::execution::object_store::ObjectStoreRegistry;
     s3();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -299,26 +305,20 @@ pub fn list(url: &str) -> Vec<String> {
     let url = url::Url::parse(url).unwrap();
     let registry = bibflow_engine::store::StoreRegistry::new();
     let store = bibflow_engine::store::store_for_url_with(&url, &s3_options()).unwrap();
-    use datafusion::execution::object_store::ObjectStoreRegistry;
     registry.register_store(&url, store);
     let dir = bibflow_engine::store::RemoteDir::open(&url, &registry).unwrap();
+    (rt, dir)
+}
+
+/// The paths of every object under `url`, relative to it.
+pub fn list(url: &str) -> Vec<String> {
+    let (rt, dir) = remote_dir(url);
     rt.block_on(dir.list_all()).unwrap()
 }
 
-/// Downloads everything under `url` into `to` (with bibflow's own store code, as `ingest` does
-/// for raw inputs: `LocalDatasets`) and returns the local folder.
+/// Downloads everything under `url` into `to` and returns the local folder.
 pub fn download(url: &str, to: &Path) -> PathBuf {
-    s3();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let url = url::Url::parse(url).unwrap();
-    let registry = bibflow_engine::store::StoreRegistry::new();
-    let store = bibflow_engine::store::store_for_url_with(&url, &s3_options()).unwrap();
-    use datafusion::execution::object_store::ObjectStoreRegistry;
-    registry.register_store(&url, store);
-    let dir = bibflow_engine::store::RemoteDir::open(&url, &registry).unwrap();
+    let (rt, dir) = remote_dir(url);
     rt.block_on(async {
         for rel in dir.list_all().await.unwrap() {
             dir.download(&rel, &to.join(&rel)).await.unwrap();
@@ -329,17 +329,7 @@ pub fn download(url: &str, to: &Path) -> PathBuf {
 
 /// Uploads every file under the local folder `from` to the folder URL `to`, keeping the layout.
 pub fn upload_tree(from: &Path, to: &str) {
-    s3();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let url = url::Url::parse(to).unwrap();
-    let registry = bibflow_engine::store::StoreRegistry::new();
-    let store = bibflow_engine::store::store_for_url_with(&url, &s3_options()).unwrap();
-    use datafusion::execution::object_store::ObjectStoreRegistry;
-    registry.register_store(&url, store);
-    let dir = bibflow_engine::store::RemoteDir::open(&url, &registry).unwrap();
+    let (rt, dir) = remote_dir(to);
     rt.block_on(async {
         for rel in crate::common::files_under(from).keys() {
             dir.upload(&from.join(rel), rel).await.unwrap();

@@ -6,7 +6,6 @@
 use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 use crate::common::manifest;
 
@@ -137,16 +136,7 @@ fn a_dataset_and_raw_inputs_in_azure_read_like_local_ones() {
 #[test]
 fn azure_errors_name_the_url_and_come_quickly() {
     let base = prefix("azure-errors");
-    let check = |mut cmd: Command, url: &str, says: &str| {
-        let started = Instant::now();
-        let out = cmd.output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(out.status.code(), Some(1), "{err}");
-        assert!(err.contains(url), "the error names {url}: {err}");
-        assert!(err.to_lowercase().contains(says), "{says}: {err}");
-        assert!(!err.contains("panicked"), "{err}");
-        assert!(started.elapsed() < Duration::from_secs(90));
-    };
+    let check = crate::object_store::assert_store_error;
     let missing = format!("{base}/nothing");
     check(
         bibflow_az(&["sql", &missing, "SELECT 1"]),

@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use bibflow_datasets::input::{RemoteReader, RemoteRoot, Root};
-use bibflow_datasets::schema::EntityTable;
+use bibflow_datasets::input::{RemoteReader, RemoteRoot, Root, is_entity_folder};
 use bytes::Bytes;
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt};
@@ -49,11 +48,7 @@ async fn list_root(url: &Url) -> Result<RemoteRoot> {
     let objects = dir.list_objects().await?;
     if objects.is_empty() {
         // Not a folder: one object, or nothing.
-        let key = StorePath::from_url_path(url.path()).map_err(|e| EngineError::Store {
-            url: url.to_string(),
-            reason: e.to_string(),
-        })?;
-        let meta = dir.store.head(&key).await.map_err(|e| match e {
+        let meta = dir.store.head(&dir.prefix).await.map_err(|e| match e {
             object_store::Error::NotFound { .. } => EngineError::Store {
                 url: url.to_string(),
                 reason: "not found: no such file, and no files under it as a folder".into(),
@@ -69,8 +64,7 @@ async fn list_root(url: &Url) -> Result<RemoteRoot> {
         });
     }
     // `data/jsonl/works/` of a 2026 snapshot: the format prefix's `manifest.json` is beside it.
-    let name = root.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let combined_manifest = if name == "works" || EntityTable::from_name(name).is_some() {
+    let combined_manifest = if is_entity_folder(&root) {
         let parent = root.parent().unwrap_or(&root);
         let m = parent.join(bibflow_datasets::input::COMBINED_MANIFEST);
         let key = object_key(&m)?;
